@@ -1,0 +1,3 @@
+from koban_geo.cli import main
+
+main()

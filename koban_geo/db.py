@@ -1,0 +1,168 @@
+"""The DuckDB store: connecting with the spatial extension offline, migrations, and small query helpers."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from koban_geo.resources import load_sql, sql_dir
+
+
+class StoreError(RuntimeError):
+    """A problem with the store that the user can act on; the message is one plain sentence."""
+
+
+def spatial_extension_path() -> Path | None:
+    """Path of the spatial extension shipped by the PyPI package duckdb-extension-spatial, if it matches."""
+    spec = importlib.util.find_spec("duckdb_extension_spatial")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    path = root / "extensions" / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
+    return path if path.is_file() else None
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the spatial extension without touching the network, or fail with one clear sentence."""
+    path = spatial_extension_path()
+    errors: list[str] = []
+    if path is not None:
+        try:
+            con.execute(f"LOAD '{path.as_posix()}'")  # a path from our own package, not user input
+            return
+        except duckdb.Error as exc:
+            errors.append(str(exc).splitlines()[0])
+    try:
+        con.execute("LOAD spatial")
+        return
+    except duckdb.Error as exc:
+        errors.append(str(exc).splitlines()[0])
+    raise StoreError(
+        f"The DuckDB spatial extension could not be loaded for DuckDB {duckdb.__version__}: install the "
+        f"matching 'duckdb-extension-spatial=={duckdb.__version__}' (run `make install`). "
+        f"Details: {' | '.join(errors)}"
+    )
+
+
+def _config(read_only: bool) -> dict[str, Any]:
+    return {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "access_mode": "READ_ONLY" if read_only else "READ_WRITE",
+    }
+
+
+def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store (":memory:" for a throw-away one), load spatial, bring the schema up to date."""
+    target = str(db)
+    if target != ":memory:" and read_only and not Path(target).exists():
+        raise StoreError(f"No KOBAN store at {target}: run `koban-geo init` or `koban-geo demo` first.")
+    try:
+        con = duckdb.connect(target, config=_config(read_only and target != ":memory:"))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(
+                f"The store {target} is open in another process (probably the dashboard server); "
+                "stop it or use the dashboard for this action."
+            ) from exc
+        raise StoreError(f"Cannot open the store {target}: {str(exc).splitlines()[0]}") from exc
+    load_spatial(con)
+    if migrate and not read_only:
+        apply_migrations(con)
+    register_macros(con)
+    return con
+
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted((sql_dir() / "migrations").glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise StoreError(f"Migration file {path.name} must be named NNNN_name.sql")
+        found.append((int(match.group(1)), match.group(2), path))
+    return found
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations newer than the store's schema version, each in its own transaction."""
+    current = schema_version(con)
+    applied = []
+    for version, name, path in migrations():
+        if version <= current:
+            continue
+        with transaction(con):
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, now())", [version, name]
+            )
+        applied.append(version)
+    return applied
+
+
+def latest_version() -> int:
+    found = migrations()
+    return found[-1][0] if found else 0
+
+
+def register_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Temporary SQL macros shared by the queries (parsing of numbers and dates)."""
+    con.execute(load_sql("macros"))
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | list[Any] | None = None):
+    """Run the query kept in `sql/queries/<name>.sql` with bound parameters."""
+    return con.execute(load_sql(f"queries/{name}"), params or [])
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB (double quotes doubled). Use only where an allow-list is impossible."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def meta_get(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str = "") -> None:
+    con.execute(
+        "INSERT INTO audit_log (logged_at, actor, action, detail) VALUES (now(), ?, ?, ?)", [actor, action, detail]
+    )

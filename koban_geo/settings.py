@@ -1,0 +1,39 @@
+"""Typed settings: one object, read from KOBAN_* environment variables or a .env file, passed in explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KOBAN_", env_file=".env", extra="ignore")
+
+    db: Path = Field(Path("koban.duckdb"), description="DuckDB store file")
+    grid_m: int = Field(100, ge=10, le=100, description="grid cell (metres) that concern locations snap to")
+    sensitive_grid_m: int = Field(
+        500, ge=100, le=5000, description="coarser grid cell (metres) for sensitive themes"
+    )
+    k_min: int = Field(5, ge=3, description="smallest count shown to public and council audiences")
+    timezone: str = Field(
+        "UTC", description="zone that offset-aware timestamps are converted to; naive ones are taken as local"
+    )
+    metric_crs: str | None = Field(
+        None, description="metric CRS for snapping and grids (e.g. EPSG:3067); chosen from the data if unset"
+    )
+    port: int = Field(8501, ge=1, le=65535, description="dashboard port")
+
+    @field_validator("metric_crs")
+    @classmethod
+    def _crs_form(cls, value: str | None) -> str | None:
+        if value is not None and not value.upper().startswith("EPSG:"):
+            raise ValueError("metric_crs must look like EPSG:NNNN")
+        return value.upper() if value else value
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (e.g. from CLI options) winning."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,40 @@
+-- Parsing macros created as TEMP macros on every connection (koban_geo.db.register_macros).
+-- They are the one implementation of number and date parsing: Python tests call them through DuckDB.
+
+-- koban_num(s, decimal_comma): a decimal number, NULL when it is not a finite number.
+-- A '.' decimal point is always accepted. When decimal_comma, ',' is the decimal mark and '.' or a space
+-- groups thousands only where that is unambiguous ('1.234,5', '1.234.567', '1 234'); a lone '60.123' stays
+-- 60.123 because coordinates typed with a point turn up in decimal-comma files too.
+CREATE OR REPLACE TEMP MACRO koban_num(s, decimal_comma) AS (
+    CASE
+        WHEN decimal_comma AND regexp_full_match(
+            trim(s), '[+-]?\d{1,3}([. ]\d{3})+,\d+|[+-]?\d{1,3}(\.\d{3}){2,}|[+-]?\d{1,3}( \d{3})+(,\d+)?')
+        THEN TRY_CAST(replace(replace(replace(trim(s), '.', ''), ' ', ''), ',', '.') AS DOUBLE)
+        WHEN decimal_comma AND regexp_full_match(trim(s), '[+-]?\d+,\d+')
+        THEN TRY_CAST(replace(trim(s), ',', '.') AS DOUBLE)
+        WHEN regexp_full_match(trim(s), '[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?')
+        THEN TRY_CAST(trim(s) AS DOUBLE)
+    END
+);
+
+-- koban_ts(s, tz): a timestamp in ISO 8601 or a common European day-first form.
+-- Naive values are local wall-clock time; values with an offset (or Z) are converted to zone tz.
+CREATE OR REPLACE TEMP MACRO koban_ts(s, tz) AS (
+    coalesce(
+        try_strptime(
+            trim(s),
+            ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S.%f',
+             '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M', '%Y-%m-%d', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d',
+             '%d-%m-%Y %H:%M:%S', '%d-%m-%Y %H:%M', '%d-%m-%Y',
+             '%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y',
+             '%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y %H.%M', '%d.%m.%Y klo %H.%M', '%d.%m.%Y']
+        ),
+        timezone(
+            tz,
+            try_strptime(
+                regexp_replace(trim(s), '[Zz]$', '+00:00'),
+                ['%Y-%m-%dT%H:%M:%S%z', '%Y-%m-%dT%H:%M:%S.%f%z', '%Y-%m-%d %H:%M:%S%z', '%Y-%m-%dT%H:%M%z']
+            )
+        )
+    )
+);

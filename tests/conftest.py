@@ -1,0 +1,30 @@
+"""Shared fixtures: a real DuckDB store (in a temporary file) running the real SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from koban_geo.db import connect
+from koban_geo.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db=tmp_path / "koban.duckdb", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def con(settings: Settings):
+    connection = connect(settings.db)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def mem():
+    """An in-memory store for tests that need the SQL macros but keep nothing."""
+    connection = connect(":memory:")
+    yield connection
+    connection.close()
