@@ -75,6 +75,9 @@ def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) ->
     load_spatial(con)
     if migrate and not read_only:
         apply_migrations(con)
+        from koban_geo.taxonomy import seed_taxonomy  # taxonomy imports db: import here, not at top
+
+        seed_taxonomy(con)
     register_macros(con)
     return con
 
@@ -140,9 +143,36 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | list[Any] | None = None):
-    """Run the query kept in `sql/queries/<name>.sql` with bound parameters."""
-    return con.execute(load_sql(f"queries/{name}"), params or [])
+_STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?\n")
+_NAMED = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a query file at semicolons that end a line (our SQL files keep one statement per such end)."""
+    return [part.strip() for part in _STATEMENT_END.split(sql + "\n") if part.strip() and not _only_comments(part)]
+
+
+def _only_comments(part: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
+    """Run the query file `sql/queries/<name>.sql` with bound named parameters; returns the last result.
+
+    A file may hold several statements; each gets the parameters it names.
+    """
+    params = params or {}
+    statements = _statements(load_sql(f"queries/{name}"))
+    result = con
+    for statement in statements:
+        code = "\n".join(line.split("--", 1)[0] for line in statement.splitlines())
+        names = set(_NAMED.findall(code))
+        wanted = {k: params[k] for k in names if k in params}
+        missing = names - set(params)
+        if missing:
+            raise KeyError(f"query {name} needs parameter(s) {', '.join(sorted(missing))}")
+        result = con.execute(statement, wanted)
+    return result
 
 
 def quote_ident(name: str) -> str:

@@ -34,3 +34,14 @@ def load_sql(name: str) -> str:
     if not path.is_file():
         raise FileNotFoundError(f"no SQL file named {name!r} in {sql_dir()}")
     return path.read_text(encoding="utf-8")
+
+
+def app_path() -> Path:
+    """The dashboard entry point (dashboard/app.py beside the package, or $KOBAN_APP)."""
+    import os
+
+    override = os.environ.get("KOBAN_APP")
+    path = Path(override) if override else _PKG.parent / "dashboard" / "app.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"dashboard not found at {path}; set KOBAN_APP to dashboard/app.py")
+    return path

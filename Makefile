@@ -1,0 +1,58 @@
+# One entry point for people and CI. `make demo` runs the product, `make test` passes the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+PORT   ?= 8501
+DB     ?= koban.duckdb
+
+.PHONY: install install-test demo demo-db serve test lint bench clean help
+
+help:
+	@echo "make demo   - install, build the demo store and start the dashboard on port $(PORT)"
+	@echo "make test   - install test dependencies and run the whole test suite"
+	@echo "make lint   - ruff and mypy;  make bench - benchmarks (see bench/README.md)"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Pinned installs: constraints.txt holds the exact versions of everything (regenerate with `make lock`).
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo-db: install
+	@test -f $(DB) || $(PY) -m koban_geo --db $(DB) demo
+
+demo: demo-db
+	$(PY) -m koban_geo --db $(DB) serve --port $(PORT)
+
+serve: install
+	$(PY) -m koban_geo --db $(DB) serve --port $(PORT)
+
+test: install-test
+	$(VENV)/bin/ruff check koban_geo dashboard tests bench
+	$(PY) -m pytest
+
+lint: install-test
+	$(VENV)/bin/ruff check koban_geo dashboard tests bench
+	$(VENV)/bin/ruff format --check koban_geo dashboard tests bench
+	$(VENV)/bin/mypy koban_geo
+
+bench: install-test
+	$(PY) bench/ingest.py
+
+lock: install-test
+	$(PIP) freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

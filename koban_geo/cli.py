@@ -1,0 +1,288 @@
+"""The `koban-geo` command line: a thin layer over library functions.
+
+Exit status: 0 success; 1 done with some rows rejected; 2 nothing done (bad input or usage).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from koban_geo import __version__
+from koban_geo.settings import Settings, get_settings
+
+
+class _Context:
+    def __init__(self, db: Path | None) -> None:
+        self._db = db
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = get_settings(db=self._db)
+            except ValueError as exc:  # pydantic validation error: name the setting
+                raise click.ClickException(f"invalid setting: {exc}") from exc
+        return self._settings
+
+    def connect(self, read_only: bool = False):
+        from koban_geo.db import StoreError, connect
+
+        try:
+            return connect(self.settings.db, read_only=read_only)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="koban-geo")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="DuckDB store file (default ./koban.duckdb, or $KOBAN_DB).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """KOBAN Geo: the neighbourhood problem map for community policing."""
+    ctx.obj = _Context(db)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"koban-geo: {message}", err=True)
+    sys.exit(code)
+
+
+@cli.command()
+@pass_ctx
+def init(obj: _Context) -> None:
+    """Create the store, or bring its schema up to date."""
+    from koban_geo.db import schema_version
+
+    con = obj.connect()
+    click.echo(f"store {obj.settings.db} ready (schema version {schema_version(con)})")
+    con.close()
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["concerns", "crime", "areas", "layer", "stats"]), default="concerns",
+              show_default=True, help="What the files hold.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "open311", "policeuk"]), default=None,
+              help="File format (default: from the name and content).")
+@click.option("--source", default=None, help="Source name for concerns; ids are unique per source (default: file stem).")
+@click.option("--layer", default=None, help="Layer name for --kind layer (e.g. streetlights).")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+              help="Column for a concern field (id, reported_at, lat, lon, theme, text); repeatable; wins over detection.")
+@click.option("--code-field", default=None, help="Areas: property holding the area code.")
+@click.option("--name-field", default=None, help="Areas: property holding the area name.")
+@click.option("--repair", is_flag=True, help="Areas: repair invalid polygons instead of rejecting the file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per file on stdout.")
+@pass_ctx
+def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, source: str | None,
+           layer: str | None, mapping: tuple[str, ...], code_field: str | None, name_field: str | None,
+           repair: bool, as_json: bool) -> None:  # fmt: skip
+    """Ingest files into the store, one batch per file, all or nothing per batch.
+
+    Rejected rows are reported as FILE:LINE: field: reason on stderr. Exit status: 0 all stored,
+    1 stored with some rows rejected, 2 nothing stored.
+    """
+    from koban_geo.ingest import IngestError, ingest_file, parse_mapping
+
+    try:
+        fields = parse_mapping(mapping)
+    except IngestError as exc:
+        _fail(str(exc))
+    con = obj.connect()
+    codes: list[int] = []
+    for path in files:
+        try:
+            with _progress(path.name) as step:
+                result = ingest_file(con, obj.settings, path, kind=kind, fmt=fmt, source=source, layer=layer,
+                                     code_field=code_field, name_field=name_field, mapping=fields, repair=repair,
+                                     progress=step)  # fmt: skip
+        except IngestError as exc:
+            click.echo(f"{exc}", err=True)
+            click.echo(f"{path.name}: rejected whole; nothing stored", err=True)
+            if as_json:
+                click.echo(json.dumps({"file": path.name, "kind": kind, "exit_code": 2, "error": str(exc)}))
+            codes.append(2)
+            continue
+        for line in result.errors:
+            click.echo(line, err=True)
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        elif result.already_ingested:
+            click.echo(f"{path.name}: already ingested as batch {result.batch_id}; nothing to do")
+        else:
+            click.echo(
+                f"{path.name}: {result.accepted} stored, {result.rejected} rejected, "
+                f"{result.duplicate} already there" + (f" (batch {result.batch_id})" if result.batch_id else "")
+            )
+        codes.append(result.exit_code)
+    con.close()
+    sys.exit(0 if all(c == 0 for c in codes) else 2 if all(c == 2 for c in codes) else 1)
+
+
+class _progress:
+    """A stage bar on stderr when it is a terminal; silent otherwise (pipes, CI, --json)."""
+
+    STAGES = ("reading", "anonymising", "classifying", "storing")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            self.bar = click.progressbar(length=len(self.STAGES), label=self.label, file=sys.stderr,
+                                         item_show_func=lambda s: s)  # fmt: skip
+            self.bar.__enter__()
+        return self.step
+
+    def step(self, stage: str) -> None:
+        if self.bar is not None:
+            self.bar.update(1, stage)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@cli.command()
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same demo).")
+@click.option("--force", is_flag=True, help="Replace an existing store file.")
+@pass_ctx
+def demo(obj: _Context, seed: int, force: bool) -> None:
+    """Build the demo store: real Helsinki geography (OpenStreetMap), synthetic concerns and crime."""
+    import tempfile
+
+    from koban_geo.demo import build_demo
+
+    db = obj.settings.db
+    if db.exists():
+        if not force:
+            _fail(f"{db} already exists; use --force to replace it, or --db for another file")
+        db.unlink()
+        Path(f"{db}.wal").unlink(missing_ok=True)
+    con = obj.connect()
+    with tempfile.TemporaryDirectory(prefix="koban-demo-") as tmp:
+        counts = build_demo(con, obj.settings, Path(tmp), seed=seed)
+    con.close()
+    click.echo(f"demo store {db}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def stats(obj: _Context, as_json: bool) -> None:
+    """Counts per table, per theme and per area."""
+    from koban_geo.stats import store_stats
+
+    con = obj.connect(read_only=True)
+    report = store_stats(con)
+    con.close()
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"store {obj.settings.db} (schema version {report['schema_version']})")
+    for table, count in report["tables"].items():
+        click.echo(f"  {table:<16}{count:>10}")
+    if report["themes"]:
+        click.echo("concerns per theme:")
+        for theme, count in report["themes"].items():
+            click.echo(f"  {theme:<16}{count:>10}")
+    if report["areas"]:
+        click.echo("concerns per area:")
+        for area, count in report["areas"].items():
+            click.echo(f"  {area:<16}{count:>10}")
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Port (default 8501 or $KOBAN_PORT).")
+@pass_ctx
+def serve(obj: _Context, port: int | None) -> None:
+    """Start the dashboard (headless) on the store."""
+    import os
+    import subprocess
+
+    from koban_geo.resources import app_path
+
+    app = app_path()
+    env = dict(os.environ, KOBAN_DB=str(obj.settings.db.resolve()))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--server.port", str(port or obj.settings.port), "--browser.gatherUsageStats", "false"]  # fmt: skip
+    sys.exit(subprocess.call(cmd, env=env, cwd=app.parent.parent))
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+def scrub(source: Any) -> None:
+    """Print the scrubbed form of each input line (FILE or - for stdin), as ingestion stores it."""
+    from koban_geo.scrub import scrub_lines
+
+    for line in scrub_lines(raw.rstrip("\n") for raw in source):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (theme, confidence, language).")
+def classify(source: Any, as_json: bool) -> None:
+    """Classify each input line (FILE or - for stdin) into a theme."""
+    from koban_geo.classify import classify_lines
+
+    for result in classify_lines(raw.rstrip("\n") for raw in source):
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            flag = " (low confidence: for a moderator)" if result["flagged"] else ""
+            click.echo(f"{result['theme']}\t{result['confidence']:.2f}\t{result['language']}{flag}")
+
+
+@cli.group()
+def themes() -> None:
+    """The theme taxonomy and the mapping of source labels to themes."""
+
+
+@themes.command("list")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "nl", "fr", "pl", "fi", "es", "pt"]))
+def themes_list(lang: str) -> None:
+    """List theme codes with their labels."""
+    from koban_geo.taxonomy import themes as all_themes
+
+    for t in all_themes():
+        click.echo(f"{t.code:<16}{t.labels[lang]}{'  (sensitive: never public)' if t.sensitive else ''}")
+
+
+@themes.command("map")
+@click.argument("label")
+@click.argument("theme")
+@pass_ctx
+def themes_map(obj: _Context, label: str, theme: str) -> None:
+    """Map a source LABEL (or open311:SERVICE_CODE) to a THEME code; used by later ingests."""
+    from koban_geo.taxonomy import set_mapping
+
+    con = obj.connect()
+    try:
+        set_mapping(con, label, theme)
+    except ValueError as exc:
+        _fail(str(exc))
+    con.close()
+    click.echo(f"{label!r} -> {theme}")
+
+
+def main() -> None:
+    cli(prog_name="koban-geo")
+
+
+if __name__ == "__main__":
+    main()

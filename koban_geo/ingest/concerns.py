@@ -1,0 +1,186 @@
+"""Concerns from residents (CSV, GeoJSON, Open311): stage, anonymise, resolve themes, store all or nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from koban_geo.anonymise import AnonymisationParams
+from koban_geo.crs import checked_crs, metric_crs_for
+from koban_geo.db import audit, meta_get, meta_set, query, transaction
+from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
+from koban_geo.ingest.readers import (
+    Staged,
+    csv_parse_error,
+    sniff,
+    stage_csv,
+    stage_geojson,
+    stage_open311,
+    utf8_copy,
+)
+from koban_geo.settings import Settings
+
+Progress = Callable[[str], None]
+
+
+def _choose_crs(con: duckdb.DuckDBPyConnection, settings: Settings, decimal_comma: bool) -> tuple[str, bool]:
+    """The store's metric CRS, and whether this batch sets it (from the setting or the batch's median point)."""
+    stored = meta_get(con, "metric_crs")
+    if stored:
+        return stored, False
+    if settings.metric_crs:
+        return checked_crs(settings.metric_crs), True
+    row = con.execute(
+        "SELECT median(lon), median(lat) FROM (SELECT koban_num(lon_raw, $dc) AS lon, koban_num(lat_raw, $dc) AS lat "
+        "FROM _staged) WHERE lat BETWEEN -80 AND 84 AND lon BETWEEN -180 AND 180",
+        {"dc": decimal_comma},
+    ).fetchone()
+    if not row or row[0] is None:
+        return "EPSG:3857", False  # nothing valid to place: every row is rejected anyway
+    return metric_crs_for(float(row[0]), float(row[1])), True
+
+
+def _classify_unresolved(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict[str, int]]:
+    rows = query(con, "concerns_unresolved").fetchall()
+    unmapped = Counter(label for _, label, _ in rows if label)
+    lines: list[int] = []
+    themes: list[str] = []
+    confidences: list[float] = []
+    if rows:
+        from koban_geo.classify import classify_texts  # sklearn is imported only when needed
+
+        for (line, _, _), pred in zip(rows, classify_texts([text for _, _, text in rows]), strict=True):
+            lines.append(line)
+            themes.append(pred.theme)
+            confidences.append(pred.confidence)
+    table = pa.table(
+        {"line": pa.array(lines, pa.int64()), "theme": pa.array(themes, pa.string()),
+         "confidence": pa.array(confidences, pa.float64())}
+    )  # fmt: skip
+    return table, dict(unmapped.most_common(50))
+
+
+def ingest_concerns(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    path: Path,
+    *,
+    fmt: str,
+    source: str,
+    sha256: str,
+    mapping: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    from koban_geo.scrub import register_udf
+
+    file = path.name
+    result = BatchResult(kind="concerns", format=fmt, file=file)
+    started = datetime.now()
+    note = progress or (lambda _stage: None)
+    register_udf(con)
+    with ExitStack() as stack:
+        note("reading")
+        staged: Staged
+        if fmt == "csv":
+            dialect = sniff(path, file)
+            readable = stack.enter_context(utf8_copy(path, dialect.encoding))
+            staged = stage_csv(con, file, dialect, mapping, readable)
+        elif fmt in ("geojson", "open311"):
+            if fmt == "geojson":
+                table, staged = stage_geojson(path, file, mapping)
+            else:
+                labels = {r[0] for r in con.execute("SELECT label FROM theme_mapping").fetchall()}
+                table, staged = stage_open311(path, file, labels)
+            con.register("_staged", table)
+            stack.callback(con.unregister, "_staged")
+        else:
+            raise IngestError(f"{file}: concerns cannot be read from format {fmt!r}")
+        stack.callback(con.execute, "DROP TABLE IF EXISTS _prep; DROP TABLE IF EXISTS _resolved")
+
+        crs, crs_is_new = _choose_crs(con, settings, staged.decimal_comma)
+        anon = AnonymisationParams.from_settings(settings, crs, staged.dropped)
+        note("anonymising")
+        try:
+            query(
+                con,
+                "concerns_prepare",
+                {
+                    "decimal_comma": staged.decimal_comma,
+                    "tz": settings.timezone,
+                    "metric_crs": crs,
+                    "fine_m": anon.grid_m,
+                    "coarse_m": anon.sensitive_grid_m,
+                    "id_prefix": f"{source}:{fmt}:",
+                    "now": started,
+                },
+            )
+        except duckdb.InvalidInputException as exc:
+            if fmt == "csv":
+                raise csv_parse_error(file, exc) from exc
+            raise
+        result.read = _scalar(con, "SELECT count(*) FROM _prep")
+        if result.read == 0:
+            raise IngestError(f"{file}: no rows to ingest (only a header?)")
+        result.errors = _row_errors(con, staged, file)
+        result.rejected = len(result.errors)
+
+        note("classifying")
+        classified, unmapped = _classify_unresolved(con)
+        con.register("_classified", classified)
+        stack.callback(con.unregister, "_classified")
+        query(con, "concerns_resolve", {"source": source})
+        counts = con.execute(
+            "SELECT count(*) FILTER (WHERE dup_in_file OR dup_in_store), "
+            "count(*) FILTER (WHERE NOT dup_in_file AND NOT dup_in_store) FROM _resolved"
+        ).fetchone()
+        assert counts is not None
+        result.duplicate, to_store = int(counts[0]), int(counts[1])
+        result.parameters = {
+            "source": source,
+            "anonymisation": anon.as_record(),
+            "timezone": settings.timezone,
+            "classified": classified.num_rows,
+            "unmapped_theme_labels": unmapped,
+            **{k: v for k, v in staged.parameters.items()},
+        }
+        if not to_store and not result.duplicate:
+            return result  # every row rejected: nothing stored, no batch (exit 2)
+
+        note("storing")
+        with transaction(con):
+            result.batch_id = new_batch_id(con)
+            if crs_is_new:
+                meta_set(con, "metric_crs", crs)
+            query(
+                con,
+                "concerns_insert",
+                {"source": source, "batch_id": result.batch_id, "fine_m": anon.grid_m, "coarse_m": anon.sensitive_grid_m},
+            )
+            result.accepted = to_store
+            record_batch(con, result, sha256=sha256, source=source, started_at=started)
+            audit(con, "ingest", "ingest.concerns", f"batch {result.batch_id}: {file}")
+    return result
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _row_errors(con: duckdb.DuckDBPyConnection, staged: Staged, file: str) -> list[str]:
+    rows = con.execute("SELECT line, error FROM _prep WHERE error IS NOT NULL ORDER BY line").fetchall()
+    if not rows:
+        return []
+    if staged.where == "line":
+        starts = staged.record_lines() if staged.record_lines else None
+        return [row_error(file, str(starts[line - 2] if starts else line), error) for line, error in rows]
+    label = staged.where
+    return [
+        row_error(file, f"{label} {line}", staged.pre_errors.get(line, error)) for line, error in rows
+    ]

@@ -1,0 +1,63 @@
+-- concerns_prepare: parse, check and anonymise the staged rows of one concerns batch into TEMP table _prep.
+-- Reads view/table _staged(line, src_id, reported_at_raw, lat_raw, lon_raw, theme_raw, text_raw).
+-- Parameters: $decimal_comma BOOLEAN, $tz VARCHAR, $metric_crs VARCHAR, $fine_m INTEGER, $coarse_m INTEGER,
+--             $id_prefix VARCHAR (for rows without an id), $now TIMESTAMP.
+-- _prep never holds a reported location or raw text: only the two snapped points, scrubbed text and the
+-- area code found from the reported point (which is dropped with this query).
+CREATE OR REPLACE TEMP TABLE _prep AS
+WITH parsed AS (
+    SELECT
+        line,
+        nullif(trim(src_id), '') AS src_id,
+        reported_at_raw,
+        lat_raw,
+        lon_raw,
+        koban_num(lat_raw, $decimal_comma) AS lat,
+        koban_num(lon_raw, $decimal_comma) AS lon,
+        date_trunc('hour', koban_ts(reported_at_raw, $tz)) AS reported_at,
+        nullif(lower(regexp_replace(trim(theme_raw), '\s+', ' ', 'g')), '') AS theme_label,
+        nullif(trim(koban_scrub(text_raw)), '') AS description
+    FROM _staged
+),
+checked AS (
+    SELECT
+        *,
+        CASE
+            WHEN nullif(trim(lat_raw), '') IS NULL OR nullif(trim(lon_raw), '') IS NULL THEN 'location: missing'
+            WHEN lat IS NULL THEN 'lat: not a number'
+            WHEN lon IS NULL THEN 'lon: not a number'
+            WHEN NOT lat BETWEEN -90 AND 90 THEN 'lat: out of range (-90..90)'
+            WHEN NOT lon BETWEEN -180 AND 180 THEN 'lon: out of range (-180..180)'
+            WHEN lat = 0 AND lon = 0 THEN 'location: 0,0 is a placeholder, not a place'
+            WHEN nullif(trim(reported_at_raw), '') IS NULL THEN 'reported_at: missing'
+            WHEN reported_at IS NULL THEN 'reported_at: not a date (use ISO 8601 or day-first DD-MM-YYYY)'
+            WHEN reported_at > $now + INTERVAL 1 DAY THEN 'reported_at: in the future'
+        END AS error
+    FROM parsed
+),
+placed AS (
+    SELECT
+        *,
+        CASE WHEN error IS NULL THEN ST_Point(lon, lat) END AS pt,
+        CASE WHEN error IS NULL
+             THEN ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $metric_crs, always_xy := true) END AS m
+    FROM checked
+)
+SELECT
+    p.line,
+    CASE
+        WHEN p.src_id IS NULL THEN $id_prefix || p.line::VARCHAR
+        -- an id that is itself personal data (an e-mail, a phone number) is replaced by its hash
+        WHEN koban_scrub(p.src_id) <> p.src_id THEN 'h:' || left(sha256(p.src_id), 16)
+        ELSE left(p.src_id, 200)
+    END AS id,
+    p.reported_at,
+    p.theme_label,
+    p.description,
+    p.error,
+    CASE WHEN p.error IS NULL THEN koban_round6(koban_snap(p.m, $fine_m, $metric_crs)) END AS geom_fine,
+    CASE WHEN p.error IS NULL THEN koban_round6(koban_snap(p.m, $coarse_m, $metric_crs)) END AS geom_coarse,
+    a.code AS area_code
+FROM placed AS p
+LEFT JOIN areas AS a ON ST_Intersects(a.geom, p.pt)
+QUALIFY row_number() OVER (PARTITION BY p.line ORDER BY a.code) = 1;

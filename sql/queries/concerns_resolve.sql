@@ -1,0 +1,28 @@
+-- concerns_resolve: give every accepted row of _prep its theme and mark duplicates, into TEMP table _resolved.
+-- Reads _prep and _classified(line, theme, confidence) (rows the classifier labelled; may be empty).
+-- Parameters: $source VARCHAR.
+-- Theme order: a theme code given as such, then the editable mapping, then the classifier, else 'other'.
+CREATE OR REPLACE TEMP TABLE _resolved AS
+SELECT
+    p.line,
+    p.id,
+    p.reported_at,
+    coalesce(t.code, m.theme, c.theme, 'other') AS theme,
+    CASE
+        WHEN t.code IS NOT NULL THEN 'given'
+        WHEN m.theme IS NOT NULL THEN 'mapped'
+        WHEN c.theme IS NOT NULL THEN 'classified'
+        ELSE 'default'
+    END AS theme_source,
+    CASE WHEN t.code IS NULL AND m.theme IS NULL THEN c.confidence END AS theme_confidence,
+    p.description,
+    p.geom_fine,
+    p.geom_coarse,
+    p.area_code,
+    row_number() OVER (PARTITION BY p.id ORDER BY p.line) > 1 AS dup_in_file,
+    EXISTS (SELECT 1 FROM concerns AS s WHERE s.source = $source AND s.id = p.id) AS dup_in_store
+FROM _prep AS p
+LEFT JOIN themes AS t ON t.code = p.theme_label
+LEFT JOIN theme_mapping AS m ON m.label = p.theme_label
+LEFT JOIN _classified AS c ON c.line = p.line
+WHERE p.error IS NULL;

@@ -1,0 +1,270 @@
+"""Concerns from CSV, GeoJSON and Open311 into a real store: formats, quirks, anonymisation, duplicates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from koban_geo.ingest import IngestError, ingest_file
+from koban_geo.taxonomy import set_mapping
+from tests.helpers import count, write_areas, write_text
+
+FI_CSV = (
+    "tunnus;ilmoitettu;leveysaste;pituusaste;aihe;kuvaus;nimi;puhelin\n"
+    "a1;24.11.2025 13:45;60,1699;24,9384;Melu;Kova meteli joka yö;Matti Meikäläinen;040 123 4567\n"
+    "a2;2025-11-02T22:10:00;60,1655;24,9512;Huumeet;Rappukäytävässä myydään jotain;Liisa;050 765 4321\n"
+    "a3;03/11/2025 08:00;60,1702;24,9301;Katuvalaistus;Lamppu rikki;Pekka;045 111 2222\n"
+)
+
+
+@pytest.fixture
+def areas(con, settings, tmp_path):
+    ingest_file(con, settings, write_areas(tmp_path / "areas.geojson"), kind="areas")
+    return con
+
+
+def test_finnish_semicolon_csv_with_decimal_commas(areas, settings, tmp_path):
+    path = write_text(tmp_path / "ilmoitukset.csv", FI_CSV)
+    result = ingest_file(areas, settings, path, kind="concerns", source="helsinki")
+    assert (result.accepted, result.rejected, result.exit_code) == (3, 0, 0)
+    rows = areas.execute(
+        "SELECT id, reported_at::VARCHAR, theme, theme_source, area_code FROM concerns ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("a1", "2025-11-24 13:00:00", "noise", "mapped", "HEL-W"),
+        ("a2", "2025-11-02 22:00:00", "drugs", "mapped", "HEL-E"),
+        ("a3", "2025-11-03 08:00:00", "lighting", "mapped", "HEL-W"),
+    ]
+    params = json.loads(areas.execute("SELECT parameters FROM ingest_batches WHERE kind = 'concerns'").fetchone()[0])
+    assert params["decimal_comma"] is True and params["delimiter"] == ";"
+    assert set(params["anonymisation"]["dropped_columns"]) == {"nimi", "puhelin"}
+    assert params["anonymisation"]["grid_m"] == 100
+
+
+def test_stored_points_are_grid_centres_not_reported_points(areas, settings, tmp_path):
+    ingest_file(areas, settings, write_text(tmp_path / "c.csv", FI_CSV), kind="concerns")
+    crs = areas.execute("SELECT value FROM meta WHERE key = 'metric_crs'").fetchone()[0]
+    assert crs == "EPSG:32635"  # UTM 35N holds Helsinki
+    cells = areas.execute(
+        "SELECT ST_X(m), ST_Y(m), snap_m FROM (SELECT snap_m, "
+        "ST_Transform(geom, 'EPSG:4326', ?, always_xy := true) AS m FROM concerns)",
+        [crs],
+    ).fetchall()
+    for x, y, cell in cells:
+        assert abs((x - cell / 2) / cell - round((x - cell / 2) / cell)) < 0.01
+        assert abs((y - cell / 2) / cell - round((y - cell / 2) / cell)) < 0.01
+    reported = {(24.9384, 60.1699), (24.9512, 60.1655), (24.9301, 60.1702)}
+    stored = set(areas.execute("SELECT ST_X(geom), ST_Y(geom) FROM concerns").fetchall())
+    assert not reported & stored
+
+
+def test_sensitive_theme_gets_the_coarser_grid(con, settings, tmp_path):
+    text = "id,date,lat,lon,theme,text\n1,2025-01-01 10:00,60.17,24.94,domestic,x\n2,2025-01-01 10:00,60.17,24.94,noise,y\n"
+    ingest_file(con, settings, write_text(tmp_path / "s.csv", text), kind="concerns")
+    assert dict(con.execute("SELECT theme, snap_m FROM concerns").fetchall()) == {"domestic": 500, "noise": 100}
+
+
+HEADERS = {
+    "en": "id,reported_at,latitude,longitude,category,description",
+    "nl": "meldingnummer,datum melding,breedtegraad,lengtegraad,categorie,omschrijving",
+    "fr": "identifiant,date du signalement,latitude,longitude,catégorie,description",
+    "pl": "numer zgłoszenia,data zgłoszenia,szerokość geograficzna,długość geograficzna,kategoria,opis",
+    "fi": "tunnus,ilmoitettu,leveysaste,pituusaste,aihe,kuvaus",
+    "es": "identificador,fecha,latitud,longitud,categoría,descripción",
+    "pt": "número,data de registo,latitude,longitude,categoria,descrição",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(HEADERS))
+def test_header_synonyms_in_seven_languages(con, settings, tmp_path, lang):
+    body = "7,2025-03-01 09:30,60.17,24.94,noise,loud music\n"
+    result = ingest_file(con, settings, write_text(tmp_path / f"{lang}.csv", HEADERS[lang] + "\n" + body), kind="concerns")
+    assert (result.accepted, result.rejected) == (1, 0)
+    assert con.execute("SELECT id, theme FROM concerns").fetchall() == [("7", "noise")]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", ";"), ("latin-1", "\t"), ("utf-8", "\t"), ("utf-8", "|")],
+)
+def test_encodings_and_delimiters(con, settings, tmp_path, encoding, delimiter):
+    text = "é café ’quote’ €5" if encoding == "cp1252" else "é café señal ação"
+    rows = [["id", "date", "lat", "lon", "theme", "text"], ["1", "2025-03-01", "60.17", "24.94", "litter", text]]
+    content = "\n".join(delimiter.join(r) for r in rows) + "\n"
+    path = tmp_path / "enc.csv"
+    path.write_bytes(content.encode(encoding))
+    result = ingest_file(con, settings, path, kind="concerns")
+    assert result.accepted == 1
+    assert con.execute("SELECT description FROM concerns").fetchone()[0] == text
+    assert result.parameters["delimiter"] == delimiter
+
+
+def test_explicit_mapping_wins_over_detection(con, settings, tmp_path):
+    text = "lat,lon,when,Y,X,what\n1,2,2025-01-01,60.17,24.94,noise\n"
+    mapping = {"lat": "Y", "lon": "X", "reported_at": "when", "theme": "what"}
+    result = ingest_file(con, settings, write_text(tmp_path / "m.csv", text), kind="concerns", mapping=mapping)
+    assert result.accepted == 1
+    lon, lat = con.execute("SELECT ST_X(geom), ST_Y(geom) FROM concerns").fetchone()
+    assert abs(lon - 24.94) < 0.002 and abs(lat - 60.17) < 0.002
+
+
+def test_timestamps_with_offsets_are_converted_to_the_local_zone(con, tmp_path):
+    from koban_geo.settings import Settings
+
+    local = Settings(db=tmp_path / "x.duckdb", timezone="Europe/Helsinki", _env_file=None)  # type: ignore[call-arg]
+    text = "id,date,lat,lon\n1,2025-06-01T21:30:00Z,60.17,24.94\n2,2025-06-01 21:30,60.17,24.94\n"
+    ingest_file(con, local, write_text(tmp_path / "tz.csv", text), kind="concerns")
+    assert con.execute("SELECT id, reported_at::VARCHAR FROM concerns ORDER BY id").fetchall() == [
+        ("1", "2025-06-02 00:00:00"),  # 21:30 UTC is 00:30 in Helsinki in summer; minutes dropped
+        ("2", "2025-06-01 21:00:00"),
+    ]
+
+
+def test_reingesting_the_same_file_adds_nothing(con, settings, tmp_path):
+    path = write_text(tmp_path / "c.csv", FI_CSV)
+    first = ingest_file(con, settings, path, kind="concerns")
+    again = ingest_file(con, settings, path, kind="concerns")
+    assert again.already_ingested and again.batch_id == first.batch_id and again.exit_code == 0
+    assert count(con, "concerns") == 3 and count(con, "ingest_batches") == 1
+
+
+def test_overlapping_export_stores_only_new_ids(con, settings, tmp_path):
+    ingest_file(con, settings, write_text(tmp_path / "c.csv", FI_CSV), kind="concerns", source="app")
+    more = FI_CSV + "a4;05.11.2025 10:00;60,17;24,94;Melu;taas;X;0401234567\n"
+    result = ingest_file(con, settings, write_text(tmp_path / "c2.csv", more), kind="concerns", source="app")
+    assert (result.accepted, result.duplicate) == (1, 3)
+    assert count(con, "concerns") == 4
+
+
+def test_rows_without_id_get_stable_ids(con, settings, tmp_path):
+    text = "date,lat,lon\n2025-01-01,60.17,24.94\n2025-01-02,60.17,24.94\n"
+    ingest_file(con, settings, write_text(tmp_path / "noid.csv", text), kind="concerns", source="s")
+    assert [r[0] for r in con.execute("SELECT id FROM concerns ORDER BY id").fetchall()] == ["s:csv:2", "s:csv:3"]
+
+
+def test_geojson_points(con, settings, tmp_path):
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": "g1", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+             "properties": {"reported_at": "2025-05-01T10:15:00", "category": "graffiti", "description": "tags"}},
+            {"type": "Feature", "id": "g2", "geometry": {"type": "Point", "coordinates": [24.95, 60.165]},
+             "properties": {"reported_at": "2025-05-02", "category": "vandalism"}},
+        ],
+    }  # fmt: skip
+    path = write_text(tmp_path / "points.geojson", json.dumps(doc))
+    result = ingest_file(con, settings, path, kind="concerns")
+    assert (result.format, result.accepted) == ("geojson", 2)
+    assert con.execute("SELECT id, theme FROM concerns ORDER BY id").fetchall() == [("g1", "vandalism"), ("g2", "vandalism")]
+
+
+def test_geojson_with_legacy_crs_member_is_reprojected(con, settings, tmp_path):
+    # The origin of Dutch RD New (EPSG:28992), the Onze Lieve Vrouwetoren in Amersfoort: 5.387206 E, 52.155174 N.
+    doc = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+        "features": [{"type": "Feature", "properties": {"id": "r1", "datum": "2025-02-01"},
+                      "geometry": {"type": "Point", "coordinates": [155000.0, 463000.0]}}],
+    }  # fmt: skip
+    result = ingest_file(con, settings, write_text(tmp_path / "rd.geojson", json.dumps(doc)), kind="concerns")
+    assert result.accepted == 1 and result.parameters["source_crs"] == "EPSG:28992"
+    lon, lat = con.execute("SELECT ST_X(geom), ST_Y(geom) FROM concerns").fetchone()
+    assert abs(lon - 5.387206) < 0.002 and abs(lat - 52.155174) < 0.002  # within the 100 m snap
+
+
+def test_open311_requests_with_editable_service_mapping(con, settings, tmp_path):
+    set_mapping(con, "open311:ILLDUMP", "litter")
+    requests = [
+        {"service_request_id": "638344", "status": "open", "service_code": "ILLDUMP", "service_name": "Illegal dumping",
+         "description": "Mattress dumped by the bins", "requested_datetime": "2025-04-14T06:37:38-08:00",
+         "address": "8TH AVE and JUDAH ST", "lat": 37.762221815, "long": -122.4651145, "media_url": "http://x/y.jpg"},
+        {"service_request_id": "638345", "service_code": "OTHER", "service_name": "Streetlight out",
+         "requested_datetime": "2025-04-15T10:00:00Z", "lat": 37.7622, "long": -122.4651},
+    ]  # fmt: skip
+    result = ingest_file(con, settings, write_text(tmp_path / "requests.json", json.dumps(requests)), kind="concerns")
+    assert (result.format, result.accepted) == ("open311", 2)
+    assert con.execute("SELECT id, theme, theme_source FROM concerns ORDER BY id").fetchall() == [
+        ("638344", "litter", "mapped"),
+        ("638345", "lighting", "mapped"),
+    ]
+    assert "address" in result.parameters["anonymisation"]["dropped_columns"]
+    assert "media_url" in result.parameters["anonymisation"]["dropped_columns"]
+
+
+def test_row_errors_name_file_line_and_field(con, settings, tmp_path):
+    text = (
+        "id,date,lat,lon,theme\n"
+        "1,2025-01-01,60.17,24.94,noise\n"
+        "2,2025-01-01,95.0,24.94,noise\n"
+        "3,31/02/2025,60.17,24.94,noise\n"
+        "4,2025-01-01,,24.94,noise\n"
+        "5,2025-01-01,60.17,abc,noise\n"
+    )
+    result = ingest_file(con, settings, write_text(tmp_path / "bad.csv", text), kind="concerns")
+    assert result.errors == [
+        "bad.csv:3: lat: out of range (-90..90)",
+        "bad.csv:4: reported_at: not a date (use ISO 8601 or day-first DD-MM-YYYY)",
+        "bad.csv:5: location: missing",
+        "bad.csv:6: lon: not a number",
+    ]
+    assert (result.accepted, result.rejected, result.exit_code) == (1, 4, 1)
+    assert [r[0] for r in con.execute("SELECT id FROM concerns").fetchall()] == ["1"]
+    stored = json.loads(con.execute("SELECT errors FROM ingest_batches").fetchone()[0])
+    assert stored == result.errors
+
+
+def test_line_numbers_survive_quoted_newlines_and_blank_lines(con, settings, tmp_path):
+    text = 'id,date,lat,lon,text\n1,2025-01-01,60.17,24.94,"two\nlines"\n\n2,2025-01-01,99,24.94,x\n'
+    result = ingest_file(con, settings, write_text(tmp_path / "q.csv", text), kind="concerns")
+    assert result.errors == ["q.csv:5: lat: out of range (-90..90)"]
+
+
+def test_all_rows_rejected_stores_nothing(con, settings, tmp_path):
+    text = "id,date,lat,lon\n1,nope,60.17,24.94\n2,2025-01-01,,\n"
+    result = ingest_file(con, settings, write_text(tmp_path / "allbad.csv", text), kind="concerns")
+    assert result.exit_code == 2 and result.batch_id is None
+    assert count(con, "concerns") == 0 and count(con, "ingest_batches") == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "empty.csv: the file is empty"),
+        ("binary.csv", bytes(range(256)) * 4, "binary.csv: this is a binary file, not CSV text"),
+        ("quote.csv", b'id,date,lat,lon\n1,2025-01-01,60.17,"24.94\n', "quote.csv:2: unterminated quote"),
+        ("cols.csv", b"id,date,lat,lon\n1,2025-01-01,60.17,24.94,extra\n", "cols.csv:2: expected 4 fields, found 5"),
+        ("nolat.csv", b"id,date,where\n1,2025-01-01,here\n", "nolat.csv:1: no column for lat, lon"),
+        ("wrong.geojson", b"[1, 2, 3]", "wrong.geojson: wrong JSON type: expected a GeoJSON FeatureCollection"),
+        ("broken.geojson", b'{"type": "FeatureCollection", "features": [', "broken.geojson:1: invalid JSON"),
+        ("obj.json", b'{"service_requests": 5}', "obj.json: wrong JSON type: expected an array of Open311"),
+    ],
+)
+def test_unreadable_files_are_rejected_whole(con, settings, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    fmt = "open311" if name == "obj.json" else None
+    with pytest.raises(IngestError) as err:
+        ingest_file(con, settings, path, kind="concerns", fmt=fmt)
+    assert str(err.value).startswith(message)
+    assert count(con, "concerns") == 0 and count(con, "ingest_batches") == 0
+
+
+def test_an_id_that_is_personal_data_is_hashed(con, settings, tmp_path):
+    text = "id,date,lat,lon\njan.jansen@example.nl,2025-01-01,60.17,24.94\n"
+    ingest_file(con, settings, write_text(tmp_path / "pid.csv", text), kind="concerns")
+    (stored,) = con.execute("SELECT id FROM concerns").fetchone()
+    assert stored.startswith("h:") and "jansen" not in stored
+
+
+def test_path_that_does_not_exist(con, settings, tmp_path):
+    with pytest.raises(IngestError, match="no such file"):
+        ingest_file(con, settings, tmp_path / "missing.csv", kind="concerns")
+
+
+def test_metric_crs_setting_wins_and_is_fixed(con, tmp_path):
+    from koban_geo.settings import Settings
+
+    fixed = Settings(db=tmp_path / "x.duckdb", metric_crs="EPSG:3067", _env_file=None)  # type: ignore[call-arg]
+    ingest_file(con, fixed, write_text(tmp_path / "a.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"), kind="concerns")
+    assert con.execute("SELECT value FROM meta WHERE key = 'metric_crs'").fetchone()[0] == "EPSG:3067"
