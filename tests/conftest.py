@@ -28,3 +28,14 @@ def mem():
     connection = connect(":memory:")
     yield connection
     connection.close()
+
+
+# Property tests run the same examples on every run (CI must not flake); `HYPOTHESIS_PROFILE=explore`
+# searches afresh with more examples.
+import os  # noqa: E402
+
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("default", derandomize=True, deadline=None)
+_hypothesis_settings.register_profile("explore", max_examples=2000, deadline=None)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

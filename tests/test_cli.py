@@ -1,0 +1,140 @@
+"""The koban-geo command line through click's runner: exit statuses, messages, and that bad input changes nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from koban_geo.cli import cli
+from koban_geo.db import connect
+from tests.helpers import snapshot, write_areas, write_text
+
+GOOD = "id,date,lat,lon,theme,text\n1,2025-01-01 10:00,60.17,24.94,noise,loud\n2,2025-01-02,60.168,24.945,litter,bins\n"
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "store.duckdb"
+    return path
+
+
+def run(runner, db, *args):
+    return runner.invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+def test_init_creates_the_store(runner, db):
+    result = run(runner, db, "init")
+    assert result.exit_code == 0 and "schema version 1" in result.stdout
+    assert db.exists()
+
+
+def test_ingest_all_stored_exits_0_and_reingest_is_a_no_op(runner, db, tmp_path):
+    path = write_text(tmp_path / "ok.csv", GOOD)
+    first = run(runner, db, "ingest", str(path))
+    assert first.exit_code == 0 and "ok.csv: 2 stored, 0 rejected" in first.stdout
+    again = run(runner, db, "ingest", str(path))
+    assert again.exit_code == 0 and "already ingested as batch 1" in again.stdout
+
+
+def test_ingest_with_rejected_rows_exits_1_and_names_them(runner, db, tmp_path):
+    path = write_text(tmp_path / "some.csv", GOOD + "3,2025-01-03,60.17,200,noise,x\n")
+    result = run(runner, db, "ingest", "--json", str(path))
+    assert result.exit_code == 1
+    assert "some.csv:4: lon: out of range (-180..180)" in result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["accepted"], summary["rejected"], summary["exit_code"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "args", "message"),
+    [
+        ("empty.csv", b"", [], "empty.csv: the file is empty"),
+        ("binary.csv", b"\x00\x01\x02" * 100, [], "binary.csv: this is a binary file"),
+        ("trunc.csv", b'id,date,lat,lon\n1,2025-01-01,60.17,"24.9', [], "trunc.csv:2: unterminated quote"),
+        ("array.geojson", b"[]", ["--format", "geojson"], "wrong JSON type"),
+        ("allbad.csv", b"id,date,lat,lon\n1,never,60.17,24.94\n", [], "allbad.csv:2: reported_at: not a date"),
+        ("bowtie.geojson", None, ["--kind", "areas"], "geometry: invalid polygon"),
+    ],
+)
+def test_nothing_stored_exits_2_and_changes_nothing(runner, db, tmp_path, name, content, args, message):
+    run(runner, db, "ingest", str(write_text(tmp_path / "ok.csv", GOOD)))
+    path = tmp_path / name
+    if content is None:
+        bowtie = [(24.92, 60.16), (24.94, 60.175), (24.94, 60.16), (24.92, 60.175), (24.92, 60.16)]
+        write_areas(path, {"B": ("Bow", bowtie)})
+    else:
+        path.write_bytes(content)
+    con = connect(db)
+    before = snapshot(con)
+    con.close()
+    result = run(runner, db, "ingest", *args, str(path))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    con = connect(db)
+    assert snapshot(con) == before
+    con.close()
+
+
+def test_bad_map_option(runner, db, tmp_path):
+    result = run(runner, db, "ingest", "--map", "latitude", str(write_text(tmp_path / "x.csv", GOOD)))
+    assert result.exit_code == 2 and "expected FIELD=COLUMN" in result.stderr
+
+
+def test_map_option_names_columns(runner, db, tmp_path):
+    path = write_text(tmp_path / "odd.csv", "A,B,C,D\n1,2025-01-01,60.17,24.94\n")
+    result = run(runner, db, "ingest", "--map", "id=A", "--map", "reported_at=B", "--map", "lat=C", "--map", "lon=D", str(path))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_stats_json(runner, db, tmp_path):
+    run(runner, db, "ingest", "--kind", "areas", str(write_areas(tmp_path / "a.geojson")))
+    run(runner, db, "ingest", str(write_text(tmp_path / "ok.csv", GOOD)))
+    result = run(runner, db, "stats", "--json")
+    report = json.loads(result.stdout)
+    assert report["tables"]["concerns"] == 2 and report["tables"]["areas"] == 2
+    assert report["themes"] == {"litter": 1, "noise": 1}
+    assert sum(report["areas"].values()) == 2
+
+
+def test_stats_on_a_missing_store_says_what_to_do(runner, tmp_path):
+    result = runner.invoke(cli, ["--db", str(tmp_path / "nope.duckdb"), "stats"])
+    assert result.exit_code == 1 and "koban-geo init" in result.stderr
+
+
+def test_themes_map_then_ingest_uses_it(runner, db, tmp_path):
+    assert run(runner, db, "themes", "map", "Rommel op straat", "litter").exit_code == 0
+    path = write_text(tmp_path / "r.csv", "id,date,lat,lon,theme\n1,2025-01-01,60.17,24.94,Rommel op straat\n")
+    run(runner, db, "ingest", str(path))
+    con = connect(db)
+    assert con.execute("SELECT theme, theme_source FROM concerns").fetchone() == ("litter", "mapped")
+    con.close()
+    bad = run(runner, db, "themes", "map", "x", "nonsense")
+    assert bad.exit_code == 2 and "unknown theme code" in bad.stderr
+
+
+def test_a_second_process_gets_a_clear_lock_message(db, tmp_path):
+    holder = connect(db)  # this process holds the write lock, as the dashboard server would
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "koban_geo", "--db", str(db), "ingest", str(write_text(tmp_path / "x.csv", GOOD))],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert out.returncode != 0
+    assert "open in another process" in out.stderr
+
+
+def test_help_lists_the_documented_commands(runner):
+    result = runner.invoke(cli, ["--help"])
+    for command in ("init", "ingest", "demo", "stats", "serve", "scrub", "classify", "themes"):
+        assert command in result.stdout

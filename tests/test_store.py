@@ -1,0 +1,76 @@
+"""The store itself: offline spatial loading, migrations, schema, indexes and the SQL file loader."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from koban_geo import db as store
+from koban_geo.db import StoreError, apply_migrations, connect, latest_version, query, schema_version
+
+REQUIRED = {
+    "areas": {"code", "name", "geom"},
+    "concerns": {"id", "reported_at", "theme", "description", "geom", "area_code", "source", "theme_source"},
+    "crime": {"crime_id", "month", "crime_type", "geom", "theme", "area_code"},
+    "layers": {"layer", "feature_id", "properties", "geom"},
+    "area_stats": {"area_code", "period", "indicator", "value"},
+    "themes": {"code", "sensitive", "label_en", "label_nl", "label_fr", "label_pl", "label_fi", "label_es", "label_pt"},
+    "ingest_batches": {"file_name", "sha256", "format", "rows_accepted", "rows_rejected", "parameters", "started_at"},
+    "audit_log": {"logged_at", "actor", "action", "detail"},
+}
+
+
+def test_spatial_loads_from_the_wheel_without_network(mem):
+    assert store.spatial_extension_path() is not None
+    assert mem.execute("SELECT ST_AsText(ST_Point(1, 2))").fetchone()[0] == "POINT (1 2)"
+    assert mem.execute("SELECT current_setting('autoinstall_known_extensions')").fetchone()[0] is False
+
+
+def test_missing_extension_fails_with_one_clear_sentence(monkeypatch):
+    monkeypatch.setattr(store, "spatial_extension_path", lambda: None)
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    with pytest.raises(StoreError, match=r"spatial extension could not be loaded for DuckDB 1\.5\.5: install"):
+        store.load_spatial(con)
+
+
+def test_schema_has_the_required_tables_and_columns(mem):
+    for table, columns in REQUIRED.items():
+        found = {r[0] for r in mem.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        assert columns <= found, (table, columns - found)
+
+
+def test_geometry_columns_have_rtree_indexes(mem):
+    indexes = {r[0] for r in mem.execute("SELECT table_name FROM duckdb_indexes() WHERE sql ILIKE '%RTREE%'").fetchall()}
+    assert {"areas", "concerns", "crime", "layers"} <= indexes
+
+
+def test_migrations_run_once_and_record_their_version(tmp_path):
+    path = tmp_path / "m.duckdb"
+    con = connect(path)
+    assert schema_version(con) == latest_version() >= 1
+    assert apply_migrations(con) == []
+    con.close()
+    again = connect(path)
+    assert again.execute("SELECT count(*) FROM schema_version").fetchone()[0] == latest_version()
+    assert again.execute("SELECT count(*) FROM themes").fetchone()[0] == 15
+    again.close()
+
+
+def test_sensitive_themes_are_marked(mem):
+    sensitive = {r[0] for r in mem.execute("SELECT code FROM themes WHERE sensitive").fetchall()}
+    assert sensitive == {"domestic", "hate", "radicalisation"}
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    connect(path).close()
+    ro = connect(path, read_only=True)
+    with pytest.raises(duckdb.Error):
+        ro.execute("INSERT INTO meta VALUES ('x', 'y')")
+    ro.close()
+
+
+def test_query_files_bind_parameters_and_refuse_missing_ones(mem):
+    assert query(mem, "stats_by_theme").fetchall() == []
+    with pytest.raises(KeyError, match="needs parameter"):
+        query(mem, "stats_prepare", {})
