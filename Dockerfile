@@ -1,0 +1,33 @@
+# KOBAN Geo: the dashboard with the demo store. Build: docker build -t koban-geo .
+# Run: docker run -p 8501:8501 koban-geo   (then open http://localhost:8501)
+# Mount your own store with -v /path/koban.duckdb:/data/koban.duckdb (the server must be its only writer).
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY pyproject.toml constraints.txt README.md ./
+COPY koban_geo ./koban_geo
+COPY sql ./sql
+COPY data ./data
+# A regular (non-editable) install: the wheel carries sql/ and data/ inside the package.
+RUN /opt/venv/bin/pip install -c constraints.txt .
+# The demo store is built once, at image build time, so the container starts fast and offline.
+RUN mkdir -p /data && /opt/venv/bin/koban-geo --db /data/koban.duckdb demo
+
+FROM python:3.11-slim AS runtime
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin koban
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=koban:koban /data /data
+COPY --chown=koban:koban dashboard /app/dashboard
+ENV PATH=/opt/venv/bin:$PATH \
+    KOBAN_DB=/data/koban.duckdb \
+    KOBAN_APP=/app/dashboard/app.py \
+    PYTHONDONTWRITEBYTECODE=1 \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+WORKDIR /app
+USER koban
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
+CMD ["koban-geo", "serve", "--port", "8501"]
