@@ -1,8 +1,9 @@
 """Anonymisation at intake: the parameters every concerns batch is coarsened with.
 
 The work itself happens in SQL (sql/queries/concerns_prepare.sql) so that no reported location or raw text
-is ever written: points snap to the centre of a grid square of the store's metric CRS (coarser for
-sensitive themes), times keep date and hour, free text goes through koban_geo.scrub, and reporter
+is ever written: points snap to the nearest point of an "anonymous points" layer when
+one is configured (police.uk style), else to the centre of a grid square of the store's metric CRS (always
+the coarser grid for sensitive themes), times keep date and hour, free text goes through koban_geo.scrub, and reporter
 columns are never read.
 """
 
@@ -19,6 +20,8 @@ class AnonymisationParams:
     metric_crs: str
     grid_m: int
     sensitive_grid_m: int
+    anonymous_points_layer: str | None = None
+    anonymous_points_max_m: float = 250.0
     time_precision: str = "hour"
     text: str = "scrubbed (koban_geo.scrub)"
     dropped_columns: tuple[str, ...] = field(default_factory=tuple)
@@ -29,6 +32,8 @@ class AnonymisationParams:
             metric_crs=metric_crs,
             grid_m=settings.grid_m,
             sensitive_grid_m=max(settings.sensitive_grid_m, settings.grid_m),
+            anonymous_points_layer=settings.anonymous_points_layer,
+            anonymous_points_max_m=settings.anonymous_points_max_m,
             dropped_columns=dropped,
         )
 
@@ -37,8 +42,3 @@ class AnonymisationParams:
         record["dropped_columns"] = list(self.dropped_columns)
         return record
 
-    def precision_note(self) -> str:
-        return (
-            f"locations snapped to a {self.grid_m} m grid ({self.sensitive_grid_m} m for sensitive themes); "
-            f"times rounded down to the {self.time_precision}"
-        )

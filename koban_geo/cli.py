@@ -85,11 +85,13 @@ def init(obj: _Context) -> None:
 @click.option("--code-field", default=None, help="Areas: property holding the area code.")
 @click.option("--name-field", default=None, help="Areas: property holding the area name.")
 @click.option("--repair", is_flag=True, help="Areas: repair invalid polygons instead of rejecting the file.")
+@click.option("--snap-to", default=None, metavar="LAYER",
+              help="Concerns: snap to the nearest point of this anonymous-points layer instead of the grid.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per file on stdout.")
 @pass_ctx
 def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, source: str | None,
            layer: str | None, mapping: tuple[str, ...], code_field: str | None, name_field: str | None,
-           repair: bool, as_json: bool) -> None:  # fmt: skip
+           repair: bool, snap_to: str | None, as_json: bool) -> None:  # fmt: skip
     """Ingest files into the store, one batch per file, all or nothing per batch.
 
     Rejected rows are reported as FILE:LINE: field: reason on stderr. Exit status: 0 all stored,
@@ -101,12 +103,15 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
         fields = parse_mapping(mapping)
     except IngestError as exc:
         _fail(str(exc))
+    settings = obj.settings
+    if snap_to:
+        settings = settings.model_copy(update={"anonymous_points_layer": snap_to})
     con = obj.connect()
     codes: list[int] = []
     for path in files:
         try:
             with _progress(path.name) as step:
-                result = ingest_file(con, obj.settings, path, kind=kind, fmt=fmt, source=source, layer=layer,
+                result = ingest_file(con, settings, path, kind=kind, fmt=fmt, source=source, layer=layer,
                                      code_field=code_field, name_field=name_field, mapping=fields, repair=repair,
                                      progress=step)  # fmt: skip
         except IngestError as exc:

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     metric_crs: str | None = Field(
         None, description="metric CRS for snapping and grids (e.g. EPSG:3067); chosen from the data if unset"
     )
+    anonymous_points_layer: str | None = Field(
+        None, description="layer of anonymous points (police.uk style) that concerns snap to instead of the grid"
+    )
+    anonymous_points_max_m: float = Field(
+        250.0, gt=0, le=2000, description="farthest anonymous point a concern snaps to; beyond it, the grid"
+    )
     port: int = Field(8501, ge=1, le=65535, description="dashboard port")
 
     @field_validator("metric_crs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,19 @@ from koban_geo.db import connect
 from koban_geo.settings import Settings
 
 
+@pytest.fixture(scope="session")
+def _template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, seeded store made once per test session; each test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "koban.duckdb"
+    connect(path).close()
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(db=tmp_path / "koban.duckdb", _env_file=None)  # type: ignore[call-arg]
+def settings(tmp_path: Path, _template_store: Path) -> Settings:
+    db = tmp_path / "koban.duckdb"
+    shutil.copyfile(_template_store, db)
+    return Settings(db=db, _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -268,3 +268,30 @@ def test_metric_crs_setting_wins_and_is_fixed(con, tmp_path):
     fixed = Settings(db=tmp_path / "x.duckdb", metric_crs="EPSG:3067", _env_file=None)  # type: ignore[call-arg]
     ingest_file(con, fixed, write_text(tmp_path / "a.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"), kind="concerns")
     assert con.execute("SELECT value FROM meta WHERE key = 'metric_crs'").fetchone()[0] == "EPSG:3067"
+
+
+def test_snapping_to_an_anonymous_points_layer(con, settings, tmp_path):
+    anchors = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": f"p{i}", "properties": {}, "geometry": {"type": "Point", "coordinates": xy}}
+        for i, xy in enumerate([[24.9400, 60.1700], [24.9500, 60.1700]])]}  # fmt: skip
+    ingest_file(con, settings, write_text(tmp_path / "anchors.geojson", json.dumps(anchors)), kind="layer", layer="anon")
+    text = (
+        "id,date,lat,lon,theme\n"
+        "near-west,2025-01-01,60.1702,24.9410,noise\n"  # ~60 m from the first anchor
+        "near-east,2025-01-01,60.1699,24.9489,noise\n"  # ~60 m from the second
+        "far,2025-01-01,60.1800,24.9400,noise\n"  # ~1.1 km from both: falls back to the grid
+        "hidden,2025-01-01,60.1702,24.9410,domestic\n"  # sensitive: always the coarse grid
+    )
+    snapped = settings.model_copy(update={"anonymous_points_layer": "anon"})
+    result = ingest_file(con, snapped, write_text(tmp_path / "c.csv", text), kind="concerns")
+    assert result.parameters["anonymisation"]["anonymous_points_layer"] == "anon"
+    rows = {r[0]: r[1:] for r in con.execute("SELECT id, ST_X(geom), ST_Y(geom), snap_m FROM concerns").fetchall()}
+    assert rows["near-west"] == (24.94, 60.17, 0)
+    assert rows["near-east"] == (24.95, 60.17, 0)
+    assert rows["far"][2] == 100 and rows["hidden"][2] == 500
+
+
+def test_snapping_to_a_missing_layer_is_refused(con, settings, tmp_path):
+    snapped = settings.model_copy(update={"anonymous_points_layer": "nope"})
+    with pytest.raises(IngestError, match="no layer named 'nope' to snap to"):
+        ingest_file(con, snapped, write_text(tmp_path / "c.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"), kind="concerns")

@@ -105,6 +105,13 @@ def ingest_concerns(
 
         crs, crs_is_new = _choose_crs(con, settings, staged.decimal_comma)
         anon = AnonymisationParams.from_settings(settings, crs, staged.dropped)
+        if anon.anonymous_points_layer and not con.execute(
+            "SELECT 1 FROM layers WHERE layer = ? LIMIT 1", [anon.anonymous_points_layer]
+        ).fetchone():
+            raise IngestError(
+                f"{file}: no layer named {anon.anonymous_points_layer!r} to snap to; ingest it first with "
+                f"--kind layer --layer {anon.anonymous_points_layer}"
+            )
         note("anonymising")
         try:
             query(
@@ -118,6 +125,8 @@ def ingest_concerns(
                     "coarse_m": anon.sensitive_grid_m,
                     "id_prefix": f"{source}:{fmt}:",
                     "now": started,
+                    "anon_layer": anon.anonymous_points_layer,
+                    "anon_max_m": anon.anonymous_points_max_m,
                 },
             )
         except duckdb.InvalidInputException as exc:

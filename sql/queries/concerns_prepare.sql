@@ -1,7 +1,8 @@
 -- concerns_prepare: parse, check and anonymise the staged rows of one concerns batch into TEMP table _prep.
 -- Reads view/table _staged(line, src_id, reported_at_raw, lat_raw, lon_raw, theme_raw, text_raw).
 -- Parameters: $decimal_comma BOOLEAN, $tz VARCHAR, $metric_crs VARCHAR, $fine_m INTEGER, $coarse_m INTEGER,
---             $id_prefix VARCHAR (for rows without an id), $now TIMESTAMP.
+--             $id_prefix VARCHAR (for rows without an id), $now TIMESTAMP,
+--             $anon_layer VARCHAR (layer of anonymous points to snap to, or NULL), $anon_max_m DOUBLE.
 -- _prep never holds a reported location or raw text: only the two snapped points, scrubbed text and the
 -- area code found from the reported point (which is dropped with this query).
 CREATE OR REPLACE TEMP TABLE _prep AS
@@ -42,6 +43,18 @@ placed AS (
         CASE WHEN error IS NULL
              THEN ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $metric_crs, always_xy := true) END AS m
     FROM checked
+),
+anonymous_points AS (
+    SELECT geom AS ag, ST_Transform(geom, 'EPSG:4326', $metric_crs, always_xy := true) AS am
+    FROM layers
+    WHERE layer = $anon_layer AND ST_GeometryType(geom) = 'POINT'
+),
+nearest AS (
+    -- police.uk style: the nearest anonymous point (each stands for several addresses), if close enough
+    SELECT p.line, arg_min(a.ag, ST_Distance(p.m, a.am)) AS anon_geom
+    FROM placed AS p
+    JOIN anonymous_points AS a ON ST_DWithin(p.m, a.am, $anon_max_m)
+    GROUP BY p.line
 )
 SELECT
     p.line,
@@ -55,9 +68,12 @@ SELECT
     p.theme_label,
     p.description,
     p.error,
-    CASE WHEN p.error IS NULL THEN koban_round6(koban_snap(p.m, $fine_m, $metric_crs)) END AS geom_fine,
+    n.anon_geom IS NOT NULL AS on_anonymous_point,
+    CASE WHEN p.error IS NULL
+         THEN coalesce(koban_round6(n.anon_geom), koban_round6(koban_snap(p.m, $fine_m, $metric_crs))) END AS geom_fine,
     CASE WHEN p.error IS NULL THEN koban_round6(koban_snap(p.m, $coarse_m, $metric_crs)) END AS geom_coarse,
     a.code AS area_code
 FROM placed AS p
+LEFT JOIN nearest AS n ON n.line = p.line
 LEFT JOIN areas AS a ON ST_Intersects(a.geom, p.pt)
 QUALIFY row_number() OVER (PARTITION BY p.line ORDER BY a.code) = 1;

@@ -17,6 +17,7 @@ SELECT
     CASE WHEN t.code IS NULL AND m.theme IS NULL THEN c.confidence END AS theme_confidence,
     p.description,
     p.geom_fine,
+    p.on_anonymous_point,
     p.geom_coarse,
     p.area_code,
     row_number() OVER (PARTITION BY p.id ORDER BY p.line) > 1 AS dup_in_file,
