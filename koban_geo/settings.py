@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,12 @@ class Settings(BaseSettings):
     )
     anonymous_points_max_m: float = Field(
         250.0, gt=0, le=2000, description="farthest anonymous point a concern snaps to; beyond it, the grid"
+    )
+    group_days: int = Field(
+        3, ge=0, le=30, description="reports of one theme at one snapped place within this many days form a group"
+    )
+    count_unit: Literal["reports", "groups"] = Field(
+        "groups", description="what analytics count: every report, or near-duplicate groups"
     )
     port: int = Field(8501, ge=1, le=65535, description="dashboard port")
 

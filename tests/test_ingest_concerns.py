@@ -295,3 +295,21 @@ def test_snapping_to_a_missing_layer_is_refused(con, settings, tmp_path):
     snapped = settings.model_copy(update={"anonymous_points_layer": "nope"})
     with pytest.raises(IngestError, match="no layer named 'nope' to snap to"):
         ingest_file(con, snapped, write_text(tmp_path / "c.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"), kind="concerns")
+
+
+def test_repeat_reports_share_a_group_but_a_persistent_problem_does_not_collapse(con, settings, tmp_path):
+    rows = ["id,date,lat,lon,theme"]
+    # One resident, five reports of the same noise in three days at one spot:
+    rows += [f"r{i},2025-03-0{1 + i // 2} 1{i}:00,60.1700,24.9400,noise" for i in range(5)]
+    # The same spot, a week later: a new group. Another theme at the same spot: its own group.
+    rows += ["later,2025-03-10 22:00,60.1700,24.9400,noise", "litter,2025-03-01 10:00,60.1700,24.9400,litter"]
+    # The same theme 300 m away: its own group.
+    rows += ["elsewhere,2025-03-01 21:00,60.1727,24.9400,noise"]
+    ingest_file(con, settings, write_text(tmp_path / "g.csv", "\n".join(rows) + "\n"), kind="concerns", source="s")
+    groups = dict(con.execute("SELECT id, group_id FROM concerns").fetchall())
+    assert len({groups[f"r{i}"] for i in range(5)}) == 1
+    assert len(set(groups.values())) == 4
+    # A later batch joins the open group when it falls in its window.
+    more = "id,date,lat,lon,theme\nr5,2025-03-03 23:00,60.1700,24.9400,noise\n"
+    ingest_file(con, settings, write_text(tmp_path / "g2.csv", more), kind="concerns", source="s")
+    assert con.execute("SELECT group_id FROM concerns WHERE id = 'r5'").fetchone()[0] == groups["r0"]

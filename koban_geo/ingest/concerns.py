@@ -14,6 +14,7 @@ import pyarrow as pa
 from koban_geo.anonymise import AnonymisationParams
 from koban_geo.crs import checked_crs, metric_crs_for
 from koban_geo.db import audit, meta_get, meta_set, query, transaction
+from koban_geo.grouping import assign_groups
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
 from koban_geo.ingest.readers import (
     Staged,
@@ -172,6 +173,7 @@ def ingest_concerns(
                 {"source": source, "batch_id": result.batch_id, "fine_m": anon.grid_m, "coarse_m": anon.sensitive_grid_m},
             )
             result.accepted = to_store
+            result.parameters["groups"] = assign_groups(con, result.batch_id, settings.group_days)
             record_batch(con, result, sha256=sha256, source=source, started_at=started)
             audit(con, "ingest", "ingest.concerns", f"batch {result.batch_id}: {file}")
     return result
