@@ -313,3 +313,16 @@ def test_repeat_reports_share_a_group_but_a_persistent_problem_does_not_collapse
     more = "id,date,lat,lon,theme\nr5,2025-03-03 23:00,60.1700,24.9400,noise\n"
     ingest_file(con, settings, write_text(tmp_path / "g2.csv", more), kind="concerns", source="s")
     assert con.execute("SELECT group_id FROM concerns WHERE id = 'r5'").fetchone()[0] == groups["r0"]
+
+
+def test_rows_without_a_known_theme_are_classified_and_unsure_ones_flagged(con, settings, tmp_path):
+    text = (
+        "id,date,lat,lon,theme,text\n"
+        "1,2025-01-01,60.17,24.94,,Loud music and shouting from the flat upstairs every night until 3am\n"
+        "2,2025-01-01,60.17,24.94,Onbekend,ok\n"
+    )
+    result = ingest_file(con, settings, write_text(tmp_path / "u.csv", text), kind="concerns")
+    rows = {r[0]: r[1:] for r in con.execute("SELECT id, theme, theme_source, needs_review FROM concerns").fetchall()}
+    assert rows["1"][1] == "classified"
+    assert rows["2"] == ("other", "classified", True)
+    assert result.parameters["unmapped_theme_labels"] == {"onbekend": 1}

@@ -53,6 +53,7 @@ def _classify_unresolved(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict
     lines: list[int] = []
     themes: list[str] = []
     confidences: list[float] = []
+    flagged: list[bool] = []
     if rows:
         from koban_geo.classify import classify_texts  # sklearn is imported only when needed
 
@@ -60,9 +61,10 @@ def _classify_unresolved(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict
             lines.append(line)
             themes.append(pred.theme)
             confidences.append(pred.confidence)
+            flagged.append(pred.flagged)
     table = pa.table(
         {"line": pa.array(lines, pa.int64()), "theme": pa.array(themes, pa.string()),
-         "confidence": pa.array(confidences, pa.float64())}
+         "confidence": pa.array(confidences, pa.float64()), "flagged": pa.array(flagged, pa.bool_())}
     )  # fmt: skip
     return table, dict(unmapped.most_common(50))
 

@@ -1,5 +1,5 @@
 -- concerns_resolve: give every accepted row of _prep its theme and mark duplicates, into TEMP table _resolved.
--- Reads _prep and _classified(line, theme, confidence) (rows the classifier labelled; may be empty).
+-- Reads _prep and _classified(line, theme, confidence, flagged) (rows the classifier labelled; may be empty).
 -- Parameters: $source VARCHAR.
 -- Theme order: a theme code given as such, then the editable mapping, then the classifier, else 'other'.
 CREATE OR REPLACE TEMP TABLE _resolved AS
@@ -15,6 +15,7 @@ SELECT
         ELSE 'default'
     END AS theme_source,
     CASE WHEN t.code IS NULL AND m.theme IS NULL THEN c.confidence END AS theme_confidence,
+    coalesce(t.code IS NULL AND m.theme IS NULL AND c.flagged, false) AS needs_review,
     p.description,
     p.geom_fine,
     p.on_anonymous_point,
