@@ -22,7 +22,9 @@ def main() -> None:
     st.set_page_config(page_title="KOBAN Geo", layout="wide")
     settings = get_settings(db=os.environ.get("KOBAN_DB"))
     st.title("KOBAN Geo")
-    st.caption("Neighbourhood problem map for community policing: the map, meeting mode and exports are on the way.")
+    st.caption(
+        "Neighbourhood problem map for community policing: the map, meeting mode and exports are on the way."
+    )
     try:
         con = _connection(str(settings.db))
     except Exception as exc:  # noqa: BLE001 - shown to the user instead of a traceback

@@ -27,7 +27,9 @@ class AnonymisationParams:
     dropped_columns: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_settings(cls, settings: Settings, metric_crs: str, dropped: tuple[str, ...] = ()) -> AnonymisationParams:
+    def from_settings(
+        cls, settings: Settings, metric_crs: str, dropped: tuple[str, ...] = ()
+    ) -> AnonymisationParams:
         return cls(
             metric_crs=metric_crs,
             grid_m=settings.grid_m,
@@ -41,4 +43,3 @@ class AnonymisationParams:
         record = asdict(self)
         record["dropped_columns"] = list(self.dropped_columns)
         return record
-

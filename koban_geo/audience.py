@@ -156,7 +156,11 @@ def _suppress(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) ->
     while changed:
         changed = False
         for keys in partitions:
-            blocks = list(frame.groupby(keys, sort=False, dropna=False).indices.values()) if keys else [frame.index]
+            blocks = (
+                list(frame.groupby(keys, sort=False, dropna=False).indices.values())
+                if keys
+                else [frame.index]
+            )
             for index in blocks:
                 in_group = frame.index[index] if keys else pd.Index(index)
                 lost = counts[in_group][hidden[in_group]].sum()
@@ -178,5 +182,7 @@ def _totals(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) -> d
         sums[count] = sums[count].where((sums[count] == 0) | (sums[count] >= k), None).astype("Int64")
         result[",".join(groups)] = sums
     grand = int(frame[count].sum())
-    result["all"] = pd.DataFrame({count: pd.array([grand if grand == 0 or grand >= k else None], dtype="Int64")})
+    result["all"] = pd.DataFrame(
+        {count: pd.array([grand if grand == 0 or grand >= k else None], dtype="Int64")}
+    )
     return result

@@ -73,20 +73,43 @@ def init(obj: _Context) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(["concerns", "crime", "areas", "layer", "stats"]), default="concerns",
-              show_default=True, help="What the files hold.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "geojson", "open311", "policeuk"]), default=None,
-              help="File format (default: from the name and content).")
-@click.option("--source", default=None, help="Source name for concerns; ids are unique per source (default: file stem).")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["concerns", "crime", "areas", "layer", "stats"]),
+    default="concerns",
+    show_default=True,
+    help="What the files hold.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "geojson", "open311", "policeuk"]),
+    default=None,
+    help="File format (default: from the name and content).",
+)
+@click.option(
+    "--source", default=None, help="Source name for concerns; ids are unique per source (default: file stem)."
+)
 @click.option("--layer", default=None, help="Layer name for --kind layer (e.g. streetlights).")
-@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
-              help="Column for a concern field (id, reported_at, lat, lon, theme, text); repeatable; wins over detection.")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Column for a concern field (id, reported_at, lat, lon, theme, text); repeatable; wins over detection.",
+)
 @click.option("--code-field", default=None, help="Areas: property holding the area code.")
 @click.option("--name-field", default=None, help="Areas: property holding the area name.")
 @click.option("--repair", is_flag=True, help="Areas: repair invalid polygons instead of rejecting the file.")
-@click.option("--snap-to", default=None, metavar="LAYER",
-              help="Concerns: snap to the nearest point of this anonymous-points layer instead of the grid.")
+@click.option(
+    "--snap-to",
+    default=None,
+    metavar="LAYER",
+    help="Concerns: snap to the nearest point of this anonymous-points layer instead of the grid.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per file on stdout.")
 @pass_ctx
 def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, source: str | None,
@@ -130,7 +153,8 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
         else:
             click.echo(
                 f"{path.name}: {result.accepted} stored, {result.rejected} rejected, "
-                f"{result.duplicate} already there" + (f" (batch {result.batch_id})" if result.batch_id else "")
+                f"{result.duplicate} already there"
+                + (f" (batch {result.batch_id})" if result.batch_id else "")
             )
         codes.append(result.exit_code)
     con.close()
@@ -240,7 +264,9 @@ def scrub(source: Any) -> None:
 
 @cli.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (theme, confidence, language).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per line (theme, confidence, language)."
+)
 def classify(source: Any, as_json: bool) -> None:
     """Classify each input line (FILE or - for stdin) into a theme."""
     from koban_geo.classify import classify_lines
@@ -259,7 +285,9 @@ def themes() -> None:
 
 
 @themes.command("list")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "nl", "fr", "pl", "fi", "es", "pt"]))
+@click.option(
+    "--lang", default="en", show_default=True, type=click.Choice(["en", "nl", "fr", "pl", "fi", "es", "pt"])
+)
 def themes_list(lang: str) -> None:
     """List theme codes with their labels."""
     from koban_geo.taxonomy import themes as all_themes

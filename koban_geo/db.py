@@ -149,7 +149,9 @@ _NAMED = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 def _statements(sql: str) -> list[str]:
     """Split a query file at semicolons that end a line (our SQL files keep one statement per such end)."""
-    return [part.strip() for part in _STATEMENT_END.split(sql + "\n") if part.strip() and not _only_comments(part)]
+    return [
+        part.strip() for part in _STATEMENT_END.split(sql + "\n") if part.strip() and not _only_comments(part)
+    ]
 
 
 def _only_comments(part: str) -> bool:
@@ -194,5 +196,6 @@ def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str = "") -> None:
     con.execute(
-        "INSERT INTO audit_log (logged_at, actor, action, detail) VALUES (now(), ?, ?, ?)", [actor, action, detail]
+        "INSERT INTO audit_log (logged_at, actor, action, detail) VALUES (now(), ?, ?, ?)",
+        [actor, action, detail],
     )

@@ -25,13 +25,17 @@ class Settings(BaseSettings):
         None, description="metric CRS for snapping and grids (e.g. EPSG:3067); chosen from the data if unset"
     )
     anonymous_points_layer: str | None = Field(
-        None, description="layer of anonymous points (police.uk style) that concerns snap to instead of the grid"
+        None,
+        description="layer of anonymous points (police.uk style) that concerns snap to instead of the grid",
     )
     anonymous_points_max_m: float = Field(
         250.0, gt=0, le=2000, description="farthest anonymous point a concern snaps to; beyond it, the grid"
     )
     group_days: int = Field(
-        3, ge=0, le=30, description="reports of one theme at one snapped place within this many days form a group"
+        3,
+        ge=0,
+        le=30,
+        description="reports of one theme at one snapped place within this many days form a group",
     )
     count_unit: Literal["reports", "groups"] = Field(
         "groups", description="what analytics count: every report, or near-duplicate groups"

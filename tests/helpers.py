@@ -12,8 +12,14 @@ STORE_TABLES = ("concerns", "crime", "areas", "layers", "area_stats", "ingest_ba
 
 # Two real-shaped neighbourhoods side by side in central Helsinki (lon, lat), west and east of 24.94.
 HELSINKI_AREAS = {
-    "HEL-W": ("Kamppi", [(24.920, 60.160), (24.940, 60.160), (24.940, 60.175), (24.920, 60.175), (24.920, 60.160)]),
-    "HEL-E": ("Kluuvi", [(24.940, 60.160), (24.960, 60.160), (24.960, 60.175), (24.940, 60.175), (24.940, 60.160)]),
+    "HEL-W": (
+        "Kamppi",
+        [(24.920, 60.160), (24.940, 60.160), (24.940, 60.175), (24.920, 60.175), (24.920, 60.160)],
+    ),
+    "HEL-E": (
+        "Kluuvi",
+        [(24.940, 60.160), (24.960, 60.160), (24.960, 60.175), (24.940, 60.175), (24.940, 60.160)],
+    ),
 }
 
 
@@ -45,7 +51,11 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Every row of the stored tables, to prove that a rejected file changed nothing."""
     state: dict[str, Any] = {}
     for table in STORE_TABLES:  # identifiers from the tuple above
-        columns = "id, sha256, rows_accepted" if table == "ingest_batches" else "* REPLACE (ST_AsText(geom) AS geom)"
+        columns = (
+            "id, sha256, rows_accepted"
+            if table == "ingest_batches"
+            else "* REPLACE (ST_AsText(geom) AS geom)"
+        )
         if table == "area_stats":
             columns = "*"
         state[table] = con.execute(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()

@@ -31,7 +31,11 @@ def test_public_tiers_refuse_text_records_and_points(audience):
     with pytest.raises(PrivacyError, match="records"):
         release(pd.DataFrame({"theme": ["noise"], "count": [9], "id": ["a1"]}), audience, SETTINGS)
     with pytest.raises(PrivacyError, match="points"):
-        release(pd.DataFrame({"theme": ["noise"], "count": [9], "geometry": [shapely.Point(1, 2)]}), audience, SETTINGS)
+        release(
+            pd.DataFrame({"theme": ["noise"], "count": [9], "geometry": [shapely.Point(1, 2)]}),
+            audience,
+            SETTINGS,
+        )
     with pytest.raises(PrivacyError, match="counts only"):
         release(pd.DataFrame({"theme": ["noise"]}), audience, SETTINGS)
 
@@ -49,7 +53,9 @@ def test_a_table_without_themes_must_say_what_it_counts():
         release(table, "public", SETTINGS)
     with pytest.raises(PrivacyError):
         release(table, "public", SETTINGS, themes_counted=["noise", "hate"])
-    assert release(table, "public", SETTINGS, theme=None, themes_counted=["noise"]).frame["count"].tolist() == [12]
+    assert release(table, "public", SETTINGS, theme=None, themes_counted=["noise"]).frame[
+        "count"
+    ].tolist() == [12]
 
 
 def test_single_small_cell_gets_a_complementary_partner():
@@ -61,7 +67,9 @@ def test_single_small_cell_gets_a_complementary_partner():
 
 
 def test_officer_sees_flagged_sensitive_rows_and_text():
-    table = pd.DataFrame({"theme": ["domestic", "noise"], "description": ["x", "y"], "geometry": [shapely.Point(0, 0)] * 2})
+    table = pd.DataFrame(
+        {"theme": ["domestic", "noise"], "description": ["x", "y"], "geometry": [shapely.Point(0, 0)] * 2}
+    )
     out = release(table, "officer", SETTINGS)
     assert out.frame["sensitive"].tolist() == [True, False] and "description" in out.frame
 
@@ -75,7 +83,9 @@ def test_precision_note_in_every_language():
 
 
 _tables = st.dictionaries(
-    keys=st.tuples(st.sampled_from("ABCDE"), st.sampled_from(["noise", "litter", "drugs", "asb", "hate", "domestic"])),
+    keys=st.tuples(
+        st.sampled_from("ABCDE"), st.sampled_from(["noise", "litter", "drugs", "asb", "hate", "domestic"])
+    ),
     values=st.integers(0, 30),
     min_size=1,
     max_size=30,

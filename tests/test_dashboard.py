@@ -18,7 +18,11 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 def store(tmp_path, settings, monkeypatch):
     con = connect(settings.db)
     ingest_file(con, settings, write_areas(tmp_path / "a.geojson"), kind="areas")
-    ingest_file(con, settings, write_text(tmp_path / "c.csv", "id,date,lat,lon,theme\n1,2025-01-01,60.17,24.93,noise\n"))
+    ingest_file(
+        con,
+        settings,
+        write_text(tmp_path / "c.csv", "id,date,lat,lon,theme\n1,2025-01-01,60.17,24.93,noise\n"),
+    )
     con.close()
     monkeypatch.setenv("KOBAN_DB", str(settings.db))
     return settings.db

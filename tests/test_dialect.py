@@ -39,7 +39,13 @@ def test_delimiter_detection_recovers_the_writer_delimiter(delimiter, n_cols, ro
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.floats(min_value=-180, max_value=180, allow_nan=False).map(lambda v: round(v, 5)), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.floats(min_value=-180, max_value=180, allow_nan=False).map(lambda v: round(v, 5)),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_decimal_comma_detection(values):
     written = [f"{v:.5f}" for v in values]
     assert detect_decimal_comma(written) is False
@@ -71,7 +77,10 @@ def test_grouped_thousands_with_decimal_comma(mem, value):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet="abcxyz:/-_ ", min_size=1, max_size=10))
 def test_words_are_not_numbers(mem, text):
-    assert mem.execute("SELECT koban_num(?, false), koban_num(?, true)", [text, text]).fetchone() == (None, None)
+    assert mem.execute("SELECT koban_num(?, false), koban_num(?, true)", [text, text]).fetchone() == (
+        None,
+        None,
+    )
 
 
 _moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2035, 12, 31)).map(

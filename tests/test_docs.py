@@ -30,7 +30,14 @@ def test_ci_runs_make_test():
 
 
 def test_every_command_in_the_readme_table_exists():
-    documented = set(re.findall(r"^\| `(\w+)", README, flags=re.MULTILINE)) - {"koban_geo", "dashboard", "sql", "data", "tests", "bench"}
+    documented = set(re.findall(r"^\| `(\w+)", README, flags=re.MULTILINE)) - {
+        "koban_geo",
+        "dashboard",
+        "sql",
+        "data",
+        "tests",
+        "bench",
+    }
     assert documented <= set(cli.commands), documented - set(cli.commands)
 
 
@@ -44,5 +51,7 @@ def test_every_cli_option_in_the_readme_is_real():
 def test_every_setting_in_the_example_env_is_a_setting():
     from koban_geo.settings import Settings
 
-    names = re.findall(r"^#?\s*KOBAN_(\w+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), flags=re.MULTILINE)
+    names = re.findall(
+        r"^#?\s*KOBAN_(\w+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), flags=re.MULTILINE
+    )
     assert {n.lower() for n in names} <= set(Settings.model_fields)

@@ -36,7 +36,9 @@ def test_finnish_semicolon_csv_with_decimal_commas(areas, settings, tmp_path):
         ("a2", "2025-11-02 22:00:00", "drugs", "mapped", "HEL-E"),
         ("a3", "2025-11-03 08:00:00", "lighting", "mapped", "HEL-W"),
     ]
-    params = json.loads(areas.execute("SELECT parameters FROM ingest_batches WHERE kind = 'concerns'").fetchone()[0])
+    params = json.loads(
+        areas.execute("SELECT parameters FROM ingest_batches WHERE kind = 'concerns'").fetchone()[0]
+    )
     assert params["decimal_comma"] is True and params["delimiter"] == ";"
     assert set(params["anonymisation"]["dropped_columns"]) == {"nimi", "puhelin"}
     assert params["anonymisation"]["grid_m"] == 100
@@ -62,7 +64,10 @@ def test_stored_points_are_grid_centres_not_reported_points(areas, settings, tmp
 def test_sensitive_theme_gets_the_coarser_grid(con, settings, tmp_path):
     text = "id,date,lat,lon,theme,text\n1,2025-01-01 10:00,60.17,24.94,domestic,x\n2,2025-01-01 10:00,60.17,24.94,noise,y\n"
     ingest_file(con, settings, write_text(tmp_path / "s.csv", text), kind="concerns")
-    assert dict(con.execute("SELECT theme, snap_m FROM concerns").fetchall()) == {"domestic": 500, "noise": 100}
+    assert dict(con.execute("SELECT theme, snap_m FROM concerns").fetchall()) == {
+        "domestic": 500,
+        "noise": 100,
+    }
 
 
 HEADERS = {
@@ -79,7 +84,9 @@ HEADERS = {
 @pytest.mark.parametrize("lang", sorted(HEADERS))
 def test_header_synonyms_in_seven_languages(con, settings, tmp_path, lang):
     body = "7,2025-03-01 09:30,60.17,24.94,noise,loud music\n"
-    result = ingest_file(con, settings, write_text(tmp_path / f"{lang}.csv", HEADERS[lang] + "\n" + body), kind="concerns")
+    result = ingest_file(
+        con, settings, write_text(tmp_path / f"{lang}.csv", HEADERS[lang] + "\n" + body), kind="concerns"
+    )
     assert (result.accepted, result.rejected) == (1, 0)
     assert con.execute("SELECT id, theme FROM concerns").fetchall() == [("7", "noise")]
 
@@ -90,7 +97,10 @@ def test_header_synonyms_in_seven_languages(con, settings, tmp_path, lang):
 )
 def test_encodings_and_delimiters(con, settings, tmp_path, encoding, delimiter):
     text = "é café ’quote’ €5" if encoding == "cp1252" else "é café señal ação"
-    rows = [["id", "date", "lat", "lon", "theme", "text"], ["1", "2025-03-01", "60.17", "24.94", "litter", text]]
+    rows = [
+        ["id", "date", "lat", "lon", "theme", "text"],
+        ["1", "2025-03-01", "60.17", "24.94", "litter", text],
+    ]
     content = "\n".join(delimiter.join(r) for r in rows) + "\n"
     path = tmp_path / "enc.csv"
     path.write_bytes(content.encode(encoding))
@@ -103,7 +113,9 @@ def test_encodings_and_delimiters(con, settings, tmp_path, encoding, delimiter):
 def test_explicit_mapping_wins_over_detection(con, settings, tmp_path):
     text = "lat,lon,when,Y,X,what\n1,2,2025-01-01,60.17,24.94,noise\n"
     mapping = {"lat": "Y", "lon": "X", "reported_at": "when", "theme": "what"}
-    result = ingest_file(con, settings, write_text(tmp_path / "m.csv", text), kind="concerns", mapping=mapping)
+    result = ingest_file(
+        con, settings, write_text(tmp_path / "m.csv", text), kind="concerns", mapping=mapping
+    )
     assert result.accepted == 1
     lon, lat = con.execute("SELECT ST_X(geom), ST_Y(geom) FROM concerns").fetchone()
     assert abs(lon - 24.94) < 0.002 and abs(lat - 60.17) < 0.002
@@ -140,7 +152,10 @@ def test_overlapping_export_stores_only_new_ids(con, settings, tmp_path):
 def test_rows_without_id_get_stable_ids(con, settings, tmp_path):
     text = "date,lat,lon\n2025-01-01,60.17,24.94\n2025-01-02,60.17,24.94\n"
     ingest_file(con, settings, write_text(tmp_path / "noid.csv", text), kind="concerns", source="s")
-    assert [r[0] for r in con.execute("SELECT id FROM concerns ORDER BY id").fetchall()] == ["s:csv:2", "s:csv:3"]
+    assert [r[0] for r in con.execute("SELECT id FROM concerns ORDER BY id").fetchall()] == [
+        "s:csv:2",
+        "s:csv:3",
+    ]
 
 
 def test_geojson_points(con, settings, tmp_path):
@@ -156,7 +171,10 @@ def test_geojson_points(con, settings, tmp_path):
     path = write_text(tmp_path / "points.geojson", json.dumps(doc))
     result = ingest_file(con, settings, path, kind="concerns")
     assert (result.format, result.accepted) == ("geojson", 2)
-    assert con.execute("SELECT id, theme FROM concerns ORDER BY id").fetchall() == [("g1", "vandalism"), ("g2", "vandalism")]
+    assert con.execute("SELECT id, theme FROM concerns ORDER BY id").fetchall() == [
+        ("g1", "vandalism"),
+        ("g2", "vandalism"),
+    ]
 
 
 def test_geojson_with_legacy_crs_member_is_reprojected(con, settings, tmp_path):
@@ -182,7 +200,9 @@ def test_open311_requests_with_editable_service_mapping(con, settings, tmp_path)
         {"service_request_id": "638345", "service_code": "OTHER", "service_name": "Streetlight out",
          "requested_datetime": "2025-04-15T10:00:00Z", "lat": 37.7622, "long": -122.4651},
     ]  # fmt: skip
-    result = ingest_file(con, settings, write_text(tmp_path / "requests.json", json.dumps(requests)), kind="concerns")
+    result = ingest_file(
+        con, settings, write_text(tmp_path / "requests.json", json.dumps(requests)), kind="concerns"
+    )
     assert (result.format, result.accepted) == ("open311", 2)
     assert con.execute("SELECT id, theme, theme_source FROM concerns ORDER BY id").fetchall() == [
         ("638344", "litter", "mapped"),
@@ -233,9 +253,17 @@ def test_all_rows_rejected_stores_nothing(con, settings, tmp_path):
         ("empty.csv", b"", "empty.csv: the file is empty"),
         ("binary.csv", bytes(range(256)) * 4, "binary.csv: this is a binary file, not CSV text"),
         ("quote.csv", b'id,date,lat,lon\n1,2025-01-01,60.17,"24.94\n', "quote.csv:2: unterminated quote"),
-        ("cols.csv", b"id,date,lat,lon\n1,2025-01-01,60.17,24.94,extra\n", "cols.csv:2: expected 4 fields, found 5"),
+        (
+            "cols.csv",
+            b"id,date,lat,lon\n1,2025-01-01,60.17,24.94,extra\n",
+            "cols.csv:2: expected 4 fields, found 5",
+        ),
         ("nolat.csv", b"id,date,where\n1,2025-01-01,here\n", "nolat.csv:1: no column for lat, lon"),
-        ("wrong.geojson", b"[1, 2, 3]", "wrong.geojson: wrong JSON type: expected a GeoJSON FeatureCollection"),
+        (
+            "wrong.geojson",
+            b"[1, 2, 3]",
+            "wrong.geojson: wrong JSON type: expected a GeoJSON FeatureCollection",
+        ),
         ("broken.geojson", b'{"type": "FeatureCollection", "features": [', "broken.geojson:1: invalid JSON"),
         ("obj.json", b'{"service_requests": 5}', "obj.json: wrong JSON type: expected an array of Open311"),
     ],
@@ -266,7 +294,12 @@ def test_metric_crs_setting_wins_and_is_fixed(con, tmp_path):
     from koban_geo.settings import Settings
 
     fixed = Settings(db=tmp_path / "x.duckdb", metric_crs="EPSG:3067", _env_file=None)  # type: ignore[call-arg]
-    ingest_file(con, fixed, write_text(tmp_path / "a.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"), kind="concerns")
+    ingest_file(
+        con,
+        fixed,
+        write_text(tmp_path / "a.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"),
+        kind="concerns",
+    )
     assert con.execute("SELECT value FROM meta WHERE key = 'metric_crs'").fetchone()[0] == "EPSG:3067"
 
 
@@ -274,7 +307,13 @@ def test_snapping_to_an_anonymous_points_layer(con, settings, tmp_path):
     anchors = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": f"p{i}", "properties": {}, "geometry": {"type": "Point", "coordinates": xy}}
         for i, xy in enumerate([[24.9400, 60.1700], [24.9500, 60.1700]])]}  # fmt: skip
-    ingest_file(con, settings, write_text(tmp_path / "anchors.geojson", json.dumps(anchors)), kind="layer", layer="anon")
+    ingest_file(
+        con,
+        settings,
+        write_text(tmp_path / "anchors.geojson", json.dumps(anchors)),
+        kind="layer",
+        layer="anon",
+    )
     text = (
         "id,date,lat,lon,theme\n"
         "near-west,2025-01-01,60.1702,24.9410,noise\n"  # ~60 m from the first anchor
@@ -285,7 +324,9 @@ def test_snapping_to_an_anonymous_points_layer(con, settings, tmp_path):
     snapped = settings.model_copy(update={"anonymous_points_layer": "anon"})
     result = ingest_file(con, snapped, write_text(tmp_path / "c.csv", text), kind="concerns")
     assert result.parameters["anonymisation"]["anonymous_points_layer"] == "anon"
-    rows = {r[0]: r[1:] for r in con.execute("SELECT id, ST_X(geom), ST_Y(geom), snap_m FROM concerns").fetchall()}
+    rows = {
+        r[0]: r[1:] for r in con.execute("SELECT id, ST_X(geom), ST_Y(geom), snap_m FROM concerns").fetchall()
+    }
     assert rows["near-west"] == (24.94, 60.17, 0)
     assert rows["near-east"] == (24.95, 60.17, 0)
     assert rows["far"][2] == 100 and rows["hidden"][2] == 500
@@ -294,7 +335,12 @@ def test_snapping_to_an_anonymous_points_layer(con, settings, tmp_path):
 def test_snapping_to_a_missing_layer_is_refused(con, settings, tmp_path):
     snapped = settings.model_copy(update={"anonymous_points_layer": "nope"})
     with pytest.raises(IngestError, match="no layer named 'nope' to snap to"):
-        ingest_file(con, snapped, write_text(tmp_path / "c.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"), kind="concerns")
+        ingest_file(
+            con,
+            snapped,
+            write_text(tmp_path / "c.csv", "id,date,lat,lon\n1,2025-01-01,60.17,24.94\n"),
+            kind="concerns",
+        )
 
 
 def test_repeat_reports_share_a_group_but_a_persistent_problem_does_not_collapse(con, settings, tmp_path):
@@ -305,7 +351,9 @@ def test_repeat_reports_share_a_group_but_a_persistent_problem_does_not_collapse
     rows += ["later,2025-03-10 22:00,60.1700,24.9400,noise", "litter,2025-03-01 10:00,60.1700,24.9400,litter"]
     # The same theme 300 m away: its own group.
     rows += ["elsewhere,2025-03-01 21:00,60.1727,24.9400,noise"]
-    ingest_file(con, settings, write_text(tmp_path / "g.csv", "\n".join(rows) + "\n"), kind="concerns", source="s")
+    ingest_file(
+        con, settings, write_text(tmp_path / "g.csv", "\n".join(rows) + "\n"), kind="concerns", source="s"
+    )
     groups = dict(con.execute("SELECT id, group_id FROM concerns").fetchall())
     assert len({groups[f"r{i}"] for i in range(5)}) == 1
     assert len(set(groups.values())) == 4
@@ -322,7 +370,10 @@ def test_rows_without_a_known_theme_are_classified_and_unsure_ones_flagged(con, 
         "2,2025-01-01,60.17,24.94,Onbekend,ok\n"
     )
     result = ingest_file(con, settings, write_text(tmp_path / "u.csv", text), kind="concerns")
-    rows = {r[0]: r[1:] for r in con.execute("SELECT id, theme, theme_source, needs_review FROM concerns").fetchall()}
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute("SELECT id, theme, theme_source, needs_review FROM concerns").fetchall()
+    }
     assert rows["1"][1] == "classified"
     assert rows["2"] == ("other", "classified", True)
     assert result.parameters["unmapped_theme_labels"] == {"onbekend": 1}

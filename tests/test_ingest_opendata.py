@@ -24,12 +24,17 @@ def test_areas_with_named_properties(con, settings, tmp_path):
     path = write_areas(tmp_path / "buurten.geojson", code_key="buurtcode", name_key="buurtnaam")
     result = ingest_file(con, settings, path, kind="areas", code_field="buurtcode", name_field="buurtnaam")
     assert result.accepted == 2
-    assert con.execute("SELECT code, name FROM areas ORDER BY code").fetchall() == [("HEL-E", "Kluuvi"), ("HEL-W", "Kamppi")]
+    assert con.execute("SELECT code, name FROM areas ORDER BY code").fetchall() == [
+        ("HEL-E", "Kluuvi"),
+        ("HEL-W", "Kamppi"),
+    ]
     assert con.execute("SELECT value FROM meta WHERE key = 'metric_crs'").fetchone()[0] == "EPSG:32635"
 
 
 def test_areas_detect_common_property_names(con, settings, tmp_path):
-    result = ingest_file(con, settings, write_areas(tmp_path / "a.geojson", code_key="kod", name_key="nazwa"), kind="areas")
+    result = ingest_file(
+        con, settings, write_areas(tmp_path / "a.geojson", code_key="kod", name_key="nazwa"), kind="areas"
+    )
     assert result.accepted == 2
 
 
@@ -37,7 +42,9 @@ def test_areas_in_a_legacy_crs_are_reprojected(con, settings, tmp_path):
     # A square in EPSG:3067 (ETRS-TM35FIN) around central Helsinki.
     ring = [(385000, 6671000), (386000, 6671000), (386000, 6672000), (385000, 6672000), (385000, 6671000)]
     crs = {"type": "name", "properties": {"name": "EPSG:3067"}}
-    ingest_file(con, settings, write_areas(tmp_path / "tm35.geojson", {"X": ("Sq", ring)}, crs=crs), kind="areas")
+    ingest_file(
+        con, settings, write_areas(tmp_path / "tm35.geojson", {"X": ("Sq", ring)}, crs=crs), kind="areas"
+    )
     lon, lat = con.execute("SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM areas").fetchone()
     assert 24.9 < lon < 24.95 and 60.15 < lat < 60.17
 
@@ -82,9 +89,21 @@ def test_layer_points_replace_the_layer(con, settings, tmp_path):
             {"type": "Feature", "id": f"node/{i}", "properties": {"name": f"Bar {i}", "amenity": "bar"},
              "geometry": {"type": "Point", "coordinates": [24.93 + i / 1000, 60.17]}} for i in range(n)]})  # fmt: skip
 
-    first = ingest_file(con, settings, write_text(tmp_path / "bars.geojson", layer(3)), kind="layer", layer="licensed_premises")
+    first = ingest_file(
+        con,
+        settings,
+        write_text(tmp_path / "bars.geojson", layer(3)),
+        kind="layer",
+        layer="licensed_premises",
+    )
     assert first.accepted == 3
-    ingest_file(con, settings, write_text(tmp_path / "bars2.geojson", layer(5)), kind="layer", layer="licensed_premises")
+    ingest_file(
+        con,
+        settings,
+        write_text(tmp_path / "bars2.geojson", layer(5)),
+        kind="layer",
+        layer="licensed_premises",
+    )
     assert con.execute("SELECT count(*), min(properties->>'amenity') FROM layers").fetchone() == (5, "bar")
     with pytest.raises(IngestError, match="needs a name"):
         ingest_file(con, settings, tmp_path / "bars.geojson", kind="layer")
@@ -100,13 +119,17 @@ def test_policeuk_street_crime(con, settings, tmp_path):
         f"{'b' * 64},2025-13,Helsinki Police,Helsinki Police,24.95,60.165,On or near X,HEL-E,Kluuvi,Drugs,,",
         f"{'c' * 64},2025-05,Helsinki Police,Helsinki Police,,,No location,,,Drugs,,",
     ]
-    result = ingest_file(con, settings, write_text(tmp_path / "2025-05-street.csv", policeuk(rows)), kind="crime")
+    result = ingest_file(
+        con, settings, write_text(tmp_path / "2025-05-street.csv", policeuk(rows)), kind="crime"
+    )
     assert (result.format, result.accepted, result.rejected) == ("policeuk", 2, 2)
     assert result.errors == [
         "2025-05-street.csv:4: Month: not a YYYY-MM month",
         "2025-05-street.csv:5: Longitude/Latitude: missing location",
     ]
-    assert con.execute("SELECT crime_type, theme, area_code, month::VARCHAR FROM crime ORDER BY crime_type").fetchall() == [
+    assert con.execute(
+        "SELECT crime_type, theme, area_code, month::VARCHAR FROM crime ORDER BY crime_type"
+    ).fetchall() == [
         ("Anti-social behaviour", "asb", "HEL-E", "2025-05-01"),
         ("Burglary", "burglary", "HEL-W", "2025-05-01"),
     ]
@@ -116,8 +139,15 @@ def test_policeuk_street_crime(con, settings, tmp_path):
 
 
 def test_policeuk_header_must_be_complete(con, settings, tmp_path):
-    with pytest.raises(IngestError, match=r"x.csv:1: missing column\(s\) 'Reported by', 'Falls within', 'Location'"):
-        ingest_file(con, settings, write_text(tmp_path / "x.csv", "Crime ID,Month,Longitude,Latitude\n,2025-01,1,2\n"), kind="crime")
+    with pytest.raises(
+        IngestError, match=r"x.csv:1: missing column\(s\) 'Reported by', 'Falls within', 'Location'"
+    ):
+        ingest_file(
+            con,
+            settings,
+            write_text(tmp_path / "x.csv", "Crime ID,Month,Longitude,Latitude\n,2025-01,1,2\n"),
+            kind="crime",
+        )
 
 
 def test_area_stats_with_decimal_commas(con, settings, tmp_path):

@@ -14,8 +14,26 @@ REQUIRED = {
     "crime": {"crime_id", "month", "crime_type", "geom", "theme", "area_code"},
     "layers": {"layer", "feature_id", "properties", "geom"},
     "area_stats": {"area_code", "period", "indicator", "value"},
-    "themes": {"code", "sensitive", "label_en", "label_nl", "label_fr", "label_pl", "label_fi", "label_es", "label_pt"},
-    "ingest_batches": {"file_name", "sha256", "format", "rows_accepted", "rows_rejected", "parameters", "started_at"},
+    "themes": {
+        "code",
+        "sensitive",
+        "label_en",
+        "label_nl",
+        "label_fr",
+        "label_pl",
+        "label_fi",
+        "label_es",
+        "label_pt",
+    },
+    "ingest_batches": {
+        "file_name",
+        "sha256",
+        "format",
+        "rows_accepted",
+        "rows_rejected",
+        "parameters",
+        "started_at",
+    },
     "audit_log": {"logged_at", "actor", "action", "detail"},
 }
 
@@ -28,19 +46,31 @@ def test_spatial_loads_from_the_wheel_without_network(mem):
 
 def test_missing_extension_fails_with_one_clear_sentence(monkeypatch):
     monkeypatch.setattr(store, "spatial_extension_path", lambda: None)
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    with pytest.raises(StoreError, match=r"spatial extension could not be loaded for DuckDB 1\.5\.5: install"):
+    con = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    with pytest.raises(
+        StoreError, match=r"spatial extension could not be loaded for DuckDB 1\.5\.5: install"
+    ):
         store.load_spatial(con)
 
 
 def test_schema_has_the_required_tables_and_columns(mem):
     for table, columns in REQUIRED.items():
-        found = {r[0] for r in mem.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        found = {
+            r[0]
+            for r in mem.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+            ).fetchall()
+        }
         assert columns <= found, (table, columns - found)
 
 
 def test_geometry_columns_have_rtree_indexes(mem):
-    indexes = {r[0] for r in mem.execute("SELECT table_name FROM duckdb_indexes() WHERE sql ILIKE '%RTREE%'").fetchall()}
+    indexes = {
+        r[0]
+        for r in mem.execute("SELECT table_name FROM duckdb_indexes() WHERE sql ILIKE '%RTREE%'").fetchall()
+    }
     assert {"areas", "concerns", "crime", "layers"} <= indexes
 
 

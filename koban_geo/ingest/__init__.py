@@ -1,7 +1,7 @@
 """Ingestion: every file becomes one batch, stored all or nothing, with rejected rows named by file and line.
 
-    result = ingest_file(con, settings, Path("meldingen.csv"), kind="concerns", source="rotterdam-app")
-    result.exit_code  # 0 all stored, 1 some rows rejected, 2 nothing stored
+result = ingest_file(con, settings, Path("meldingen.csv"), kind="concerns", source="rotterdam-app")
+result.exit_code  # 0 all stored, 1 some rows rejected, 2 nothing stored
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def detect_format(path: Path, kind: str) -> str:
         if b"service_request" in head:
             return "open311"
         return "geojson"
-    raise IngestError(f"{path.name}: cannot tell the format from the name; pass --format ({', '.join(FORMATS[kind])})")
+    raise IngestError(
+        f"{path.name}: cannot tell the format from the name; pass --format ({', '.join(FORMATS[kind])})"
+    )
 
 
 def ingest_file(
@@ -78,13 +80,17 @@ def ingest_file(
         raise IngestError(f"{path}: no such file")
     fmt = fmt or detect_format(path, kind)
     if fmt not in FORMATS[kind]:
-        raise IngestError(f"{path.name}: {kind} cannot be read as {fmt!r}; formats: {', '.join(FORMATS[kind])}")
+        raise IngestError(
+            f"{path.name}: {kind} cannot be read as {fmt!r}; formats: {', '.join(FORMATS[kind])}"
+        )
     if kind == "layer" and not layer:
         raise IngestError(f"{path.name}: a layer needs a name (--layer NAME, e.g. streetlights)")
     if kind == "concerns":
         source = source or path.stem
     sha = file_sha256(path)
-    earlier = previous_batch(con, sha, kind, layer if kind == "layer" else source if kind == "concerns" else None)
+    earlier = previous_batch(
+        con, sha, kind, layer if kind == "layer" else source if kind == "concerns" else None
+    )
     if earlier is not None:
         return BatchResult(kind=kind, format=fmt, file=path.name, batch_id=earlier, already_ingested=True)
     if kind == "concerns":
@@ -94,7 +100,9 @@ def ingest_file(
     from koban_geo.ingest import opendata
 
     if kind == "areas":
-        return opendata.ingest_areas(con, path, sha256=sha, code_field=code_field, name_field=name_field, repair=repair)
+        return opendata.ingest_areas(
+            con, path, sha256=sha, code_field=code_field, name_field=name_field, repair=repair
+        )
     if kind == "layer":
         assert layer is not None
         return opendata.ingest_layer(con, path, sha256=sha, layer=layer)

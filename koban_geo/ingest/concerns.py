@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from koban_geo.anonymise import AnonymisationParams
 from koban_geo.crs import checked_crs, metric_crs_for
@@ -28,6 +29,7 @@ from koban_geo.ingest.readers import (
 from koban_geo.settings import Settings
 
 Progress = Callable[[str], None]
+_SCRUB_BATCH = 200_000
 
 
 def _choose_crs(con: duckdb.DuckDBPyConnection, settings: Settings, decimal_comma: bool) -> tuple[str, bool]:
@@ -45,6 +47,31 @@ def _choose_crs(con: duckdb.DuckDBPyConnection, settings: Settings, decimal_comm
     if not row or row[0] is None:
         return "EPSG:3857", False  # nothing valid to place: every row is rejected anyway
     return metric_crs_for(float(row[0]), float(row[1])), True
+
+
+def _scrub_staged(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Scrubbed descriptions (and whether each id is itself personal data), by line.
+
+    The raw text streams from the file through koban_geo.scrub in Arrow batches and is never put in a table.
+    """
+    from koban_geo.scrub import scrub_texts
+
+    lines: list[pa.Array] = []
+    texts: list[pa.Array] = []
+    personal: list[pa.Array] = []
+    reader = con.execute("SELECT line, text_raw, src_id FROM _staged").to_arrow_reader(_SCRUB_BATCH)
+    for batch in reader:
+        lines.append(batch.column(0))
+        texts.append(scrub_texts(batch.column(1)))
+        ids = batch.column(2)
+        personal.append(pc.not_equal(scrub_texts(ids), ids))
+    if not lines:
+        return pa.table({"line": pa.array([], pa.int64()), "description": pa.array([], pa.string()),
+                         "id_is_personal": pa.array([], pa.bool_())})  # fmt: skip
+    return pa.table(
+        {"line": pa.concat_arrays(lines), "description": pa.concat_arrays(texts),
+         "id_is_personal": pa.concat_arrays(personal)}
+    )  # fmt: skip
 
 
 def _classify_unresolved(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict[str, int]]:
@@ -80,13 +107,10 @@ def ingest_concerns(
     mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> BatchResult:
-    from koban_geo.scrub import register_udf
-
     file = path.name
     result = BatchResult(kind="concerns", format=fmt, file=file)
     started = datetime.now()
     note = progress or (lambda _stage: None)
-    register_udf(con)
     with ExitStack() as stack:
         note("reading")
         staged: Staged
@@ -105,12 +129,17 @@ def ingest_concerns(
         else:
             raise IngestError(f"{file}: concerns cannot be read from format {fmt!r}")
         stack.callback(con.execute, "DROP TABLE IF EXISTS _prep; DROP TABLE IF EXISTS _resolved")
+        con.register("_scrubbed", _scrub_staged(con))
+        stack.callback(con.unregister, "_scrubbed")
 
         crs, crs_is_new = _choose_crs(con, settings, staged.decimal_comma)
         anon = AnonymisationParams.from_settings(settings, crs, staged.dropped)
-        if anon.anonymous_points_layer and not con.execute(
-            "SELECT 1 FROM layers WHERE layer = ? LIMIT 1", [anon.anonymous_points_layer]
-        ).fetchone():
+        if (
+            anon.anonymous_points_layer
+            and not con.execute(
+                "SELECT 1 FROM layers WHERE layer = ? LIMIT 1", [anon.anonymous_points_layer]
+            ).fetchone()
+        ):
             raise IngestError(
                 f"{file}: no layer named {anon.anonymous_points_layer!r} to snap to; ingest it first with "
                 f"--kind layer --layer {anon.anonymous_points_layer}"
@@ -172,7 +201,12 @@ def ingest_concerns(
             query(
                 con,
                 "concerns_insert",
-                {"source": source, "batch_id": result.batch_id, "fine_m": anon.grid_m, "coarse_m": anon.sensitive_grid_m},
+                {
+                    "source": source,
+                    "batch_id": result.batch_id,
+                    "fine_m": anon.grid_m,
+                    "coarse_m": anon.sensitive_grid_m,
+                },
             )
             result.accepted = to_store
             result.parameters["groups"] = assign_groups(con, result.batch_id, settings.group_days)
@@ -194,6 +228,4 @@ def _row_errors(con: duckdb.DuckDBPyConnection, staged: Staged, file: str) -> li
         starts = staged.record_lines() if staged.record_lines else None
         return [row_error(file, str(starts[line - 2] if starts else line), error) for line, error in rows]
     label = staged.where
-    return [
-        row_error(file, f"{label} {line}", staged.pre_errors.get(line, error)) for line, error in rows
-    ]
+    return [row_error(file, f"{label} {line}", staged.pre_errors.get(line, error)) for line, error in rows]

@@ -47,7 +47,11 @@ STATS_COLUMNS = {
 
 def _features(path: Path, file: str) -> tuple[list[Any], str]:
     doc = _load_json(path, file)
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
         raise IngestError(f"{file}: wrong JSON type: expected a GeoJSON FeatureCollection")
     try:
         crs = legacy_crs(doc) or "EPSG:4326"
@@ -115,7 +119,9 @@ def ingest_areas(
                 f"{file}:feature {invalid[0][0]}: geometry: invalid polygon (features {lines}); "
                 "rerun with --repair to fix them with ST_MakeValid"
             )
-        empty = con.execute("SELECT line FROM _areas_new WHERE geom IS NULL OR ST_IsEmpty(geom) LIMIT 1").fetchone()
+        empty = con.execute(
+            "SELECT line FROM _areas_new WHERE geom IS NULL OR ST_IsEmpty(geom) LIMIT 1"
+        ).fetchone()
         if empty:
             raise IngestError(f"{file}:feature {empty[0]}: geometry: empty after repair")
         result.parameters = {"source_crs": crs, "repaired": len(invalid), "code_field": code_field,
@@ -163,7 +169,11 @@ def ingest_layer(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str, lay
         with transaction(con):
             result.batch_id = new_batch_id(con)
             try:
-                query(con, "layer_store", {"layer": layer, "batch_id": result.batch_id, "source_crs": checked_crs(crs)})
+                query(
+                    con,
+                    "layer_store",
+                    {"layer": layer, "batch_id": result.batch_id, "source_crs": checked_crs(crs)},
+                )
             except duckdb.Error as exc:
                 raise IngestError(f"{file}: geometry cannot be read: {str(exc).splitlines()[0]}") from exc
             stored = con.execute("SELECT count(*) FROM layers WHERE layer = ?", [layer]).fetchone()
@@ -216,7 +226,9 @@ def ingest_crime(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str) -> 
         result.read, to_store, result.duplicate = (int(c) for c in counts)
         if result.read == 0:
             raise IngestError(f"{file}: no rows to ingest (only a header?)")
-        errors = con.execute("SELECT line, error FROM _crime_new WHERE error IS NOT NULL ORDER BY line").fetchall()
+        errors = con.execute(
+            "SELECT line, error FROM _crime_new WHERE error IS NOT NULL ORDER BY line"
+        ).fetchall()
         result.errors = [row_error(file, str(line), error) for line, error in errors]
         result.rejected = len(errors)
         unknown = con.execute(
@@ -251,7 +263,9 @@ def ingest_stats(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str) -> 
             query(con, "stats_prepare", {"decimal_comma": decimal_comma})
         except duckdb.InvalidInputException as exc:
             raise csv_parse_error(file, exc) from exc
-        errors = con.execute("SELECT line, error FROM _stats_new WHERE error IS NOT NULL ORDER BY line").fetchall()
+        errors = con.execute(
+            "SELECT line, error FROM _stats_new WHERE error IS NOT NULL ORDER BY line"
+        ).fetchall()
         total = con.execute("SELECT count(*) FROM _stats_new").fetchone()
         result.read = int(total[0]) if total else 0
         if result.read == 0:

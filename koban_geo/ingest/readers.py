@@ -21,7 +21,6 @@ import duckdb
 import pyarrow as pa
 
 from koban_geo.ingest.batch import IngestError
-from koban_geo.resources import load_sql
 from koban_geo.ingest.dialect import (
     CONCERN_FIELDS,
     CsvDialect,
@@ -32,6 +31,7 @@ from koban_geo.ingest.dialect import (
     normalise_header,
     sniff_csv,
 )
+from koban_geo.resources import load_sql
 
 STAGED = ("line", "src_id", "reported_at_raw", "lat_raw", "lon_raw", "theme_raw", "text_raw")
 _RAW_OF = {"id": "src_id", "reported_at": "reported_at_raw", "lat": "lat_raw", "lon": "lon_raw",
@@ -59,7 +59,10 @@ def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="koban-") as tmp:
         target = Path(tmp) / "utf8.csv"
-        with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        with (
+            path.open("r", encoding=encoding, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
             while block := src.read(1 << 20):
                 dst.write(block)
         yield target
@@ -147,7 +150,11 @@ def register_csv_view(
 
 
 def stage_csv(
-    con: duckdb.DuckDBPyConnection, file: str, dialect: CsvDialect, mapping: Mapping[str, str] | None, readable: Path
+    con: duckdb.DuckDBPyConnection,
+    file: str,
+    dialect: CsvDialect,
+    mapping: Mapping[str, str] | None,
+    readable: Path,
 ) -> Staged:
     """Register view _staged over the CSV file (read by DuckDB in parallel, all columns as text)."""
     try:
@@ -194,7 +201,9 @@ def _load_json(path: Path, file: str) -> Any:
     if size == 0:
         raise IngestError(f"{file}: the file is empty")
     if size > MAX_JSON_BYTES:
-        raise IngestError(f"{file}: JSON files over {MAX_JSON_BYTES >> 20} MB are refused; split the file or use CSV")
+        raise IngestError(
+            f"{file}: JSON files over {MAX_JSON_BYTES >> 20} MB are refused; split the file or use CSV"
+        )
     try:
         return json.loads(path.read_bytes())
     except UnicodeDecodeError as exc:
@@ -233,10 +242,12 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
 
 
-def _property_fields(features: list[Mapping[str, Any]], mapping: Mapping[str, str] | None) -> tuple[dict[str, str], tuple[str, ...]]:
+def _property_fields(
+    features: list[Mapping[str, Any]], mapping: Mapping[str, str] | None
+) -> tuple[dict[str, str], tuple[str, ...]]:
     keys: list[str] = []
     for feature in features[:1000]:
-        for key in (feature.get("properties") or {}):
+        for key in feature.get("properties") or {}:
             if key not in keys:
                 keys.append(key)
     headers = map_headers(keys, mapping)
@@ -272,19 +283,30 @@ def stage_geojson(path: Path, file: str, mapping: Mapping[str, str] | None) -> t
             else:
                 errors[n] = "geometry: Point without two coordinates"
         cols["line"].append(n)
-        cols["src_id"].append(_text(feature.get("id") if isinstance(feature, dict) and "id" in feature
-                                     else props.get(fields["id"]) if "id" in fields else None))
-        cols["reported_at_raw"].append(_text(props.get(fields["reported_at"])) if "reported_at" in fields else None)
+        cols["src_id"].append(
+            _text(
+                feature.get("id")
+                if isinstance(feature, dict) and "id" in feature
+                else props.get(fields["id"])
+                if "id" in fields
+                else None
+            )
+        )
+        cols["reported_at_raw"].append(
+            _text(props.get(fields["reported_at"])) if "reported_at" in fields else None
+        )
         cols["lon_raw"].append(_num_text(lon))
         cols["lat_raw"].append(_num_text(lat))
         cols["theme_raw"].append(_text(props.get(fields["theme"])) if "theme" in fields else None)
         cols["text_raw"].append(_text(props.get(fields["text"])) if "text" in fields else None)
     if source_crs:
         _reproject(cols, source_crs, errors)
-    for n, reason in errors.items():  # rows that failed before SQL: make the location missing, keep reason
+    for n in errors:  # rows that failed before SQL: make the location missing, keep the reason
         cols["lat_raw"][n - 1] = None
         cols["lon_raw"][n - 1] = None
-    table = pa.table({k: pa.array(v, type=pa.int64() if k == "line" else pa.string()) for k, v in cols.items()})
+    table = pa.table(
+        {k: pa.array(v, type=pa.int64() if k == "line" else pa.string()) for k, v in cols.items()}
+    )
     staged = Staged(
         where="feature",
         parameters={"source_crs": source_crs or "EPSG:4326", "properties": fields},
@@ -341,7 +363,13 @@ def stage_open311(path: Path, file: str, known_labels: set[str]) -> tuple[pa.Tab
         cols["theme_raw"].append(theme)
         cols["text_raw"].append(_text(req.get(_OPEN311["text"])))
     reporter = _reporter_headers()
-    dropped = tuple(sorted(k for k in keys if normalise_header(k) in reporter or k in ("media_url", "address_id", "zipcode")))
-    table = pa.table({k: pa.array(v, type=pa.int64() if k == "line" else pa.string()) for k, v in cols.items()})
+    dropped = tuple(
+        sorted(
+            k for k in keys if normalise_header(k) in reporter or k in ("media_url", "address_id", "zipcode")
+        )
+    )
+    table = pa.table(
+        {k: pa.array(v, type=pa.int64() if k == "line" else pa.string()) for k, v in cols.items()}
+    )
     staged = Staged(where="request", dropped=dropped, pre_errors=errors)
     return table, staged

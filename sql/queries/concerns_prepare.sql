@@ -1,5 +1,6 @@
 -- concerns_prepare: parse, check and anonymise the staged rows of one concerns batch into TEMP table _prep.
--- Reads view/table _staged(line, src_id, reported_at_raw, lat_raw, lon_raw, theme_raw, text_raw).
+-- Reads view/table _staged(line, src_id, reported_at_raw, lat_raw, lon_raw, theme_raw, text_raw) and
+-- _scrubbed(line, description, id_is_personal), made by koban_geo.scrub from the text and id columns.
 -- Parameters: $decimal_comma BOOLEAN, $tz VARCHAR, $metric_crs VARCHAR, $fine_m INTEGER, $coarse_m INTEGER,
 --             $id_prefix VARCHAR (for rows without an id), $now TIMESTAMP,
 --             $anon_layer VARCHAR (layer of anonymous points to snap to, or NULL), $anon_max_m DOUBLE.
@@ -17,8 +18,10 @@ WITH parsed AS (
         koban_num(lon_raw, $decimal_comma) AS lon,
         date_trunc('hour', koban_ts(reported_at_raw, $tz)) AS reported_at,
         nullif(lower(regexp_replace(trim(theme_raw), '\s+', ' ', 'g')), '') AS theme_label,
-        nullif(trim(koban_scrub(text_raw)), '') AS description
+        nullif(trim(s.description), '') AS description,
+        coalesce(s.id_is_personal, false) AS id_is_personal
     FROM _staged
+    LEFT JOIN _scrubbed AS s USING (line)
 ),
 checked AS (
     SELECT
@@ -61,7 +64,7 @@ SELECT
     CASE
         WHEN p.src_id IS NULL THEN $id_prefix || p.line::VARCHAR
         -- an id that is itself personal data (an e-mail, a phone number) is replaced by its hash
-        WHEN koban_scrub(p.src_id) <> p.src_id THEN 'h:' || left(sha256(p.src_id), 16)
+        WHEN p.id_is_personal THEN 'h:' || left(sha256(p.src_id), 16)
         ELSE left(p.src_id, 200)
     END AS id,
     p.reported_at,
