@@ -158,3 +158,21 @@ def test_help_lists_the_documented_commands(runner):
     result = runner.invoke(cli, ["--help"])
     for command in ("init", "ingest", "demo", "stats", "serve", "scrub", "classify", "themes"):
         assert command in result.stdout
+
+
+def test_scrub_prints_each_line_as_the_store_keeps_it(runner, tmp_path):
+    source = write_text(tmp_path / "in.txt", "Bel me op 06-12345678 over de herrie\nGeen persoonsgegevens hier\n")
+    result = runner.invoke(cli, ["scrub", str(source)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == ["Bel me op [PHONE] over de herrie", "Geen persoonsgegevens hier"]
+    piped = runner.invoke(cli, ["scrub", "-"], input="mail jan@example.nl\n")
+    assert piped.stdout == "mail [EMAIL]\n"
+
+
+def test_classify_json_lines(runner):
+    result = runner.invoke(cli, ["classify", "--json", "-"], input="Loud music from the bar every night\nok\n")
+    assert result.exit_code == 0
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert set(first) == {"theme", "confidence", "language", "flagged"}
+    assert first["language"] == "en"
+    assert second == {**second, "theme": "other", "flagged": True}

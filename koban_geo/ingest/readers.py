@@ -31,7 +31,6 @@ from koban_geo.ingest.dialect import (
     normalise_header,
     sniff_csv,
 )
-from koban_geo.resources import load_sql
 
 STAGED = ("line", "src_id", "reported_at_raw", "lat_raw", "lon_raw", "theme_raw", "text_raw")
 _RAW_OF = {"id": "src_id", "reported_at": "reported_at_raw", "lat": "lat_raw", "lon": "lon_raw",
@@ -136,14 +135,25 @@ def register_csv_view(
     """A lazy view `view`(line, <picks>) over a UTF-8 CSV; picks maps our column names to header positions.
 
     Columns are addressed by position under names we make (c0, c1...), never by the file's header text.
+    No sniffing (the dialect was detected by koban_geo.ingest.dialect), and strict mode makes a truncated
+    quote or a row with too many fields an error that names its line. The relation stays lazy: a view built
+    from a query with bound parameters would be materialised, and its rows serialised into the store file.
     """
-    columns = {f"c{i}": "VARCHAR" for i in range(len(dialect.headers))}
-    params = {"path": str(readable), "delim": dialect.delimiter, "columns": columns}
-    select = ["line"]
+    rel = con.read_csv(
+        str(readable),
+        header=True,
+        sep=dialect.delimiter,
+        quotechar='"',
+        escapechar='"',
+        columns={f"c{i}": "VARCHAR" for i in range(len(dialect.headers))},
+        auto_detect=False,
+        strict_mode=True,
+        encoding="utf-8",
+    )
+    select = ["row_number() OVER () + 1 AS line"]
     for target, index in picks.items():
         select.append(f"{'c' + str(index) if index is not None else 'NULL::VARCHAR'} AS {target}")
     try:
-        rel = con.sql(load_sql("queries/read_csv_text"), params=params)
         rel.project(", ".join(select)).create_view(view, replace=True)
     except duckdb.InvalidInputException as exc:
         raise csv_parse_error(file, exc) from exc
