@@ -313,6 +313,68 @@ def themes_map(obj: _Context, label: str, theme: str) -> None:
     click.echo(f"{label!r} -> {theme}")
 
 
+@cli.group()
+def review() -> None:
+    """Moderation: concerns the classifier was unsure of, theme fixes, redaction of missed personal data."""
+
+
+@review.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per concern.")
+@pass_ctx
+def review_list(obj: _Context, limit: int, as_json: bool) -> None:
+    """Concerns flagged for review, newest first (scrubbed text only)."""
+    from koban_geo.moderation import review_queue
+
+    con = obj.connect(read_only=True)
+    for row in review_queue(con, limit):
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+        else:
+            click.echo(
+                f"{row['source']}/{row['id']}\t{row['reported_at']}\t{row['theme']}\t{row['description'] or ''}"
+            )
+    con.close()
+
+
+@review.command("theme")
+@click.argument("source")
+@click.argument("concern_id")
+@click.argument("theme")
+@click.option("--actor", required=True, help="Who decides (recorded in the audit log).")
+@pass_ctx
+def review_theme(obj: _Context, source: str, concern_id: str, theme: str, actor: str) -> None:
+    """Set the THEME of concern SOURCE CONCERN_ID and clear its review flag."""
+    from koban_geo.moderation import set_theme
+
+    con = obj.connect()
+    try:
+        set_theme(con, obj.settings, source, concern_id, theme, actor)
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc).strip("'\""))
+    con.close()
+    click.echo(f"{source}/{concern_id} -> {theme}")
+
+
+@review.command("redact")
+@click.argument("source")
+@click.argument("concern_id")
+@click.argument("text")
+@click.option("--actor", required=True, help="Who redacts (recorded in the audit log).")
+@pass_ctx
+def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor: str) -> None:
+    """Replace the stored description of SOURCE CONCERN_ID with TEXT (scrubbed again before it is stored)."""
+    from koban_geo.moderation import redact_description
+
+    con = obj.connect()
+    try:
+        redact_description(con, source, concern_id, text, actor)
+    except KeyError as exc:
+        _fail(str(exc).strip("'\""))
+    con.close()
+    click.echo(f"{source}/{concern_id} redacted")
+
+
 def main() -> None:
     cli(prog_name="koban-geo")
 

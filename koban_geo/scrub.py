@@ -27,13 +27,10 @@ import duckdb.func
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from koban_geo.db import audit, transaction
-
 __all__ = [
     "PLACEHOLDERS",
     "RULES",
     "Rule",
-    "redact_description",
     "register_udf",
     "scrub_lines",
     "scrub_text",
@@ -611,23 +608,3 @@ def register_udf(con: duckdb.DuckDBPyConnection) -> None:
         null_handling=duckdb.func.SPECIAL,
         side_effects=False,
     )
-
-
-def redact_description(
-    con: duckdb.DuckDBPyConnection, source: str, concern_id: str, new_text: str, actor: str
-) -> None:
-    """A moderator's fix of a stored description: scrubbed again, stored and audited in one transaction.
-
-    Raises KeyError when there is no concern (source, concern_id); nothing is written then.
-    """
-    clean = scrub_text(new_text)
-    with transaction(con):
-        found = con.execute(
-            "SELECT count(*) FROM concerns WHERE source = ? AND id = ?", [source, concern_id]
-        ).fetchone()
-        if not found or not found[0]:
-            raise KeyError(f"no concern {source}/{concern_id}")
-        con.execute(
-            "UPDATE concerns SET description = ? WHERE source = ? AND id = ?", [clean, source, concern_id]
-        )
-        audit(con, actor, "redact", f"{source}/{concern_id}")

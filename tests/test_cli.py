@@ -156,12 +156,14 @@ def test_a_second_process_gets_a_clear_lock_message(db, tmp_path):
 
 def test_help_lists_the_documented_commands(runner):
     result = runner.invoke(cli, ["--help"])
-    for command in ("init", "ingest", "demo", "stats", "serve", "scrub", "classify", "themes"):
+    for command in ("init", "ingest", "demo", "stats", "serve", "scrub", "classify", "themes", "review"):
         assert command in result.stdout
 
 
 def test_scrub_prints_each_line_as_the_store_keeps_it(runner, tmp_path):
-    source = write_text(tmp_path / "in.txt", "Bel me op 06-12345678 over de herrie\nGeen persoonsgegevens hier\n")
+    source = write_text(
+        tmp_path / "in.txt", "Bel me op 06-12345678 over de herrie\nGeen persoonsgegevens hier\n"
+    )
     result = runner.invoke(cli, ["scrub", str(source)])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == ["Bel me op [PHONE] over de herrie", "Geen persoonsgegevens hier"]
@@ -170,9 +172,31 @@ def test_scrub_prints_each_line_as_the_store_keeps_it(runner, tmp_path):
 
 
 def test_classify_json_lines(runner):
-    result = runner.invoke(cli, ["classify", "--json", "-"], input="Loud music from the bar every night\nok\n")
+    result = runner.invoke(
+        cli, ["classify", "--json", "-"], input="Loud music from the bar every night\nok\n"
+    )
     assert result.exit_code == 0
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert set(first) == {"theme", "confidence", "language", "flagged"}
     assert first["language"] == "en"
     assert second == {**second, "theme": "other", "flagged": True}
+
+
+def test_review_commands(runner, db, tmp_path):
+    text = "id,date,lat,lon,theme,text\n1,2025-01-01,60.17,24.94,,ok\n"
+    run(runner, db, "ingest", str(write_text(tmp_path / "r.csv", text)))
+    listed = run(runner, db, "review", "list", "--json")
+    assert json.loads(listed.stdout)["id"] == "1"
+    assert run(runner, db, "review", "theme", "r", "1", "noise", "--actor", "mod:a").exit_code == 0
+    assert run(runner, db, "review", "list").stdout == ""
+    redacted = run(runner, db, "review", "redact", "r", "1", "ring 06-12345678", "--actor", "mod:a")
+    assert redacted.exit_code == 0
+    con = connect(db)
+    assert con.execute("SELECT description FROM concerns").fetchone()[0] == "ring [PHONE]"
+    assert [r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY id").fetchall()][-2:] == [
+        "set_theme",
+        "redact",
+    ]
+    con.close()
+    missing = run(runner, db, "review", "redact", "r", "nope", "x", "--actor", "mod:a")
+    assert missing.exit_code == 2 and "no concern r/nope" in missing.stderr

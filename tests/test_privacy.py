@@ -10,7 +10,6 @@ import json
 import struct
 
 import pytest
-
 from click.testing import CliRunner
 
 from koban_geo.cli import cli

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 import koban_geo.scrub as scrub_module
 from koban_geo.scrub import (
     PLACEHOLDERS,
-    redact_description,
     register_udf,
     scrub_lines,
     scrub_text,
@@ -640,47 +639,3 @@ def test_duckdb_function_gives_the_same_as_scrub_text(mem) -> None:
         {"texts": texts},
     ).fetchall()
     assert [r[1] for r in rows] == [None if t is None else scrub_text(t) for t in texts]
-
-
-# --- moderator redaction ------------------------------------------------------------------------------------
-
-
-def _add_concern(con, description: str) -> None:
-    con.execute(
-        """INSERT INTO concerns
-               (source, id, reported_at, theme, theme_source, description, geom, snap_m, batch_id)
-           VALUES ('fixmystreet', 'c-1', TIMESTAMP '2024-03-12 22:00:00', 'noise', 'given', ?,
-                   ST_Point(4.90, 52.37), 100, 1)""",
-        [description],
-    )
-
-
-def test_redact_description_scrubs_stores_and_audits(con) -> None:
-    _add_concern(con, "Loud music, ask for Mrs Jansen")
-    redact_description(
-        con, "fixmystreet", "c-1", "Loud music, ask the neighbour on 06-12345678", "moderator:anna"
-    )
-    stored = con.execute(
-        "SELECT description FROM concerns WHERE source = 'fixmystreet' AND id = 'c-1'"
-    ).fetchone()
-    assert stored == ("Loud music, ask the neighbour on [PHONE]",)
-    log = con.execute("SELECT actor, action, detail FROM audit_log ORDER BY id").fetchall()
-    assert log == [("moderator:anna", "redact", "fixmystreet/c-1")]
-
-
-def test_redact_description_of_a_missing_concern_raises_and_logs_nothing(con) -> None:
-    with pytest.raises(KeyError):
-        redact_description(con, "fixmystreet", "nope", "text", "moderator:anna")
-    assert con.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)
-
-
-def test_redact_description_is_all_or_nothing(con, monkeypatch: pytest.MonkeyPatch) -> None:
-    _add_concern(con, "original")
-
-    def failing_audit(*args: object) -> None:
-        raise RuntimeError("audit store unavailable")
-
-    monkeypatch.setattr(scrub_module, "audit", failing_audit)
-    with pytest.raises(RuntimeError):
-        redact_description(con, "fixmystreet", "c-1", "new text", "moderator:anna")
-    assert con.execute("SELECT description FROM concerns").fetchone() == ("original",)

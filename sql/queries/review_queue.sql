@@ -1,0 +1,7 @@
+-- review_queue: concerns a moderator should look at (the classifier was unsure), newest first.
+-- Parameters: $limit INTEGER.
+SELECT source, id, reported_at, theme, theme_confidence, area_code, description
+FROM concerns
+WHERE needs_review
+ORDER BY reported_at DESC, source, id
+LIMIT $limit;

@@ -1,0 +1,62 @@
+"""Moderation: the review queue, theme fixes and redaction, each audited and all or nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from koban_geo import moderation
+from koban_geo.moderation import redact_description, review_queue, set_theme
+
+
+def _add_concern(con, description: str) -> None:
+    con.execute(
+        """INSERT INTO concerns
+               (source, id, reported_at, theme, theme_source, description, geom, snap_m, batch_id)
+           VALUES ('fixmystreet', 'c-1', TIMESTAMP '2024-03-12 22:00:00', 'noise', 'given', ?,
+                   ST_Point(4.90, 52.37), 100, 1)""",
+        [description],
+    )
+
+
+def test_redact_description_scrubs_stores_and_audits(con) -> None:
+    _add_concern(con, "Loud music, ask for Mrs Jansen")
+    redact_description(
+        con, "fixmystreet", "c-1", "Loud music, ask the neighbour on 06-12345678", "moderator:anna"
+    )
+    stored = con.execute(
+        "SELECT description FROM concerns WHERE source = 'fixmystreet' AND id = 'c-1'"
+    ).fetchone()
+    assert stored == ("Loud music, ask the neighbour on [PHONE]",)
+    log = con.execute("SELECT actor, action, detail FROM audit_log ORDER BY id").fetchall()
+    assert log == [("moderator:anna", "redact", "fixmystreet/c-1")]
+
+
+def test_redact_description_of_a_missing_concern_raises_and_logs_nothing(con) -> None:
+    with pytest.raises(KeyError):
+        redact_description(con, "fixmystreet", "nope", "text", "moderator:anna")
+    assert con.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)
+
+
+def test_redact_description_is_all_or_nothing(con, monkeypatch: pytest.MonkeyPatch) -> None:
+    _add_concern(con, "original")
+
+    def failing_audit(*args: object) -> None:
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(moderation, "audit", failing_audit)
+    with pytest.raises(RuntimeError):
+        redact_description(con, "fixmystreet", "c-1", "new text", "moderator:anna")
+    assert con.execute("SELECT description FROM concerns").fetchone() == ("original",)
+
+
+def test_review_queue_and_theme_fix(con, settings) -> None:
+    _add_concern(con, "ok")
+    con.execute("UPDATE concerns SET needs_review = true, theme = 'other', theme_source = 'classified'")
+    assert [(r["source"], r["id"]) for r in review_queue(con)] == [("fixmystreet", "c-1")]
+    set_theme(con, settings, "fixmystreet", "c-1", "litter", "moderator:anna")
+    assert review_queue(con) == []
+    assert con.execute("SELECT theme, theme_source FROM concerns").fetchone() == ("litter", "moderator")
+    with pytest.raises(ValueError, match="too fine for the sensitive theme"):
+        set_theme(con, settings, "fixmystreet", "c-1", "domestic", "moderator:anna")
+    with pytest.raises(ValueError, match="unknown theme"):
+        set_theme(con, settings, "fixmystreet", "c-1", "nonsense", "moderator:anna")
