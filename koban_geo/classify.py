@@ -1,13 +1,23 @@
 """Theme classifier for residents' free-text reports in seven languages.
 
 A report such as "candeeiro da rua apagado há duas semanas" gets a theme code from data/themes.csv, a
-confidence, and the language it is written in. Two small character n-gram models do the work: TF-IDF over
-accent-folded ``char_wb`` 2-5-grams with a calibrated linear SVM for the theme (chosen by grouped
-cross-validation on the training set, see bench/classifier.py), and a naive Bayes model over 1-4-grams
-for the language. Character n-grams cope with misspellings, missing accents and compound words, and need
-no per-language tokeniser.
+confidence, and the language it is written in.
 
-The models are trained at first use from data/classifier/train.csv (a few seconds) and cached for the
+The theme model is one calibrated linear SVM over two blocks of features:
+
+- a curated multilingual lexicon (data/classifier/lexicon.json): for each theme, the words residents use
+  for it in each of the seven languages, as accent-folded stems ("halas" for hałas, hałasu, hałasować;
+  "varastet" for varastettiin, varastettu). Each theme gives one feature, log(1 + number of hits) in the
+  text, whatever the language, so "lawaai", "bruit" and "melu" all feed the same noise feature and what
+  the model learns about one language carries over to the others and to situations it has never seen;
+- TF-IDF over accent-folded ``char_wb`` 2-5-grams, which copes with misspellings, missing accents and
+  compound words and picks up what the lexicon lacks.
+
+The lexicon block is scaled by ``LEXICON_WEIGHT``; weight and model were chosen by cross-validation on the
+training set whose folds keep each situation on one side (bench/classifier.py). A naive Bayes model over
+character 1-4-grams tells the language.
+
+The models are trained at first use from data/classifier/train.csv (about a second) and cached for the
 life of the process. scikit-learn is imported only then, so importing this module, and starting the CLI,
 stays cheap; nothing is pickled or downloaded.
 
@@ -21,6 +31,7 @@ An uncertain answer is not silently passed on: below ``LOW_CONFIDENCE`` the them
 from __future__ import annotations
 
 import csv
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,8 +48,13 @@ UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 FALLBACK_THEME = "other"
 
 # Below this the top guess of the theme model was right less than half the time in out-of-fold
-# predictions on train.csv (bench/classifier.py prints the calibration table it was read from).
-LOW_CONFIDENCE = 0.35
+# predictions on train.csv (grouped by situation; bench/classifier.py prints the calibration table it was
+# read from): right 35-49 % of the time in the bins from 0.35 to 0.5, 82 % from 0.5 to 0.6; 11 % of those
+# predictions fall below it.
+LOW_CONFIDENCE = 0.5
+# Scale of the lexicon features against the (L2-normalised) character n-gram block; chosen by grouped
+# cross-validation on train.csv (bench/classifier.py).
+LEXICON_WEIGHT = 0.25
 # Share of a text's letter trigrams that occur somewhere in the training reports. Held-out reports score
 # 0.87 or more in 99 cases out of 100; keyboard mashing ("asdf qwer") or a language the model was not
 # trained on scores lower and gets confidence 0.
@@ -110,15 +126,131 @@ def _trigrams(words: Iterable[str]) -> set[str]:
     return grams
 
 
-def theme_pipeline() -> Any:
-    """The unfitted theme model: accent-folded char_wb 2-5-gram TF-IDF + sigmoid-calibrated LinearSVC."""
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i", "æ": "ae", "œ": "oe", "ß": "ss"})
+
+
+def _lexicon_words(text: str) -> list[str]:
+    """Runs of letters or of digits, folded as the lexicon is written: lower case, no accents, ł as l."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNDECOMPOSED))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.findall(r"[^\W\d_]+|\d+", folded)
+
+
+def lexicon_path() -> Path:
+    """The curated theme vocabulary: data/classifier/lexicon.json."""
+    return data_dir() / "classifier" / "lexicon.json"
+
+
+@cache
+def load_lexicon() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Theme code -> language -> entries of data/classifier/lexicon.json (syntax: see that file)."""
+    with lexicon_path().open(encoding="utf-8") as fh:
+        themes = json.load(fh)["themes"]
+    return {
+        theme: {lang: tuple(entries) for lang, entries in by_lang.items()}
+        for theme, by_lang in themes.items()
+    }
+
+
+_ANY = "[^ ]*"  # the rest (or the start) of a word: text is matched as space-separated folded words
+
+
+def _entry_atoms(entry: str) -> tuple[str, ...]:
+    """One lexicon entry as a sequence of regular-expression atoms (single letters, " " and ``_ANY``)."""
+    atoms: list[str] = []
+    for token in entry.split():
+        mode, token = (token[0], token[1:]) if token[0] in "=*" else ("", token)
+        for i, word in enumerate(_lexicon_words(token)):
+            if atoms:
+                atoms.append(" ")
+            if mode == "*" and i == 0:
+                atoms.append(_ANY)
+            atoms.extend(re.escape(c) for c in word)
+            if mode != "=":
+                atoms.append(_ANY)
+    if not atoms:
+        raise ValueError(f"lexicon entry without letters or digits: {entry!r}")
+    return tuple(atoms)
+
+
+def _trie_pattern(entries: Iterable[tuple[str, ...]]) -> str:
+    """An alternation of the entries, factored as a trie so that matching does not try them one by one."""
+    root: dict[str, Any] = {}
+    for atoms in entries:
+        node = root
+        for atom in atoms:
+            node = node.setdefault(atom, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [atom + pattern(child) for atom, child in sorted(node.items()) if atom]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")" + ("?" if "" in node else "")
+
+    return pattern(root)
+
+
+@cache
+def _lexicon_matchers() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One compiled pattern per theme, in the order of data/themes.csv, matching any of its entries."""
+    from koban_geo.taxonomy import theme_codes
+
+    lexicon = load_lexicon()
+    codes = theme_codes()
+    if set(lexicon) != set(codes):
+        raise ValueError(f"lexicon themes {sorted(lexicon)} differ from data/themes.csv {sorted(codes)}")
+    matchers = []
+    for code in codes:
+        atoms = {_entry_atoms(e) for entries in lexicon[code].values() for e in entries}
+        matchers.append((code, re.compile(f"(?<![^ ])(?:{_trie_pattern(atoms)})(?![^ ])")))
+    return tuple(matchers)
+
+
+def lexicon_counts(texts: Iterable[str]) -> Any:
+    """Number of lexicon hits per theme (columns in the order of data/themes.csv) for each text."""
+    import numpy as np
+
+    matchers = _lexicon_matchers()
+    rows = []
+    for text in texts:
+        words = " ".join(_lexicon_words(text))
+        rows.append([len(pattern.findall(words)) for _, pattern in matchers])
+    return np.array(rows, dtype=float).reshape(-1, len(matchers))
+
+
+def lexicon_features(texts: Iterable[str], weight: float = LEXICON_WEIGHT) -> Any:
+    """The lexicon block of the theme model: weight * log(1 + hits) per theme."""
+    import numpy as np
+
+    return weight * np.log1p(lexicon_counts(texts))
+
+
+def theme_pipeline(lexicon_weight: float | None = LEXICON_WEIGHT, char_ngrams: bool = True) -> Any:
+    """The unfitted theme model: lexicon features and/or accent-folded char_wb 2-5-gram TF-IDF, then a
+    sigmoid-calibrated LinearSVC. ``lexicon_weight=None`` leaves the lexicon out (the model before it)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer
     from sklearn.svm import LinearSVC
 
+    blocks = []
+    if char_ngrams:
+        blocks.append(
+            TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, strip_accents="unicode"
+            )
+        )
+    if lexicon_weight is not None:
+        blocks.append(FunctionTransformer(lexicon_features, kw_args={"weight": lexicon_weight}))
+    if not blocks:
+        raise ValueError("the theme model needs the lexicon, the character n-grams or both")
     return make_pipeline(
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, strip_accents="unicode"),
+        blocks[0] if len(blocks) == 1 else make_union(*blocks),
         CalibratedClassifierCV(
             LinearSVC(C=1.0, max_iter=10_000, random_state=RANDOM_STATE), method="sigmoid", cv=3
         ),

@@ -23,7 +23,9 @@ from koban_geo.classify import (
     classify_lines,
     classify_texts,
     examples_path,
+    lexicon_counts,
     load_examples,
+    load_lexicon,
 )
 
 # Reports written for these tests only (in neither split), each plainly about one theme.
@@ -48,11 +50,13 @@ OBVIOUS = [
     ("la farola de la esquina lleva semanas apagada", "lighting", "es"),
     ("candeeiro da rua apagado há duas semanas", "lighting", "pt"),
     ("roubaram-me a bicicleta à porta da escola", "theft", "pt"),
-]
-# Obvious to a person, missed by the present model (it reads "pintaram" as the hate examples' verb);
-# strict, so the day it passes the case moves up into OBVIOUS.
-KNOWN_MISSES = [
     ("pintaram grafitos em toda a parede do centro de saúde", "vandalism", "pt"),
+    # Words the training reports never use for their theme: only the lexicon knows them.
+    ("the lamppost on the corner is flickering on and off", "lighting", "en"),
+    ("sąsiedzi hałasują do rana, nie da się zasnąć", "noise", "pl"),
+    ("talon pyöräkellarista on viety kolme pyörää, varastettiin yöllä", "theft", "fi"),
+    ("hay un camello vendiendo en el parque por las tardes", "drugs", "es"),
+    ("er wordt gedeald bij het winkelcentrum", "drugs", "nl"),
 ]
 
 
@@ -67,11 +71,37 @@ def test_obvious_reports_in_every_language() -> None:
     assert [p.language for p in predictions] == [language for _, _, language in OBVIOUS]
 
 
-@pytest.mark.xfail(strict=True, reason="known confusion of the present model, see KNOWN_MISSES")
-@pytest.mark.parametrize(("text", "theme", "language"), KNOWN_MISSES)
-def test_known_misses(text: str, theme: str, language: str) -> None:
-    (p,) = classify_texts([text])
-    assert (p.best_guess, p.language) == (theme, language)
+def test_lexicon_loads_with_entries_for_every_theme_and_language() -> None:
+    lexicon = load_lexicon()
+    assert set(lexicon) == set(taxonomy.theme_codes())
+    for theme, by_language in lexicon.items():
+        assert set(by_language) == set(LANGUAGES), theme
+        for language, entries in by_language.items():
+            assert len(entries) >= 20, (theme, language)
+            assert len(set(entries)) == len(entries), (theme, language, "duplicate entries")
+            for entry in entries:
+                # Written accent-folded and lower case, as texts are matched (Polish ł as l).
+                assert entry == entry.strip() and entry.isascii() and entry == entry.lower(), entry
+                assert any(c.isalnum() for c in entry), entry
+
+
+def test_lexicon_matches_stems_inflections_and_compounds() -> None:
+    counts = lexicon_counts(
+        [
+            "Hałasu nie da się wytrzymać",  # "halas" is a stem; ł and accents are folded
+            "straatlantaarn kapot",  # "*lantaarn" matches inside a compound
+            "le vol de mon vélo",  # "=vol" is the whole word only ...
+            "le volume est trop fort",  # ... so "volume" is no theft
+            "",
+        ]
+    )
+    column = {code: i for i, code in enumerate(taxonomy.theme_codes())}
+    assert counts.shape == (5, len(column))
+    assert counts[0, column["noise"]] >= 1
+    assert counts[1, column["lighting"]] >= 1
+    assert counts[2, column["theft"]] >= 1
+    assert counts[3, column["theft"]] == 0
+    assert not counts[4].any()
 
 
 def test_prediction_fields_and_invariants() -> None:
