@@ -313,6 +313,93 @@ def themes_map(obj: _Context, label: str, theme: str) -> None:
     click.echo(f"{label!r} -> {theme}")
 
 
+@cli.command()
+@click.option("--method", type=click.Choice(["gistar", "kde", "dbscan", "emerging"]), required=True)
+@click.option(
+    "--theme",
+    "themes",
+    multiple=True,
+    metavar="CODE",
+    help="Theme code; repeatable (default: all but sensitive).",
+)
+@click.option("--since", type=click.DateTime(), default=None, help="First day counted (YYYY-MM-DD).")
+@click.option(
+    "--until", type=click.DateTime(), default=None, help="Day after the last day counted (YYYY-MM-DD)."
+)
+@click.option("--area", "areas", multiple=True, metavar="CODE", help="Area code; repeatable.")
+@click.option(
+    "--cell",
+    "cell_m",
+    type=click.IntRange(100, 5000),
+    default=100,
+    show_default=True,
+    help="Grid cell in metres (a multiple of the 100 m snapping grid).",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["reports", "groups"]),
+    default=None,
+    help="Count every report or near-duplicate groups (default $KOBAN_COUNT_UNIT, groups).",
+)
+@click.option("--weights", type=click.Choice(["queen", "distance"]), default="queen", show_default=True)
+@click.option(
+    "--distance", "distance_m", type=float, default=None, help="Distance band in metres (--weights distance)."
+)
+@click.option(
+    "--freq",
+    type=click.Choice(["month", "week"]),
+    default="month",
+    show_default=True,
+    help="Time slices for --method emerging.",
+)
+@click.option(
+    "--eps", "eps_m", type=float, default=105, show_default=True, help="DBSCAN neighbourhood (metres)."
+)
+@click.option(
+    "--min-reports",
+    type=click.IntRange(2),
+    default=10,
+    show_default=True,
+    help="DBSCAN: reports within --eps that make a core place.",
+)
+@click.option(
+    "--audience",
+    type=click.Choice(["public", "council", "officer", "analyst"]),
+    default="public",
+    show_default=True,
+    help="Audience tier the output is made for.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="GeoJSON file to write."
+)
+@pass_ctx
+def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, until: Any, areas: tuple[str, ...],
+             cell_m: int, unit: str | None, weights: str, distance_m: float | None, freq: str, eps_m: float,
+             min_reports: int, audience: str, out: Path) -> None:  # fmt: skip
+    """Write hotspots (Gi* cells, emerging trends, DBSCAN clusters or a KDE surface) as RFC 7946 GeoJSON."""
+    from koban_geo import geojson
+    from koban_geo.audience import PrivacyError
+    from koban_geo.db import audit
+    from koban_geo.grid import Filter
+    from koban_geo.hotspots import hotspots as make_hotspots
+
+    if cell_m % 100:
+        _fail("--cell must be a multiple of 100 m (the snapping grid)")
+    flt = Filter(themes=themes or None, since=since, until=until, areas=areas or None,
+                 unit=unit or obj.settings.count_unit)  # type: ignore[arg-type]  # fmt: skip
+    con = obj.connect()
+    try:
+        rows, meta = make_hotspots(con, obj.settings, method=method, flt=flt, audience=audience, cell_m=cell_m,
+                                   weights=weights, distance_m=distance_m, freq=freq, eps_m=eps_m,
+                                   min_reports=min_reports)  # type: ignore[arg-type]  # fmt: skip
+    except (PrivacyError, ValueError) as exc:
+        _fail(str(exc))
+    geojson.write(out, geojson.feature_collection(rows, meta))
+    audit(con, "cli", "export.hotspots", f"{method} {audience} -> {out.name} ({len(rows)} features)")
+    con.close()
+    click.echo(f"{out}: {len(rows)} features ({method}, {audience}); {meta['precision_note']}")
+
+
 @cli.group()
 def review() -> None:
     """Moderation: concerns the classifier was unsure of, theme fixes, redaction of missed personal data."""

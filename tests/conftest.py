@@ -50,3 +50,16 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 _hypothesis_settings.register_profile("default", derandomize=True, deadline=None)
 _hypothesis_settings.register_profile("explore", max_examples=2000, deadline=None)
 _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real demo store (`koban-geo demo`), built once per session; tests open it read-only or copy it."""
+    from koban_geo.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    db = folder / "demo.duckdb"
+    con = connect(db)
+    build_demo(con, Settings(db=db, _env_file=None), folder / "inputs")  # type: ignore[call-arg]
+    con.close()
+    return db
