@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -389,9 +389,11 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
                  unit=unit or obj.settings.count_unit)  # type: ignore[arg-type]  # fmt: skip
     con = obj.connect()
     try:
-        rows, meta = make_hotspots(con, obj.settings, method=method, flt=flt, audience=audience, cell_m=cell_m,
-                                   weights=weights, distance_m=distance_m, freq=freq, eps_m=eps_m,
-                                   min_reports=min_reports)  # type: ignore[arg-type]  # fmt: skip
+        rows, meta = make_hotspots(
+            con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
+            weights=cast(Any, weights), distance_m=distance_m, freq=cast(Any, freq), eps_m=eps_m,
+            min_reports=min_reports,
+        )  # fmt: skip
     except (PrivacyError, ValueError) as exc:
         _fail(str(exc))
     geojson.write(out, geojson.feature_collection(rows, meta))
