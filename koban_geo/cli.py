@@ -402,6 +402,70 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
     click.echo(f"{out}: {len(rows)} features ({method}, {audience}); {meta['precision_note']}")
 
 
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["policeuk"]), default="policeuk", show_default=True)
+@click.option(
+    "--train",
+    "train",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Training file (earlier months); repeatable.",
+)
+@click.option(
+    "--test",
+    "test",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Test file (later months); repeatable.",
+)
+@click.option(
+    "--from-db", is_flag=True, help="Use the store's concerns instead of files (--train-month/--test-month)."
+)
+@click.option(
+    "--train-month", multiple=True, metavar="YYYY-MM", help="With --from-db: a training month; repeatable."
+)
+@click.option(
+    "--test-month", multiple=True, metavar="YYYY-MM", help="With --from-db: a test month; repeatable."
+)
+@click.option(
+    "--cell", type=click.FloatRange(10, 5000), default=250, show_default=True, help="Cell size in metres."
+)
+@click.option(
+    "--coverage",
+    type=click.FloatRange(0, 1, min_open=True),
+    multiple=True,
+    help="Share of cells flagged; repeatable (default 0.01 0.05 0.1).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@pass_ctx
+def backtest(obj: _Context, fmt: str, train: tuple[Path, ...], test: tuple[Path, ...], from_db: bool,
+             train_month: tuple[str, ...], test_month: tuple[str, ...], cell: float, coverage: tuple[float, ...],
+             as_json: bool) -> None:  # fmt: skip
+    """Score the project's predictor against past counts and a KDE: hit rate, PAI and PEI* per coverage."""
+    from koban_geo.backtest import DEFAULT_COVERAGE, BacktestError, backtest_store, run_backtest
+
+    shares = coverage or DEFAULT_COVERAGE
+    try:
+        if from_db:
+            con = obj.connect(read_only=True)
+            result = backtest_store(con, train_month, test_month, cell=cell, coverage=shares)
+            con.close()
+        else:
+            if not train or not test:
+                _fail("name --train and --test files (or use --from-db)")
+            result = run_backtest(train, test, cell=cell, coverage=shares, fmt=fmt)
+    except BacktestError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    click.echo(f"{'method':<8}{'coverage':>9}{'cells':>7}{'hit rate':>10}{'PAI':>8}{'PEI*':>7}")
+    for method, rows in result["methods"].items():
+        for row in rows:
+            click.echo(f"{method:<8}{row['coverage']:>9.2f}{row['cells']:>7}{row['hit_rate']:>10.3f}"
+                       f"{row['pai']:>8.2f}{row['pei_star']:>7.2f}")  # fmt: skip
+
+
 @cli.group()
 def review() -> None:
     """Moderation: concerns the classifier was unsure of, theme fixes, redaction of missed personal data."""

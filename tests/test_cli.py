@@ -200,3 +200,23 @@ def test_review_commands(runner, db, tmp_path):
     con.close()
     missing = run(runner, db, "review", "redact", "r", "nope", "x", "--actor", "mod:a")
     assert missing.exit_code == 2 and "no concern r/nope" in missing.stderr
+
+
+def test_backtest_command_on_policeuk_files(runner, tmp_path):
+    from koban_geo.demo import write_demo_inputs
+
+    inputs = write_demo_inputs(tmp_path / "demo")
+    files = sorted(inputs.crime)
+    args = ["backtest", "--format", "policeuk", "--cell", "100"]
+    for path in files[:-1]:
+        args += ["--train", str(path)]
+    args += ["--test", str(files[-1]), "--coverage", "0.05", "--coverage", "0.1", "--json"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["methods"]) == {"model", "count", "kde"}
+    assert [row["coverage"] for row in report["methods"]["model"]] == [0.05, 0.1]
+    table = runner.invoke(cli, args[:-1])
+    assert "PEI*" in table.stdout and table.stdout.count("model") == 2
+    bad = runner.invoke(cli, ["backtest", "--train", str(inputs.concerns), "--test", str(files[-1])])
+    assert bad.exit_code == 2 and "not a police.uk street-level CSV" in bad.stderr
