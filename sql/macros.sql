@@ -17,18 +17,20 @@ CREATE OR REPLACE TEMP MACRO koban_num(s, decimal_comma) AS (
     END
 );
 
+-- koban_ts_formats(): the naive timestamp forms understood, ISO 8601 first, then day-first European forms.
+CREATE OR REPLACE TEMP MACRO koban_ts_formats() AS (
+    ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S.%f',
+     '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M', '%Y-%m-%d', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d',
+     '%d-%m-%Y %H:%M:%S', '%d-%m-%Y %H:%M', '%d-%m-%Y',
+     '%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y',
+     '%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y %H.%M', '%d.%m.%Y klo %H.%M', '%d.%m.%Y']
+);
+
 -- koban_ts(s, tz): a timestamp in ISO 8601 or a common European day-first form.
 -- Naive values are local wall-clock time; values with an offset (or Z) are converted to zone tz.
 CREATE OR REPLACE TEMP MACRO koban_ts(s, tz) AS (
     coalesce(
-        try_strptime(
-            trim(s),
-            ['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S.%f',
-             '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M', '%Y-%m-%d', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d',
-             '%d-%m-%Y %H:%M:%S', '%d-%m-%Y %H:%M', '%d-%m-%Y',
-             '%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y',
-             '%d.%m.%Y %H:%M:%S', '%d.%m.%Y %H:%M', '%d.%m.%Y %H.%M', '%d.%m.%Y klo %H.%M', '%d.%m.%Y']
-        ),
+        try_strptime(trim(s), koban_ts_formats()),
         timezone(
             tz,
             try_strptime(
@@ -37,6 +39,12 @@ CREATE OR REPLACE TEMP MACRO koban_ts(s, tz) AS (
             )
         )
     )
+);
+
+-- koban_ts_as(s, fmt, tz): koban_ts with a fast path: the one form a file was found to use (or NULL).
+-- Trying 21 forms per value costs ~25 us; a file's form is detected once, the rest fall back.
+CREATE OR REPLACE TEMP MACRO koban_ts_as(s, fmt, tz) AS (
+    coalesce(CASE WHEN fmt IS NOT NULL THEN try_strptime(trim(s), fmt) END, koban_ts(s, tz))
 );
 
 -- koban_snap(m, cell, crs): centre of the `cell`-metre grid square holding the metric point m (in crs),

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from koban_geo.anonymise import AnonymisationParams
 from koban_geo.crs import checked_crs, metric_crs_for
 from koban_geo.db import audit, meta_get, meta_set, query, transaction
-from koban_geo.grouping import assign_groups
+from koban_geo.grouping import new_groups
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
 from koban_geo.ingest.readers import (
     Staged,
@@ -72,6 +72,17 @@ def _scrub_staged(con: duckdb.DuckDBPyConnection) -> pa.Table:
         {"line": pa.concat_arrays(lines), "description": pa.concat_arrays(texts),
          "id_is_personal": pa.concat_arrays(personal)}
     )  # fmt: skip
+
+
+def _timestamp_format(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The one naive form every sampled timestamp of the file has, if any (parsing then tries it first)."""
+    for (fmt,) in query(con, "ts_formats").fetchall():
+        row = query(con, "ts_sample_misses", {"fmt": fmt}).fetchone()
+        if row is None or not row[1]:
+            return None
+        if row[0] == 0:
+            return str(fmt)
+    return None
 
 
 def _classify_unresolved(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict[str, int]]:
@@ -145,6 +156,7 @@ def ingest_concerns(
                 f"--kind layer --layer {anon.anonymous_points_layer}"
             )
         note("anonymising")
+        ts_format = _timestamp_format(con)
         try:
             query(
                 con,
@@ -159,6 +171,7 @@ def ingest_concerns(
                     "now": started,
                     "anon_layer": anon.anonymous_points_layer,
                     "anon_max_m": anon.anonymous_points_max_m,
+                    "ts_format": ts_format,
                 },
             )
         except duckdb.InvalidInputException as exc:
@@ -175,7 +188,11 @@ def ingest_concerns(
         classified, unmapped = _classify_unresolved(con)
         con.register("_classified", classified)
         stack.callback(con.unregister, "_classified")
-        query(con, "concerns_resolve", {"source": source})
+        query(
+            con,
+            "concerns_resolve",
+            {"source": source, "fine_m": anon.grid_m, "coarse_m": anon.sensitive_grid_m},
+        )
         counts = con.execute(
             "SELECT count(*) FILTER (WHERE dup_in_file OR dup_in_store), "
             "count(*) FILTER (WHERE NOT dup_in_file AND NOT dup_in_store) FROM _resolved"
@@ -186,6 +203,7 @@ def ingest_concerns(
             "source": source,
             "anonymisation": anon.as_record(),
             "timezone": settings.timezone,
+            "timestamp_format": ts_format,
             "classified": classified.num_rows,
             "unmapped_theme_labels": unmapped,
             **{k: v for k, v in staged.parameters.items()},
@@ -198,18 +216,12 @@ def ingest_concerns(
             result.batch_id = new_batch_id(con)
             if crs_is_new:
                 meta_set(con, "metric_crs", crs)
-            query(
-                con,
-                "concerns_insert",
-                {
-                    "source": source,
-                    "batch_id": result.batch_id,
-                    "fine_m": anon.grid_m,
-                    "coarse_m": anon.sensitive_grid_m,
-                },
-            )
+            groups = new_groups(con, source, settings.group_days)
+            con.register("_groups", groups)
+            stack.callback(con.unregister, "_groups")
+            query(con, "concerns_insert", {"source": source, "batch_id": result.batch_id})
             result.accepted = to_store
-            result.parameters["groups"] = assign_groups(con, result.batch_id, settings.group_days)
+            result.parameters["groups"] = len(set(groups.column("group_id").to_pylist()))
             record_batch(con, result, sha256=sha256, source=source, started_at=started)
             audit(con, "ingest", "ingest.concerns", f"batch {result.batch_id}: {file}")
     return result

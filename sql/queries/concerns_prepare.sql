@@ -3,7 +3,8 @@
 -- _scrubbed(line, description, id_is_personal), made by koban_geo.scrub from the text and id columns.
 -- Parameters: $decimal_comma BOOLEAN, $tz VARCHAR, $metric_crs VARCHAR, $fine_m INTEGER, $coarse_m INTEGER,
 --             $id_prefix VARCHAR (for rows without an id), $now TIMESTAMP,
---             $anon_layer VARCHAR (layer of anonymous points to snap to, or NULL), $anon_max_m DOUBLE.
+--             $anon_layer VARCHAR (layer of anonymous points to snap to, or NULL), $anon_max_m DOUBLE,
+--             $ts_format VARCHAR (the timestamp form the file uses, or NULL: see koban_ts_as).
 -- _prep never holds a reported location or raw text: only the two snapped points, scrubbed text and the
 -- area code found from the reported point (which is dropped with this query).
 CREATE OR REPLACE TEMP TABLE _prep AS
@@ -16,7 +17,7 @@ WITH parsed AS (
         lon_raw,
         koban_num(lat_raw, $decimal_comma) AS lat,
         koban_num(lon_raw, $decimal_comma) AS lon,
-        date_trunc('hour', koban_ts(reported_at_raw, $tz)) AS reported_at,
+        date_trunc('hour', koban_ts_as(reported_at_raw, $ts_format, $tz)) AS reported_at,
         nullif(lower(regexp_replace(trim(theme_raw), '\s+', ' ', 'g')), '') AS theme_label,
         nullif(trim(s.description), '') AS description,
         coalesce(s.id_is_personal, false) AS id_is_personal
@@ -39,7 +40,7 @@ checked AS (
         END AS error
     FROM parsed
 ),
-placed AS (
+placed AS MATERIALIZED (  -- read by two branches below: computed once
     SELECT
         *,
         CASE WHEN error IS NULL THEN ST_Point(lon, lat) END AS pt,
