@@ -50,6 +50,9 @@ lint: install-test
 
 bench: install-test
 	$(PY) bench/ingest.py
+	$(PY) bench/classifier.py
+	$(PY) bench/hotspots.py
+	$(PY) bench/backtest.py
 
 lock: install-test
 	$(PIP) freeze --exclude-editable > constraints.txt

@@ -122,3 +122,14 @@ def test_header_normalisation_and_reporter_columns():
     mapped = map_headers(["Nimi", "Leveysaste", "Pituusaste", "Ilmoitettu", "Sähköposti", "Extra"])
     assert mapped.columns == {"lat": 1, "lon": 2, "reported_at": 3}
     assert mapped.dropped == ("Nimi", "Sähköposti") and mapped.unused == ("Extra",)
+
+
+def test_koban_ts_tries_exactly_the_listed_forms(mem):
+    import re
+
+    from koban_geo.resources import load_sql
+
+    macros = load_sql("macros")
+    body = macros.split("CREATE OR REPLACE TEMP MACRO koban_ts(s, tz)", 1)[1].split("timezone(", 1)[0]
+    listed = [r[0] for r in mem.execute("SELECT unnest(koban_ts_formats())").fetchall()]
+    assert re.findall(r"'(%[^']*)'", body) == listed

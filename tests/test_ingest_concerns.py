@@ -377,3 +377,22 @@ def test_rows_without_a_known_theme_are_classified_and_unsure_ones_flagged(con, 
     assert rows["1"][1] == "classified"
     assert rows["2"] == ("other", "classified", True)
     assert result.parameters["unmapped_theme_labels"] == {"onbekend": 1}
+
+
+def test_every_row_is_accounted_for_inside_and_outside_the_areas(areas, settings, tmp_path):
+    """Guards against a spatial LEFT JOIN planned as a RIGHT join, which once lost rows silently."""
+    import random
+
+    rng = random.Random(5)
+    lines = ["id,date,lat,lon,theme"]
+    for i in range(20_000):  # half inside the two areas (24.92-24.96 E), half east of them
+        lon = rng.uniform(24.921, 24.959) if i % 2 else rng.uniform(24.97, 25.05)
+        lines.append(f"{i},2025-01-01 10:00,{rng.uniform(60.161, 60.174):.6f},{lon:.6f},noise")
+    result = ingest_file(
+        areas, settings, write_text(tmp_path / "many.csv", "\n".join(lines) + "\n"), kind="concerns"
+    )
+    assert (result.read, result.accepted, result.rejected) == (20_000, 20_000, 0)
+    inside, outside = areas.execute(
+        "SELECT count(area_code), count(*) FILTER (WHERE area_code IS NULL) FROM concerns"
+    ).fetchone()
+    assert (inside, outside) == (10_000, 10_000)

@@ -59,6 +59,14 @@ nearest AS (
     FROM placed AS p
     JOIN anonymous_points AS a ON ST_DWithin(p.m, a.am, $anon_max_m)
     GROUP BY p.line
+),
+area_of AS (
+    -- an inner spatial join, then a hash join by line: a LEFT spatial join can be planned as a RIGHT join
+    -- with the points as build side, which loses rows (duckdb-spatial #871)
+    SELECT p.line, min(a.code) AS area_code
+    FROM placed AS p
+    JOIN areas AS a ON ST_Intersects(a.geom, p.pt)
+    GROUP BY p.line
 )
 SELECT
     p.line,
@@ -76,8 +84,7 @@ SELECT
     CASE WHEN p.error IS NULL
          THEN coalesce(koban_round6(n.anon_geom), koban_round6(koban_snap(p.m, $fine_m, $metric_crs))) END AS geom_fine,
     CASE WHEN p.error IS NULL THEN koban_round6(koban_snap(p.m, $coarse_m, $metric_crs)) END AS geom_coarse,
-    a.code AS area_code
+    ar.area_code
 FROM placed AS p
 LEFT JOIN nearest AS n ON n.line = p.line
-LEFT JOIN areas AS a ON ST_Intersects(a.geom, p.pt)
-QUALIFY row_number() OVER (PARTITION BY p.line ORDER BY a.code) = 1;
+LEFT JOIN area_of AS ar ON ar.line = p.line;
