@@ -49,7 +49,8 @@ class Filter:
     """Which concerns count: theme set, time window [since, until), area codes, and the unit counted.
 
     `unit="groups"` counts distinct near-duplicate groups (a concern without a group is its own);
-    `unit="reports"` counts every report. None means no restriction.
+    `unit="reports"` counts every report. None means no restriction, except themes=None: every theme but
+    the sensitive ones, which are counted only when named (koban_selected in sql/macros.sql).
     """
 
     themes: tuple[str, ...] | None = None

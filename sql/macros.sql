@@ -81,3 +81,14 @@ CREATE OR REPLACE TEMP MACRO koban_snap(m, cell, crs) AS (
     )
 );
 CREATE OR REPLACE TEMP MACRO koban_round6(g) AS (ST_Point(round(ST_X(g), 6), round(ST_Y(g), 6)));
+
+-- koban_selected(theme, reported_at, area_code, themes, since, until, areas): whether a concern passes an
+-- analytics filter. NULL means no restriction, except themes: NULL means every theme that is not sensitive
+-- (sensitive themes are counted only when named). since is inclusive, until exclusive.
+CREATE OR REPLACE TEMP MACRO koban_selected(theme, reported_at, area_code, themes, since, until, areas) AS (
+    CASE WHEN themes IS NULL THEN theme NOT IN (SELECT code FROM themes WHERE sensitive)
+         ELSE list_contains(themes, theme) END
+    AND (since IS NULL OR reported_at >= since)
+    AND (until IS NULL OR reported_at < until)
+    AND (areas IS NULL OR list_contains(areas, area_code))
+);

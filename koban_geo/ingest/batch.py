@@ -64,13 +64,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def previous_batch(con: duckdb.DuckDBPyConnection, sha256: str, kind: str, layer: str | None) -> int | None:
-    """The batch that already stored this exact file for this kind (and layer), if any."""
+def previous_batch(con: duckdb.DuckDBPyConnection, sha256: str, kind: str, source: str | None) -> int | None:
+    """The batch that already stored this exact file for this kind (and source or layer name), if any."""
     row = con.execute(
         "SELECT id FROM ingest_batches WHERE sha256 = ? AND kind = ? "
         "AND coalesce(source, '') = coalesce(?, '') AND rows_accepted + rows_duplicate > 0 "
         "ORDER BY id LIMIT 1",
-        [sha256, kind, layer],
+        [sha256, kind, source],
     ).fetchone()
     return int(row[0]) if row else None
 

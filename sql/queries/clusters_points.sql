@@ -12,13 +12,8 @@ WITH selected AS (
         min(reported_at) AS first_at,
         max(reported_at) AS last_at
     FROM concerns
-    WHERE ($since::TIMESTAMP IS NULL OR reported_at >= $since::TIMESTAMP)
-      AND ($until::TIMESTAMP IS NULL OR reported_at < $until::TIMESTAMP)
-      AND ($areas::VARCHAR[] IS NULL OR list_contains($areas::VARCHAR[], area_code))
-      AND CASE
-          WHEN $themes::VARCHAR[] IS NULL THEN theme NOT IN (SELECT code FROM themes WHERE sensitive)
-          ELSE list_contains($themes::VARCHAR[], theme)
-      END
+    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+                         CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY ALL
 ),
 located AS (

@@ -4,16 +4,14 @@
 -- With $groups a cell counts distinct groups (a concern without one is its own): per place, then summed,
 -- which is exact because a group never spans places (koban_geo.grouping: same theme, same snapped place).
 -- Parameters: $crs VARCHAR (metric CRS), $cell DOUBLE (metres), $groups BOOLEAN, and the filter
---   (NULL = no restriction): $themes VARCHAR[], $since TIMESTAMP, $until TIMESTAMP (exclusive), $areas VARCHAR[].
+--   (see koban_selected in macros.sql): $themes VARCHAR[] (NULL = all but sensitive), $since, $until, $areas.
 WITH per_place AS (
     SELECT
         geom,
         CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS n
     FROM concerns
-    WHERE (CAST($themes AS VARCHAR[]) IS NULL OR list_contains(CAST($themes AS VARCHAR[]), theme))
-      AND (CAST($since AS TIMESTAMP) IS NULL OR reported_at >= CAST($since AS TIMESTAMP))
-      AND (CAST($until AS TIMESTAMP) IS NULL OR reported_at < CAST($until AS TIMESTAMP))
-      AND (CAST($areas AS VARCHAR[]) IS NULL OR list_contains(CAST($areas AS VARCHAR[]), area_code))
+    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+                         CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY geom
 ),
 metric AS (

@@ -7,10 +7,8 @@ WITH per_place AS (
         date_trunc($freq, reported_at) AS slice,
         CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS n
     FROM concerns
-    WHERE (CAST($themes AS VARCHAR[]) IS NULL OR list_contains(CAST($themes AS VARCHAR[]), theme))
-      AND (CAST($since AS TIMESTAMP) IS NULL OR reported_at >= CAST($since AS TIMESTAMP))
-      AND (CAST($until AS TIMESTAMP) IS NULL OR reported_at < CAST($until AS TIMESTAMP))
-      AND (CAST($areas AS VARCHAR[]) IS NULL OR list_contains(CAST($areas AS VARCHAR[]), area_code))
+    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+                         CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY geom, slice
 ),
 metric AS (
