@@ -340,7 +340,7 @@ def koban_child(store: Path, reps: int, npz: Path) -> dict[str, Any]:
     from koban_geo.gistar import gi_bins, gi_star, hotspot_cells, weights_queen, z_to_p
     from koban_geo.grid import bin_counts, bin_counts_by_slice, clear_cache, study_grid
     from koban_geo.hotspots import hotspots
-    from koban_geo.kde import filter_params, kde_for_store
+    from koban_geo.kde import kde_for_store
     from koban_geo.settings import get_settings
 
     con = connect(store, read_only=True)
@@ -456,7 +456,7 @@ def koban_child(store: Path, reps: int, npz: Path) -> dict[str, Any]:
     result["slices"] = [d.isoformat() for d in kept["starts"]]
 
     # Where KDE and DBSCAN spend their time: the SQL that hands over the points, run on its own.
-    sel = {**filter_params(flt), "crs": crs}
+    sel = {**flt.params(), "crs": crs}
 
     def sql_parts(clock: Clock) -> None:
         with clock("kde_points SQL"):

@@ -324,7 +324,7 @@ def _instrument(steps: dict[str, float]) -> None:
         if hasattr(module, "query"):
             module.query = timed_query  # type: ignore[attr-defined]
     for name in ("sniff", "stage_csv", "_scrub_staged", "_timestamp_format", "_choose_crs", "_row_errors",
-                 "_classify_unresolved", "new_groups", "assign_groups"):  # fmt: skip
+                 "_classify_unresolved", "new_groups"):  # fmt: skip
         if callable(getattr(concerns, name, None)):
             setattr(concerns, name, timed_call(name, getattr(concerns, name)))
     if hasattr(concerns, "transaction"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import duckdb
@@ -24,7 +24,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from koban_geo.db import meta_get, query
-from koban_geo.kde import CountUnit, FilterLike, distinct_locations, filter_params, to_lonlat
+from koban_geo.grid import Filter
+from koban_geo.kde import distinct_locations, to_lonlat
 
 
 class ThemeShare(NamedTuple):
@@ -69,20 +70,15 @@ def dbscan_clusters(
     min_reports: int = 10,
     *,
     hull_ratio: float = 1.0,
-    flt: FilterLike | None = None,
-    themes: Sequence[str] | None = None,
-    since: date | datetime | str | None = None,
-    until: date | datetime | str | None = None,
-    areas: Sequence[str] | None = None,
-    count_unit: CountUnit = "groups",
+    flt: Filter | None = None,
 ) -> list[Cluster]:
     """DBSCAN clusters of the selected concerns, largest first; noise (locations in no cluster) is left out.
 
     eps_m: neighbourhood radius in metres (metric CRS of the store); min_reports: the weight a neighbourhood
     needs for its centre to be a core point. Polygons: the convex hull of the member locations
     (hull_ratio 1.0) or shapely's concave hull with that ratio (< 1 hugs the points more), buffered by
-    eps_m / 2, so a one-location cluster is a disc and every member lies inside. Selection as in
-    `koban_geo.kde.filter_params` (sensitive themes only when named; `flt` replaces the keywords).
+    eps_m / 2, so a one-location cluster is a disc and every member lies inside. `flt` selects the concerns
+    (koban_geo.grid.Filter: sensitive themes only when named).
     """
     if eps_m <= 0 or min_reports < 1:
         raise ValueError("eps_m must be positive and min_reports at least 1")
@@ -91,7 +87,7 @@ def dbscan_clusters(
     crs = meta_get(con, "metric_crs")
     if crs is None:
         return []
-    params = filter_params(flt, themes=themes, since=since, until=until, areas=areas, count_unit=count_unit)
+    params = (flt or Filter()).params()
     rows = query(con, "clusters_points", {**params, "crs": crs}).df()
     if rows.empty:
         return []

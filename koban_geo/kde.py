@@ -13,17 +13,16 @@ Densities are reports (or near-duplicate groups) per km²; the surface integrate
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from koban_geo.db import meta_get, query
+from koban_geo.grid import Filter
 
 Kernel = Literal["quartic", "gaussian"]
 BandwidthRule = Literal["nn", "silverman"]
@@ -264,42 +263,6 @@ def _linear_bins(
 # --- the store -------------------------------------------------------------------------------------------
 
 
-class FilterLike(Protocol):
-    """What koban_geo.grid.Filter offers: the bound parameters themes, since, until, areas, groups."""
-
-    def params(self) -> dict[str, Any]: ...
-
-
-def filter_params(
-    flt: FilterLike | None = None,
-    *,
-    themes: Sequence[str] | None = None,
-    since: date | datetime | str | None = None,
-    until: date | datetime | str | None = None,
-    areas: Sequence[str] | None = None,
-    count_unit: CountUnit = "groups",
-) -> dict[str, Any]:
-    """Bound parameters of the concern selection shared by kde_points.sql and clusters_points.sql.
-
-    themes None = every non-sensitive theme (sensitive themes count only when named: they snap to a
-    coarser grid, which would show as false hot spots on its centres); since inclusive, until exclusive;
-    areas None = everywhere; count_unit "groups" counts near-duplicate groups once. A shared filter object
-    (`flt`, e.g. koban_geo.grid.Filter) replaces the keyword arguments when given.
-    """
-    if flt is not None:
-        given = flt.params()
-        return {key: given[key] for key in ("themes", "since", "until", "areas", "groups")}
-    if count_unit not in ("reports", "groups"):
-        raise ValueError(f"count_unit must be 'reports' or 'groups', not {count_unit!r}")
-    return {
-        "themes": None if themes is None else list(themes),
-        "since": since,
-        "until": until,
-        "areas": None if areas is None else list(areas),
-        "groups": count_unit == "groups",
-    }
-
-
 @cache
 def _to_lonlat_transformer(crs: str) -> Any:
     from pyproj import Transformer
@@ -321,12 +284,7 @@ def kde_for_store(
     *,
     rule: BandwidthRule = "silverman",
     min_share: float = 0.01,
-    flt: FilterLike | None = None,
-    themes: Sequence[str] | None = None,
-    since: date | datetime | str | None = None,
-    until: date | datetime | str | None = None,
-    areas: Sequence[str] | None = None,
-    count_unit: CountUnit = "groups",
+    flt: Filter | None = None,
 ) -> dict[str, Any]:
     """The density surface of the selected concerns as cell centres (lon, lat) and densities, for a heat layer.
 
@@ -342,7 +300,7 @@ def kde_for_store(
     """
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; kernels: {', '.join(KERNELS)}")
-    params = filter_params(flt, themes=themes, since=since, until=until, areas=areas, count_unit=count_unit)
+    params = (flt or Filter()).params()
     result: dict[str, Any] = {
         "lon": np.zeros(0),
         "lat": np.zeros(0),

@@ -11,6 +11,7 @@ from pyproj import Transformer
 
 from koban_geo.clusters import clusters_geojson, dbscan_clusters
 from koban_geo.db import meta_set
+from koban_geo.grid import Filter
 
 CRS = "EPSG:32635"  # UTM 35N: central Helsinki
 X0, Y0 = 385050.0, 6672050.0  # a 100 m grid centre
@@ -63,7 +64,7 @@ def test_two_tight_groups_and_an_outlier(store):
     for x, y, n in [*group_a, *group_b, outlier]:
         add(store, x, y, n)
 
-    clusters = dbscan_clusters(store, eps_m=150, min_reports=10, count_unit="reports")
+    clusters = dbscan_clusters(store, eps_m=150, min_reports=10, flt=Filter(unit="reports"))
     assert [(c.id, c.count, c.n_locations) for c in clusters] == [(1, 14, 3), (2, 12, 2)]
     a, b = clusters
     for x, y, _ in group_a:
@@ -78,18 +79,18 @@ def test_weights_count_towards_min_reports(store):
     for i in range(12):  # 12 single reports 1 km apart
         add(store, X0 + 3000 + 1000 * (i % 4), Y0 + 1000 * (i // 4), 1, "litter")
 
-    (single,) = dbscan_clusters(store, min_reports=10, themes=["noise"], count_unit="reports")
+    (single,) = dbscan_clusters(store, min_reports=10, flt=Filter(themes=("noise",), unit="reports"))
     assert (single.count, single.n_locations) == (12, 1)
     assert single.polygon.contains(lonlat(X0, Y0))
     assert single.area_km2 == pytest.approx(3.1416 * 0.075**2, rel=0.02)  # a disc of radius eps/2
-    assert dbscan_clusters(store, min_reports=10, themes=["litter"], count_unit="reports") == []
-    assert len(dbscan_clusters(store, min_reports=10, count_unit="reports")) == 1
+    assert dbscan_clusters(store, min_reports=10, flt=Filter(themes=("litter",), unit="reports")) == []
+    assert len(dbscan_clusters(store, min_reports=10, flt=Filter(unit="reports"))) == 1
 
 
 def test_near_duplicate_groups_count_once(store):
     add(store, X0, Y0, 12, group="test/g1")  # one resident, twelve times
-    assert len(dbscan_clusters(store, count_unit="reports")) == 1
-    assert dbscan_clusters(store, count_unit="groups") == []
+    assert len(dbscan_clusters(store, flt=Filter(unit="reports"))) == 1
+    assert dbscan_clusters(store, flt=Filter(unit="groups")) == []
 
 
 def test_dominant_themes_and_date_range(store):
@@ -99,18 +100,22 @@ def test_dominant_themes_and_date_range(store):
     add(store, X0 + 100, Y0, 2, "litter", start=datetime(2025, 3, 15, 8), step=5 * day)
     add(store, X0, Y0 + 100, 1, "asb", start=datetime(2025, 3, 10, 12))
 
-    (cluster,) = dbscan_clusters(store, min_reports=10, count_unit="reports")
+    (cluster,) = dbscan_clusters(store, min_reports=10, flt=Filter(unit="reports"))
     assert cluster.count == 12
     assert [(t.theme, t.n) for t in cluster.themes] == [("noise", 6), ("drugs", 3), ("litter", 2)]
     assert [t.share for t in cluster.themes] == pytest.approx([0.5, 0.25, 1 / 6])
     assert cluster.first_reported == datetime(2025, 3, 1, 23)
     assert cluster.last_reported == datetime(2025, 3, 20, 8)
     # the window selects before clustering: from 5 March on, 3 noise, 2 litter and 1 asb reports remain
-    (late,) = dbscan_clusters(store, min_reports=6, since="2025-03-05", count_unit="reports")
+    (late,) = dbscan_clusters(store, min_reports=6, flt=Filter(since=datetime(2025, 3, 5), unit="reports"))
     assert (late.count, late.first_reported) == (6, datetime(2025, 3, 5, 22))
-    assert dbscan_clusters(store, min_reports=7, since="2025-03-05", count_unit="reports") == []
+    assert dbscan_clusters(store, min_reports=7, flt=Filter(since=datetime(2025, 3, 5), unit="reports")) == []
     assert (
-        dbscan_clusters(store, min_reports=6, since="2025-03-05", until="2025-03-20", count_unit="reports")
+        dbscan_clusters(
+            store,
+            min_reports=6,
+            flt=Filter(since=datetime(2025, 3, 5), until=datetime(2025, 3, 20), unit="reports"),
+        )
         == []
     )
 
@@ -121,7 +126,9 @@ def test_polygons_are_valid_lonlat_and_hold_their_members(store, hull_ratio):
     for x, y, n in members:
         add(store, x, y, n)
 
-    (cluster,) = dbscan_clusters(store, eps_m=150, min_reports=6, hull_ratio=hull_ratio, count_unit="reports")
+    (cluster,) = dbscan_clusters(
+        store, eps_m=150, min_reports=6, hull_ratio=hull_ratio, flt=Filter(unit="reports")
+    )
     assert cluster.n_locations == len(members)
     polygon = cluster.polygon
     assert polygon.is_valid and polygon.geom_type == "Polygon"
@@ -138,8 +145,8 @@ def test_polygons_are_valid_lonlat_and_hold_their_members(store, hull_ratio):
 
 def test_sensitive_themes_cluster_only_when_named(store):
     add(store, X0, Y0, 12, "domestic")
-    assert dbscan_clusters(store, count_unit="reports") == []
-    assert len(dbscan_clusters(store, themes=["domestic"], count_unit="reports")) == 1
+    assert dbscan_clusters(store, flt=Filter(unit="reports")) == []
+    assert len(dbscan_clusters(store, flt=Filter(themes=("domestic",), unit="reports"))) == 1
 
 
 def test_bad_parameters_are_refused(store):
@@ -147,31 +154,14 @@ def test_bad_parameters_are_refused(store):
         dbscan_clusters(store, eps_m=0)
     with pytest.raises(ValueError):
         dbscan_clusters(store, hull_ratio=1.5)
-    with pytest.raises(ValueError, match="count_unit"):
-        dbscan_clusters(store, count_unit="people")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unit"):
+        dbscan_clusters(store, flt=Filter(unit="people"))  # type: ignore[arg-type]
 
 
-class _SharedFilter:
-    """Stands in for koban_geo.grid.Filter: anything with params() giving the bound filter values."""
-
-    def __init__(self, **params):
-        self._params = {
-            "themes": None,
-            "since": None,
-            "until": None,
-            "areas": None,
-            "groups": False,
-            **params,
-        }
-
-    def params(self):
-        return dict(self._params)
-
-
-def test_a_shared_filter_object_replaces_the_keywords(store):
+def test_the_shared_filter_object_selects(store):
     add(store, X0, Y0, 12, "noise")
     add(store, X0 + 2000, Y0, 12, "drugs")
-    assert len(dbscan_clusters(store, flt=_SharedFilter(), themes=["noise"])) == 2
-    (only,) = dbscan_clusters(store, flt=_SharedFilter(themes=["drugs"]))
+    assert len(dbscan_clusters(store, flt=Filter(themes=("noise", "drugs"), unit="reports"))) == 2
+    (only,) = dbscan_clusters(store, flt=Filter(themes=("drugs",), unit="reports"))
     assert only.themes[0].theme == "drugs"
-    assert dbscan_clusters(store, flt=_SharedFilter(groups=True, since=datetime(2026, 1, 1))) == []
+    assert dbscan_clusters(store, flt=Filter(since=datetime(2026, 1, 1))) == []

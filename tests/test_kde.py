@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import numpy as np
 import pytest
 
+from koban_geo.grid import Filter
 from koban_geo.ingest import ingest_file
 from koban_geo.kde import bandwidth, kde_for_store, kde_surface, kernel_weights
 from tests.helpers import write_text
@@ -131,7 +133,7 @@ def test_kde_for_store_reads_weighted_locations_and_returns_a_heat_layer(con, se
     assert empty["total"] == 0 and len(empty["lon"]) == 0
     ingest_file(con, settings, _concerns_csv(tmp_path), kind="concerns", source="app")
 
-    result = kde_for_store(con, cell_m=25, count_unit="reports", min_share=0.0)
+    result = kde_for_store(con, cell_m=25, min_share=0.0, flt=Filter(unit="reports"))
     assert result["total"] == 20  # the sensitive report is left out unless named
     assert result["n_locations"] == 9
     assert result["bandwidth_m"] >= 100  # never below the 100 m snapping grid
@@ -142,14 +144,19 @@ def test_kde_for_store_reads_weighted_locations_and_returns_a_heat_layer(con, se
     assert result["lon"][peak] == pytest.approx(24.94, abs=0.002)
     assert result["lat"][peak] == pytest.approx(60.17, abs=0.001)
 
-    heat = kde_for_store(con, cell_m=25, kernel="gaussian", bandwidth_m=150, count_unit="reports")
+    heat = kde_for_store(con, cell_m=25, kernel="gaussian", bandwidth_m=150, flt=Filter(unit="reports"))
     assert heat["bandwidth_rule"] == "user" and heat["bandwidth_m"] == 150
     assert heat["density"].min() >= 0.01 * heat["max_density"]
     assert len(heat["lon"]) == len(heat["lat"]) == len(heat["density"]) > 0
 
-    groups = kde_for_store(con, count_unit="groups")  # the 12 same-day noise reports are one group
+    groups = kde_for_store(con, flt=Filter(unit="groups"))  # the 12 same-day noise reports are one group
     assert groups["total"] == 9
-    assert kde_for_store(con, themes=["drugs"], count_unit="reports")["total"] == 8
-    assert kde_for_store(con, themes=["domestic"], count_unit="reports")["total"] == 1
-    assert kde_for_store(con, since="2025-03-12", until="2025-03-15", count_unit="reports")["total"] == 3
-    assert kde_for_store(con, areas=["NOWHERE"])["total"] == 0
+    assert kde_for_store(con, flt=Filter(themes=("drugs",), unit="reports"))["total"] == 8
+    assert kde_for_store(con, flt=Filter(themes=("domestic",), unit="reports"))["total"] == 1
+    assert (
+        kde_for_store(
+            con, flt=Filter(since=datetime(2025, 3, 12), until=datetime(2025, 3, 15), unit="reports")
+        )["total"]
+        == 3
+    )
+    assert kde_for_store(con, flt=Filter(areas=("NOWHERE",)))["total"] == 0
