@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 PORT   ?= 8501
 DB     ?= koban.duckdb
 
-.PHONY: install install-test demo demo-db serve test lint bench clean help
+.PHONY: install install-test browser demo demo-db serve test lint bench clean help
 
 help:
 	@echo "make demo   - install, build the demo store and start the dashboard on port $(PORT)"
@@ -30,6 +30,12 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# The browser tests drive Debian's Chromium (a Playwright browser download fails on a closed network).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 demo-db: install
 	@test -f $(DB) || $(PY) -m koban_geo --db $(DB) demo
 
@@ -39,7 +45,7 @@ demo: demo-db
 serve: install
 	$(PY) -m koban_geo --db $(DB) serve --port $(PORT)
 
-test: install-test
+test: install-test browser
 	$(VENV)/bin/ruff check koban_geo dashboard tests bench
 	$(PY) -m pytest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,6 +142,31 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+# DuckDB lets one process write a store file; inside it, threads share one connection through cursors.
+# Writers in the server (votes, logins, problem cards) also take this lock, so two transactions never
+# race on the same rows: DuckDB would abort the second with a conflict error instead of waiting.
+_WRITE_LOCK = threading.RLock()
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor for another thread, with the store's TEMP macros (they are per connection)."""
+    cur = con.cursor()
+    register_macros(cur)
+    return cur
+
+
+@contextmanager
+def writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of `con` inside one transaction, serialised with every other writer of this process."""
+    with _WRITE_LOCK:
+        cur = cursor(con)
+        try:
+            with transaction(cur):
+                yield cur
+        finally:
+            cur.close()
 
 
 _STATEMENT_END = re.compile(r";[ \t]*(?:--[^\n]*)?\n")

@@ -41,6 +41,35 @@ class Settings(BaseSettings):
         "groups", description="what analytics count: every report, or near-duplicate groups"
     )
     port: int = Field(8501, ge=1, le=65535, description="dashboard port")
+    public_url: str | None = Field(
+        None,
+        description="address residents' phones open (e.g. http://10.0.0.5:8501); the join QR code points here",
+    )
+    tiles_url: str | None = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="base map tile URL template; empty for no tiles (areas and streets are drawn instead)",
+    )
+    tiles_attribution: str = Field(
+        "&copy; OpenStreetMap contributors", description="attribution shown with the base map tiles"
+    )
+    session_minutes: int = Field(480, ge=5, le=7 * 24 * 60, description="a login expires after this")
+    login_max_failures: int = Field(
+        5, ge=3, le=50, description="failed logins in a row before an account is locked for a while"
+    )
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="how long a locked account stays locked")
+    retention_months: int = Field(24, ge=1, le=120, description="concerns older than this are purged")
+    audit_retention_months: int = Field(
+        72, ge=12, le=240, description="audit log entries older than this are purged"
+    )
+
+    @field_validator("tiles_url")
+    @classmethod
+    def _tiles_form(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://", "/")) or "{z}" not in value:
+            raise ValueError("tiles_url must be an http(s) or /path template containing {z}, {x} and {y}")
+        return value
 
     @field_validator("metric_crs")
     @classmethod
