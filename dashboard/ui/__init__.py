@@ -1,0 +1,1 @@
+"""Shared pieces of the dashboard screens: store access, login, languages, map, filters."""

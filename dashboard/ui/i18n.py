@@ -1,0 +1,79 @@
+"""One message catalogue for every UI string: gettext .po files in dashboard/locales/, read with Babel.
+
+Write UI strings as `_("English text")` (or `_("Hello {name}").format(name=...)`); `python tools/i18n.py`
+extracts them into dashboard/locales/messages.pot and merges them into each language's .po file.
+tests/test_i18n.py fails when a string has no translation in any language.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+LANGS: tuple[str, ...] = ("en", "nl", "fr", "pl", "fi", "es", "pt")
+LANG_NAMES: dict[str, str] = {
+    "en": "English",
+    "nl": "Nederlands",
+    "fr": "Français",
+    "pl": "Polski",
+    "fi": "Suomi",
+    "es": "Español",
+    "pt": "Português",
+}
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid -> translation for one language (English is the source language: an empty catalogue)."""
+    if lang == "en":
+        return {}
+    from babel.messages.pofile import read_po
+
+    path = LOCALES / f"{lang}.po"
+    with path.open("rb") as handle:
+        cat = read_po(handle, locale=lang)
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+
+
+def translate(msgid: str, lang: str) -> str:
+    """The translation of msgid, or msgid itself where none exists (never an empty string)."""
+    if lang not in LANGS:
+        lang = "en"
+    return catalogue(lang).get(msgid, msgid)
+
+
+def current_lang() -> str:
+    """The language of this browser session: ?lang=, else the switch, else English."""
+    import streamlit as st
+
+    asked = st.query_params.get("lang")
+    if asked in LANGS:
+        st.session_state["lang"] = asked
+    lang = st.session_state.get("lang", "en")
+    return lang if lang in LANGS else "en"
+
+
+def _(msgid: str) -> str:
+    """Translate a UI string into the session's language."""
+    return translate(msgid, current_lang())
+
+
+def language_switch(key: str = "lang-switch") -> str:
+    """A language select box bound to the session and to ?lang= (so a shared link keeps the language)."""
+    import streamlit as st
+
+    lang = current_lang()
+    chosen = st.selectbox(
+        "🌐",
+        LANGS,
+        index=LANGS.index(lang),
+        format_func=LANG_NAMES.__getitem__,
+        key=key,
+        label_visibility="collapsed",
+    )
+    if chosen != lang:
+        st.session_state["lang"] = chosen
+        st.query_params["lang"] = chosen
+        st.rerun()
+    return chosen

@@ -1,0 +1,80 @@
+"""Extract the dashboard's UI strings and merge them into every language's catalogue.
+
+    python tools/i18n.py          # update dashboard/locales/messages.pot and nl/fr/pl/fi/es/pt .po files
+    python tools/i18n.py --check  # exit 1 if a string lacks a translation (what tests/test_i18n.py asserts)
+
+New strings arrive with an empty translation; fill them in the .po files (any PO editor, e.g. Poedit).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = ROOT / "dashboard"
+LOCALES = DASHBOARD / "locales"
+LANGS = ("nl", "fr", "pl", "fi", "es", "pt")
+
+
+def extract() -> Catalog:
+    """Every `_("...")` string under dashboard/ (Python files), with where it is used."""
+    template = Catalog(project="KOBAN Geo", charset="utf-8")
+    method_map = [("**/locales/**", "ignore"), ("**.py", "python")]
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(DASHBOARD), method_map, keywords={"_": None}, comment_tags=("i18n:",), strip_comment_tags=True
+    ):
+        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def missing(template: Catalog) -> dict[str, list[str]]:
+    """Language -> msgids with no (or a fuzzy) translation."""
+    out: dict[str, list[str]] = {}
+    for lang in LANGS:
+        path = LOCALES / f"{lang}.po"
+        known: dict[str, str] = {}
+        if path.is_file():
+            with path.open("rb") as handle:
+                cat = read_po(handle, locale=lang)
+            known = {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+        gaps = [m.id for m in template if m.id and not known.get(m.id)]
+        if gaps:
+            out[lang] = gaps
+    return out
+
+
+def update(template: Catalog) -> None:
+    LOCALES.mkdir(parents=True, exist_ok=True)
+    with (LOCALES / "messages.pot").open("wb") as handle:
+        write_po(handle, template, omit_header=True, sort_output=True, no_location=True)
+    for lang in LANGS:
+        path = LOCALES / f"{lang}.po"
+        if path.is_file():
+            with path.open("rb") as handle:
+                cat = read_po(handle, locale=lang)
+        else:
+            cat = Catalog(locale=lang, project="KOBAN Geo", charset="utf-8")
+        cat.update(template, no_fuzzy_matching=True)
+        with path.open("wb") as handle:
+            write_po(handle, cat, omit_header=False, sort_output=True, no_location=True, ignore_obsolete=True)
+
+
+def main(argv: list[str]) -> int:
+    template = extract()
+    if "--check" in argv:
+        gaps = missing(template)
+        for lang, ids in gaps.items():
+            print(f"{lang}: {len(ids)} missing, e.g. {ids[0]!r}")
+        return 1 if gaps else 0
+    update(template)
+    print(f"{len(template)} strings; catalogues in {LOCALES.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
