@@ -528,6 +528,17 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
     click.echo(f"{source}/{concern_id} redacted")
 
 
+def _register() -> None:
+    """Command groups kept in their own modules (one topic each), attached to the main group."""
+    from koban_geo.cli_users import users
+
+    for command in (users,):
+        cli.add_command(command)
+
+
+_register()
+
+
 def main() -> None:
     cli(prog_name="koban-geo")
 

@@ -23,3 +23,9 @@ def store_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "areas": dict(query(con, "stats_by_area").fetchall()),
         "layers": dict(query(con, "stats_by_layer").fetchall()),
     }
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A short string that changes whenever the counted concerns change (caches key on it)."""
+    row = query(con, "data_version").fetchone()
+    return str(row[0]) if row else ""
