@@ -6,12 +6,13 @@ PIP    := $(PY) -m pip
 PORT   ?= 8501
 DB     ?= koban.duckdb
 
-.PHONY: install install-test browser demo demo-db serve test lint bench clean help
+.PHONY: install install-test assets browser demo demo-db serve test lint bench clean help
 
 help:
 	@echo "make demo   - install, build the demo store and start the dashboard on port $(PORT)"
 	@echo "make test   - install test dependencies and run the whole test suite"
 	@echo "make lint   - ruff and mypy;  make bench - benchmarks (see bench/README.md)"
+	@echo "make assets - fetch the map's JavaScript/CSS once into dashboard/static/vendor/ (needs npm)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +27,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed assets
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test assets
+
+# The map's JavaScript/CSS (Leaflet and friends) from the npm registry into dashboard/static/vendor/, once:
+# maps must draw on a closed network. Needs npm the first time; a no-op when the manifest matches.
+assets: $(VENV)/.installed
+	$(PY) tools/vendor_assets.py
 
 # The browser tests drive Debian's Chromium (a Playwright browser download fails on a closed network).
 browser:

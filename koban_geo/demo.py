@@ -42,7 +42,11 @@ POLICEUK_HEADER = (
 )
 # fmt: on
 FORCE = "Helsingin poliisilaitos"
-LAYER_FILES = {"licensed_premises": "licensed_premises.geojson", "streetlights": "streetlights.geojson"}
+LAYER_FILES = {
+    "licensed_premises": "licensed_premises.geojson",
+    "streetlights": "streetlights.geojson",
+    "streets": "streets.geojson",  # drawn when the map runs without tiles (closed networks)
+}
 STATS_PERIOD = "2025"
 
 

@@ -47,3 +47,5 @@ def assert_rfc7946(doc: dict[str, Any], *, metadata_keys: tuple[str, ...] = ("ge
     if positions:
         west, south, east, north = doc["bbox"]
         assert all(west <= lon <= east and south <= lat <= north for lon, lat in positions)
+        assert all(_decimals(v) <= 6 for v in doc["bbox"]), "bbox: at most 6 decimals"
+        assert -180 <= west <= east <= 180 and -90 <= south <= north <= 90, "bbox in WGS 84 ranges"

@@ -1,38 +1,157 @@
-"""The dashboard runs against a real store (Streamlit's AppTest; the real-browser tests come with the map)."""
+"""Every page runs under Streamlit's AppTest against a real demo store (the map itself is tested in a real
+browser: AppTest shows st_folium as an unknown element)."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from koban_geo.accounts import add_user, start_session
 from koban_geo.db import connect
-from koban_geo.ingest import ingest_file
-from tests.helpers import write_areas, write_text
+from koban_geo.meetings import create_meeting, open_meeting, propose_candidates
+from koban_geo.settings import Settings
+from koban_geo.voting import results
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGES = ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py",
+         "views/meeting_screen.py", "views/vote.py", "views/outcomes.py", "views/login.py")  # fmt: skip
+PUBLIC_PAGES = ("views/meeting_screen.py", "views/vote.py", "views/outcomes.py", "views/login.py")
 
 
-@pytest.fixture
-def store(tmp_path, settings, monkeypatch):
-    con = connect(settings.db)
-    ingest_file(con, settings, write_areas(tmp_path / "a.geojson"), kind="areas")
-    ingest_file(
-        con,
-        settings,
-        write_text(tmp_path / "c.csv", "id,date,lat,lon,theme\n1,2025-01-01,60.17,24.93,noise\n"),
-    )
+@pytest.fixture(scope="module")
+def site(demo_db, tmp_path_factory):
+    """A demo store with an officer, an admin and one open meeting; yields (db, tokens, join code)."""
+    folder = tmp_path_factory.mktemp("site")
+    db = folder / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    con = connect(db)
+    add_user(con, "olli", "a long officer passphrase", "officer", actor="test")
+    add_user(con, "admin", "a long admin passphrase!", "admin", actor="test")
+    add_user(con, "cara", "a long council passphrase", "council", actor="test")
+    tokens = {name: start_session(con, settings, name) for name in ("olli", "admin", "cara")}
+    areas = [r[0] for r in con.execute("SELECT code FROM areas ORDER BY code LIMIT 3").fetchall()]
+    items = propose_candidates(con, settings, areas, None, None)
+    meeting = create_meeting(con, title="Kamppi *evening*", date=date(2026, 11, 30), areas=areas, actor="olli",
+                             candidates=items)  # fmt: skip
+    open_meeting(con, meeting.id, "olli")
     con.close()
-    monkeypatch.setenv("KOBAN_DB", str(settings.db))
-    return settings.db
+    yield db, tokens, meeting.code, meeting.id
 
 
-def test_app_shows_what_the_store_holds(store):
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def _app(monkeypatch, db: Path, token: str | None = None, **query: str) -> AppTest:
+    monkeypatch.setenv("KOBAN_DB", str(db))
+    monkeypatch.setenv("KOBAN_TILES_URL", "")
+    at = AppTest.from_file(APP, default_timeout=120)
+    if token:
+        at.session_state["koban-session"] = token
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning",
+                                  "error", "success") for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_for_an_officer(site, monkeypatch, page):
+    db, tokens, code, _ = site
+    at = _app(monkeypatch, db, tokens["olli"], code=code) if "screen" in page else _app(monkeypatch, db, tokens["olli"])
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py"))
+def test_a_public_visitor_cannot_reach_staff_pages(site, monkeypatch, page):
+    db, tokens, *_ = site
+    at = _app(monkeypatch, db)
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(page)
+    # A council user reaches the map but is stopped at the officers-only pages by the page's own tier check.
+    council = _app(monkeypatch, db, tokens["cara"]).run()
+    council.switch_page(page).run()
+    assert not council.exception
+    assert bool(council.warning) == (page == "views/meetings.py")
+
+
+def test_the_public_default_page_is_the_login(site, monkeypatch):
+    db, *_ = site
+    at = _app(monkeypatch, db).run()
     assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["concerns"] == "1" and metrics["areas"] == "2"
+    assert [b for b in at.button if b.key == "login-submit"]
+
+
+def test_logging_in_with_the_form(site, monkeypatch):
+    db, *_ = site
+    at = _app(monkeypatch, db).run()
+    at.text_input(key="login-user").input("olli")
+    at.text_input(key="login-password").input("a long officer passphrase")
+    at.button(key="login-submit").click().run()
+    assert not at.exception
+    assert at.session_state["koban-session"]
+    wrong = _app(monkeypatch, db).run()
+    wrong.text_input(key="login-user").input("olli")
+    wrong.text_input(key="login-password").input("not the password at all")
+    wrong.button(key="login-submit").click().run()
+    assert "koban-session" not in wrong.session_state
+    assert wrong.error and "Login failed" in wrong.error[0].value
+
+
+def test_a_phone_votes_and_the_tally_counts_it(site, monkeypatch):
+    db, _tokens, code, meeting_id = site
+    at = _app(monkeypatch, db, meeting=code, device="phone-test-token-000001", lang="fi").run()
+    assert not at.exception
+    at.number_input(key="vote-dots-0").set_value(2)
+    at.number_input(key="vote-dots-1").set_value(1)
+    at.button(key="vote-submit").click().run()
+    assert not at.exception
+    assert at.success, _texts(at)
+    con = connect(db)  # the same configuration as the app's cached connection in this process
+    try:
+        outcome = results(con, meeting_id)
+    finally:
+        con.close()
+    assert outcome.groups["resident"].participants >= 1
+
+
+def test_a_vote_over_budget_is_refused_in_the_phone_language(site, monkeypatch):
+    db, _tokens, code, _ = site
+    at = _app(monkeypatch, db, meeting=code, device="phone-test-token-000002", lang="en").run()
+    for i in range(3):
+        at.number_input(key=f"vote-dots-{i}").set_value(2)
+    at.button(key="vote-submit").click().run()
+    assert not at.exception
+    assert at.error and "3 dots" in at.error[0].value
+
+
+def test_meeting_screen_is_public_and_shows_the_join_code(site, monkeypatch):
+    db, _tokens, code, _ = site
+    at = _app(monkeypatch, db, code=code).run()
+    at.switch_page("views/meeting_screen.py").run()
+    assert not at.exception
+    text = _texts(at)
+    assert code in "\n".join(str(getattr(h, "value", h)) for h in at.get("html")) or code in text
+    assert any("snapped" in i.value or "grid" in i.value for i in at.info)  # the precision note
+
+
+def test_admin_gets_the_accounts_page_and_others_do_not(site, monkeypatch):
+    db, tokens, *_ = site
+    at = _app(monkeypatch, db, tokens["admin"]).run()
+    at.switch_page("views/admin.py").run()
+    assert not at.exception and not at.warning
+    officer = _app(monkeypatch, db, tokens["olli"]).run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        officer.switch_page("views/admin.py")
 
 
 def test_app_explains_a_missing_store(tmp_path, monkeypatch):

@@ -107,7 +107,7 @@ def test_another_seed_gives_other_data(demo: DemoInputs, tmp_path: Path) -> None
 
 def test_inputs_are_the_files_a_user_would_ingest(demo: DemoInputs) -> None:
     assert all(path.is_file() and path.is_relative_to(demo.root) for path in demo.files())
-    assert set(demo.layers) == {"licensed_premises", "streetlights"}
+    assert set(demo.layers) == {"licensed_premises", "streetlights", "streets"}
     assert len(demo.crime) == 18
 
 

@@ -1,0 +1,104 @@
+"""Who is looking: local accounts (koban_geo.accounts) or the organisation's single sign-on (st.login).
+
+Each page declares the audience tier it renders with `require(tier)`; a visitor who is not logged in is the
+`public` tier and reaches only the public pages (meeting screen, phone vote, "you said, we did").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from koban_geo.audience import Audience
+from ui import store
+from ui.i18n import _
+
+# Which tiers a user of a given tier may render (an officer can preview what the public sees).
+RANK = {Audience.PUBLIC: 0, Audience.COUNCIL: 1, Audience.OFFICER: 2, Audience.ANALYST: 3}
+_TOKEN = "koban-session"
+
+
+def current() -> Any | None:
+    """The logged-in account of this browser session, or None (expired and revoked sessions end here)."""
+    from koban_geo.accounts import session_user
+
+    token = st.session_state.get(_TOKEN)
+    if token:
+        account = session_user(store.reader(), token)
+        if account is not None:
+            return account
+        st.session_state.pop(_TOKEN, None)
+        st.session_state["koban-expired"] = True
+    return _oidc_account()
+
+
+def tier() -> Audience:
+    """The highest tier this visitor may see."""
+    from koban_geo.accounts import audience_for
+
+    account = current()
+    return audience_for(account.role) if account is not None else Audience.PUBLIC
+
+
+def require(needed: Audience) -> Audience:
+    """Stop the page unless the visitor may see tier `needed`; returns the visitor's own tier."""
+    have = tier()
+    if RANK[have] < RANK[needed]:
+        st.warning(_("Please log in to see this page."))
+        st.page_link(st.session_state["koban-login-page"], label=_("Log in"), icon="🔑")
+        st.stop()
+    return have
+
+
+def previewable(have: Audience) -> list[Audience]:
+    """The tiers a user may preview, own tier first (officers check what the meeting screen will show)."""
+    return [a for a in sorted(RANK, key=RANK.__getitem__, reverse=True) if RANK[a] <= RANK[have]]
+
+
+def login(username: str, password: str) -> str | None:
+    """Log in; on failure return a message that does not say whether the user exists."""
+    from koban_geo.accounts import LoginError, authenticate, start_session
+
+    con = store.connection()
+    try:
+        account = authenticate(con, store.settings(), username, password)
+    except LoginError as exc:
+        return str(exc)
+    st.session_state[_TOKEN] = start_session(con, store.settings(), account.username)
+    st.session_state.pop("koban-expired", None)
+    return None
+
+
+def logout() -> None:
+    from koban_geo.accounts import end_session
+
+    token = st.session_state.pop(_TOKEN, None)
+    if token:
+        end_session(store.connection(), token)
+    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+    except Exception:  # noqa: BLE001 - a malformed secrets file means no SSO, said on the login page
+        return False
+
+
+def _oidc_account() -> Any | None:
+    """An SSO user maps to the local account whose username is their e-mail (its role decides the tier)."""
+    if not _oidc_configured() or not getattr(st.user, "is_logged_in", False):
+        return None
+    from koban_geo.accounts import account_for_sso
+
+    email = str(st.user.get("email") or "").lower()
+    return account_for_sso(store.reader(), email) if email else None
+
+
+def sso_button() -> None:
+    if _oidc_configured():
+        st.button(_("Log in with your organisation"), key="login-sso", on_click=st.login)

@@ -1,0 +1,74 @@
+"""Shared page furniture: the precision note, translated errors instead of tracebacks, the projector style."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from ui.i18n import _
+
+
+def precision_note(text: str, *, key: str = "precision-note") -> None:
+    """The note every output carries ("locations snapped to a 100 m grid; ..."), always visible."""
+    st.info(text, icon="🔒")
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Show a plain, translated message for errors a user can act on, never a traceback."""
+    from koban_geo.audience import PrivacyError
+    from koban_geo.db import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        st.error(_("The store cannot be opened.") + " " + str(exc))
+    except PrivacyError:
+        st.error(_("This view is not available for this audience."))
+    except ValueError as exc:
+        st.error(_("This could not be shown: {reason}").format(reason=str(exc)))
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:"})
+
+
+def plain(text: object) -> str:
+    """A user-provided string made inert for Streamlit's Markdown (titles, captions): no links, no images."""
+    return ("" if text is None else str(text)).translate(_MARKDOWN)
+
+
+def escape(text: object) -> str:
+    """HTML-escape a value for the few places that build markup (never user data unescaped)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+PROJECTOR_CSS = """
+<style>
+/* Meeting mode: large type, high contrast (WCAG 2.1 AA: text at least 4.5:1, here about 15:1). */
+[data-testid="stAppViewContainer"], [data-testid="stHeader"] { background: #ffffff; color: #111111; }
+[data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] li,
+[data-testid="stAppViewContainer"] td, [data-testid="stAppViewContainer"] th { font-size: 1.45rem; }
+[data-testid="stAppViewContainer"] h1 { font-size: 3rem; }
+[data-testid="stAppViewContainer"] h2 { font-size: 2.2rem; }
+[data-testid="stMetricValue"] { font-size: 3rem; }
+.koban-code { font-size: 4rem; font-weight: 800; letter-spacing: 0.3rem; color: #111111; }
+.block-container { max-width: 100%; padding-top: 1rem; }
+</style>
+"""
+
+PHONE_CSS = """
+<style>
+/* Residents' phones: one column from 360 px, big touch targets. */
+.block-container { padding: 0.75rem 0.75rem 3rem; max-width: 40rem; }
+[data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] label { font-size: 1.1rem; }
+button[kind] { min-height: 3rem; width: 100%; }
+</style>
+"""
+
+
+def style(css: str) -> None:
+    """Inject one of the constant stylesheets above (no user data ever reaches this markup)."""
+    st.html(css)

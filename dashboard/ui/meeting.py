@@ -1,0 +1,83 @@
+"""Shared meeting pieces: the join code, the live tally, the translated vote errors."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ui import store
+from ui.i18n import _
+
+
+def role_label(role: str) -> str:
+    return {"resident": _("Residents"), "officer": _("Officers"), "partner": _("Partners")}[role]
+
+
+def role_single(role: str) -> str:
+    return {"resident": _("Resident"), "officer": _("Officer"), "partner": _("Partner")}[role]
+
+
+def vote_error(exc: Any) -> str:
+    """A VoteError's reason in the phone's language (the library's English message as the fallback)."""
+    params = getattr(exc, "params", {}) or {}
+    messages = {
+        "closed": _("Voting has closed for this meeting."),
+        "device": _("This phone could not be recognised; reload the page and try again."),
+        "duplicate": _("Each item can be ranked only once."),
+        "empty": _("Place at least one dot."),
+        "form": _("This ballot does not fit this meeting's voting rules."),
+        "no_meeting": _("No meeting has this code; check the code on the screen."),
+        "not_open": _("Voting has not started yet; try again when the facilitator opens it."),
+        "not_whole": _("Dots are whole numbers, 0 or more."),
+        "role": _("Choose whether you vote as a resident, an officer or a partner."),
+        "unknown_item": _("Your ballot names an item that is not on this meeting's list."),
+        "cap": _("At most {cap} dots can go on one item.").format(cap=params.get("cap", "")),
+        "budget": _("You have {budget} dots; this ballot uses {used}.").format(
+            budget=params.get("budget", ""), used=params.get("used", "")
+        ),
+    }
+    return messages.get(getattr(exc, "reason", ""), str(exc))
+
+
+def join_url(code: str, lang: str) -> str:
+    """The address phones open: settings.public_url, else the address this browser used."""
+    from urllib.parse import urlsplit
+
+    base = store.settings().public_url
+    if not base:
+        parts = urlsplit(str(getattr(st.context, "url", "") or ""))
+        base = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
+    return f"{base.rstrip('/')}/vote?meeting={code}&lang={lang}"
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code drawn locally (segno: no service, no network)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=10, border=2)
+    return buffer.getvalue()
+
+
+def tally_table(results: Any, lang: str) -> pd.DataFrame:
+    """Ranked items with each group's share side by side and the weighted combination."""
+    rows = []
+    for ranked in results.ranking:
+        key = ranked.candidate.key
+        row = {"#": ranked.rank, _("Item"): ranked.candidate.label(lang)}
+        for role, group in results.groups.items():
+            row[role_label(role)] = f"{group.shares.get(key, 0.0):.0%}"
+        row[_("Combined")] = f"{ranked.combined:.0%}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def group_summary(results: Any) -> str:
+    parts = [
+        _("{group}: {n} phones, weight {w:g}").format(group=role_label(role), n=g.participants, w=g.weight)
+        for role, g in results.groups.items()
+    ]
+    return " · ".join(parts)

@@ -1,0 +1,18 @@
+"""Problem cards made from the map (a clicked area or cell) for the SARA page."""
+
+from __future__ import annotations
+
+from koban_geo.grid import Filter
+from ui import auth, store
+
+
+def create_from_place(kind: str, ref: str, title: str, flt: Filter) -> int:
+    """A new card in 'scanning' for an area (ref = area code) or a 100 m cell (ref = WKT)."""
+    from koban_geo.problems import create_problem
+
+    me = auth.current()
+    where = {"area": ref} if kind == "area" else {"place": ref}
+    return create_problem(
+        store.connection(), store.settings(), actor=me.username if me else "officer", title=title,
+        themes=list(flt.themes) if flt.themes else None, **where,
+    )  # fmt: skip

@@ -1,0 +1,56 @@
+"""The dashboard's one store connection and its settings.
+
+DuckDB lets one process write a store file, so the dashboard server owns it: one read-write connection per
+process (st.cache_resource), a fresh cursor per script run for reading (cursors are DuckDB's way to use one
+connection from many threads), and koban_geo.db.writing for every write (one serialised transaction).
+A page that only reads asks for `reader()` and never writes through it; the CLI, while the server runs, is
+refused with a clear "the store is open in the dashboard" message (koban_geo.db.StoreError).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import streamlit as st
+
+from koban_geo.settings import Settings, get_settings
+
+
+def settings() -> Settings:
+    """The typed settings (KOBAN_* environment, .env), read once per store path."""
+    return _settings(os.environ.get("KOBAN_DB"))
+
+
+@st.cache_resource(show_spinner=False)
+def _settings(db: str | None) -> Settings:
+    return get_settings(db=db)
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(db: str) -> duckdb.DuckDBPyConnection:
+    from koban_geo.db import StoreError, connect
+
+    if not Path(db).exists():
+        raise StoreError(f"No KOBAN store at {db}: run `koban-geo init` or `koban-geo demo` first.")
+    return connect(Path(db))
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process's read-write connection: pass it to koban_geo functions that write (they serialise)."""
+    return _connection(str(settings().db))
+
+
+def reader() -> duckdb.DuckDBPyConnection:
+    """A cursor for this script run (reads only)."""
+    from koban_geo.db import cursor
+
+    return cursor(connection())
+
+
+def data_version() -> str:
+    """Changes whenever the counted concerns change: the key of every cached analytics result."""
+    from koban_geo.stats import data_version as version
+
+    return version(reader())

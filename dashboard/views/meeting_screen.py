@@ -1,0 +1,83 @@
+"""Meeting mode for the projector: public tier only (aggregates, no pins, no free text, no sensitive
+themes), the precision note always on screen, what changed since the last meeting, the live tally and the
+join code with its QR code."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import map as maps
+from ui import store
+from ui.filters import theme_label
+from ui.i18n import _, current_lang
+from ui.layout import PROJECTOR_CSS, escape, plain, precision_note, style
+from ui.meeting import group_summary, join_url, qr_png, tally_table
+
+style(PROJECTOR_CSS)
+lang = current_lang()
+
+from koban_geo.grid import Filter  # noqa: E402
+from koban_geo.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
+from koban_geo.voting import results  # noqa: E402
+
+code = st.query_params.get("code", "")
+meeting = meeting_by_code(store.reader(), code) if code else None
+if meeting is None:
+    st.title(_("Meeting screen"))
+    current = [m for m in list_meetings(store.reader()) if m.status != "closed"]
+    if not current:
+        st.info(_("No meeting is planned or open."))
+        st.stop()
+    picked = st.selectbox(
+        _("Meeting"), current, format_func=lambda m: f"{m.title} ({m.date:%d.%m.%Y})", key="screen-meeting"
+    )
+    if st.button(_("Show"), key="screen-show", type="primary"):
+        st.query_params["code"] = picked.code
+        st.rerun()
+    st.stop()
+
+head, join = st.columns([3, 1])
+with head:
+    st.title(plain(meeting.title))
+    st.caption(f"{meeting.date:%d.%m.%Y}")
+with join:
+    url = join_url(meeting.code, lang)
+    st.image(qr_png(url), width=180)
+    st.html(f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>')
+
+settings = store.settings()
+flt = Filter(areas=meeting.areas, unit=settings.count_unit)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    built = maps.cached_public_map(store.data_version(), flt, lang)
+    precision_note(built.note)
+    maps.render(built.map, key="screen-map", height=520)
+with right:
+    st.subheader(_("Changed since the last meeting"))
+    changes = changes_since_last_meeting(store.reader(), settings, list(meeting.areas), lang)
+    if changes.previous is None:
+        st.write(_("This is the first meeting for these areas."))
+    else:
+        rows = [
+            {
+                _("Theme"): theme_label(r.theme, lang),
+                _("Now"): "–" if r.now is None else r.now,
+                _("Before"): "–" if r.before is None else r.before,
+                _("Change"): "–" if r.change is None else f"{r.change:+d}",
+            }
+            for r in changes.rows
+        ]
+        st.table(rows)
+
+
+@st.fragment(run_every=3)
+def tally() -> None:
+    """The live vote tally, refreshed every 3 seconds without rerunning the page."""
+    outcome = results(store.reader(), meeting.id)
+    st.subheader(_("Votes so far: {n}").format(n=outcome.ballots))
+    if outcome.ranking:
+        st.table(tally_table(outcome, lang).set_index("#"))
+    st.caption(group_summary(outcome))
+
+
+tally()

@@ -1,0 +1,150 @@
+"""Meetings, for officers: prepare one from the analytics, open and close voting, add paper or show-of-hands
+counts, set the groups' weights, and see the results per group side by side."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import streamlit as st
+
+from koban_geo.audience import Audience
+from ui import auth, store
+from ui.i18n import _, current_lang
+from ui.layout import plain
+from ui.meeting import group_summary, join_url, role_label, tally_table
+
+auth.require(Audience.OFFICER)
+me = auth.current()
+actor = me.username if me else "officer"
+lang = current_lang()
+
+from koban_geo.meetings import (  # noqa: E402
+    ROLES,
+    MeetingError,
+    Rules,
+    close_meeting,
+    create_meeting,
+    custom_candidate,
+    list_meetings,
+    open_meeting,
+    propose_candidates,
+    set_weights,
+)
+from koban_geo.voting import add_facilitator_count, results  # noqa: E402
+
+st.title(_("Meetings"))
+areas = dict(store.reader().execute("SELECT code, name FROM areas ORDER BY name").fetchall())
+
+with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.reader())):
+    title = st.text_input(_("Title"), key="new-meeting-title", max_chars=120)
+    when = st.date_input(_("Date"), date.today() + timedelta(days=7), key="new-meeting-date")
+    chosen = st.multiselect(_("Areas"), list(areas), format_func=areas.__getitem__, key="new-meeting-areas")
+    method = st.radio(_("Voting"), ("dots", "ranking"), horizontal=True, key="new-meeting-method",
+                      format_func=lambda m: _("Dot voting") if m == "dots" else _("Ranking"))  # fmt: skip
+    budget, cap = 3, 2
+    if method == "dots":
+        cols = st.columns(2)
+        budget = cols[0].number_input(_("Dots per person"), 1, 20, 3, key="new-meeting-budget")
+        cap = cols[1].number_input(_("Most dots on one item"), 1, 20, 2, key="new-meeting-cap")
+    proposals = []
+    if chosen:
+        end = datetime.combine(date.today() + timedelta(days=1), datetime.min.time())
+        with st.spinner(_("Looking for candidate themes and hotspots...")):
+            proposals = propose_candidates(store.reader(), store.settings(), chosen, end - timedelta(days=365), end)
+    labels = {c.key: c.label(lang) for c in proposals}
+    keep = st.multiselect(_("Items to vote on (proposed from the last 12 months)"), list(labels),
+                          default=list(labels), format_func=labels.__getitem__, key="new-meeting-items")  # fmt: skip
+    extra = st.text_area(_("More items, one per line"), key="new-meeting-extra", height=80)
+    if st.button(_("Create meeting"), key="new-meeting-create", type="primary"):
+        items = [c for c in proposals if c.key in keep]
+        items += [custom_candidate(line.strip()) for line in extra.splitlines() if line.strip()]
+        try:
+            made = create_meeting(
+                store.connection(), title=title, date=when, areas=chosen, actor=actor, candidates=items,
+                rules=Rules(method=method, budget=int(budget), max_per_item=int(cap)),
+            )  # fmt: skip
+        except MeetingError as exc:
+            st.error(str(exc))
+        else:
+            st.success(_("Meeting created. Join code: {code}").format(code=made.code))
+
+meetings = list_meetings(store.reader())
+if not meetings:
+    st.stop()
+status_words = {"draft": _("in preparation"), "open": _("voting open"), "closed": _("closed")}
+meeting = st.selectbox(
+    _("Meeting"), meetings, key="meeting-pick",
+    format_func=lambda m: f"{m.title} · {m.date:%d.%m.%Y} · {m.code} · {status_words[m.status]}",
+)  # fmt: skip
+st.subheader(plain(meeting.title))
+st.write(_("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang)))
+st.page_link("views/meeting_screen.py", label=_("Open the meeting screen"), icon="📽️",
+             query_params={"code": meeting.code})  # fmt: skip
+cols = st.columns(3)
+try:
+    if meeting.status == "draft" and cols[0].button(_("Open voting"), key="meeting-open", type="primary"):
+        open_meeting(store.connection(), meeting.id, actor)
+        st.rerun()
+    if meeting.status == "open" and cols[0].button(_("Close voting"), key="meeting-close", type="primary"):
+        close_meeting(store.connection(), meeting.id, actor)
+        st.rerun()
+except MeetingError as exc:
+    st.error(str(exc))
+
+outcome = results(store.reader(), meeting.id)
+st.markdown("**" + _("Results") + "**")
+if outcome.ranking:
+    st.dataframe(tally_table(outcome, lang), hide_index=True, width="stretch")
+st.caption(group_summary(outcome))
+st.caption(_("Combined score: each group's share of its own points, weighted; a big group cannot outvote the others."))
+
+if meeting.status != "closed":
+    with st.form("weights"):
+        st.markdown("**" + _("Weights of the groups") + "**")
+        cols = st.columns(len(ROLES))
+        weights = {
+            role: cols[i].number_input(role_label(role), 0.0, 10.0, float(meeting.weights.get(role, 1.0)), 0.5,
+                                       key=f"weight-{role}")  # fmt: skip
+            for i, role in enumerate(ROLES)
+        }
+        if st.form_submit_button(_("Save weights"), key="weights-save"):
+            try:
+                set_weights(store.connection(), meeting.id, weights, actor)
+            except MeetingError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+if meeting.status == "open":
+    with st.form("facilitator-count", clear_on_submit=True):
+        st.markdown("**" + _("Add paper or show-of-hands counts") + "**")
+        group = st.selectbox(_("Group"), ROLES, format_func=role_label, key="count-group")
+        source = st.radio(_("Counted by"), ("hands", "paper"), horizontal=True, key="count-source",
+                          format_func=lambda s: _("Show of hands") if s == "hands" else _("Paper"))  # fmt: skip
+        counts = {
+            c.key: st.number_input(plain(c.label(lang)), 0, 10_000, 0, key=f"count-{i}")
+            for i, c in enumerate(meeting.candidates)
+        }
+        note = st.text_input(_("Note"), key="count-note", max_chars=200)
+        if st.form_submit_button(_("Add count"), key="count-add"):
+            try:
+                add_facilitator_count(store.connection(), meeting.id, group, {k: int(v) for k, v in counts.items() if v},
+                                      note, actor, source=source)  # fmt: skip
+            except MeetingError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+if meeting.status == "closed" and outcome.ranking:
+    st.markdown("**" + _("Turn an agreed priority into a problem card") + "**")
+    top = {r.candidate.key: f"{r.rank}. {r.candidate.label(lang)}" for r in outcome.ranking}
+    key = st.selectbox(_("Priority"), list(top), format_func=top.__getitem__, key="priority-pick")
+    if st.button(_("Turn into a problem"), key="priority-to-problem"):
+        from koban_geo.problems import ProblemError, create_problem
+
+        try:
+            made = create_problem(store.connection(), store.settings(), actor=actor, candidate=(meeting.id, key))
+        except (ProblemError, ValueError) as exc:
+            st.error(str(exc))
+        else:
+            st.success(_("Problem card {id} created.").format(id=made))
+for count in outcome.facilitator_counts:
+    st.text(f"{role_label(count.role)} · {count.source} · {count.added_at:%H:%M} · {count.note}")

@@ -1,0 +1,55 @@
+"""You said, we did: for each closed meeting, the priorities chosen and what was done about them, in the
+residents' languages, public tier only (no personal data, no counts under k)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from koban_geo.audience import Audience
+from ui import store
+from ui.filters import theme_label
+from ui.i18n import _, current_lang
+from ui.layout import plain
+
+lang = current_lang()
+
+from koban_geo.export import build  # noqa: E402
+from koban_geo.meetings import list_meetings  # noqa: E402
+from koban_geo.problems import card, get_problem, list_problems  # noqa: E402
+
+st.title(_("You said, we did"))
+closed = [m for m in list_meetings(store.reader()) if m.status == "closed"]
+if not closed:
+    st.info(_("No meeting has closed yet."))
+    st.stop()
+meeting = st.selectbox(_("Meeting"), closed, key="outcomes-meeting",
+                       format_func=lambda m: f"{m.title} ({m.date:%d.%m.%Y})")  # fmt: skip
+layer = build(store.reader(), store.settings(), "priorities", Audience.PUBLIC, meeting_id=meeting.id, lang=lang)
+st.subheader(_("You said"))
+ranked = sorted(layer.rows, key=lambda r: (r[1].get("rank") or 99))
+for _geom, props in ranked:
+    rank = props.get("rank")
+    st.text(f"{rank}. {props['label']}" if rank else f"• {props['label']}")
+if ranked and ranked[0][1].get("rank") is None:
+    st.caption(_("Too few phones voted to publish the order."))
+
+st.subheader(_("We did"))
+ACTION_STATUS = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
+shown = 0
+for problem_id in list_problems(store.reader())["id"]:
+    problem = get_problem(store.reader(), int(problem_id))
+    if problem.origin != "candidate" or not str(problem.origin_ref or "").startswith(f"{meeting.id}:"):
+        continue
+    view = card(store.reader(), store.settings(), problem, audience=Audience.PUBLIC)
+    if view is None:
+        continue
+    shown += 1
+    props = view.properties
+    st.markdown(f"**{plain(props['title'])}** · " + ", ".join(theme_label(t, lang) for t in props["themes"]))
+    for action in props.get("actions", []):
+        st.text(f"• {action['description']} — {action['owner_org']} ({ACTION_STATUS.get(action['status'], action['status'])})")
+    if props.get("assessment"):
+        st.caption(props["assessment"]["verdict"])
+if not shown:
+    st.write(_("Work on these priorities has not started yet."))
+st.caption(layer.meta["precision_note"])

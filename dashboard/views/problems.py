@@ -1,0 +1,174 @@
+"""Problem cards (SARA): scanning, analysis, response, assessment; statuses and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from koban_geo.audience import Audience
+from ui import auth, store
+from ui.filters import theme_label
+from ui.i18n import _, current_lang
+from ui.layout import plain
+
+have = auth.require(Audience.COUNCIL)
+me = auth.current()
+actor = me.username if me else "officer"
+lang = current_lang()
+
+from koban_geo.problems import (  # noqa: E402
+    ProblemError,
+    add_action,
+    allowed_moves,
+    card,
+    create_problem,
+    get_problem,
+    history,
+    list_problems,
+    set_analysis,
+    set_plan,
+    set_status,
+    update_action,
+)
+
+STATUS = {
+    "scanning": _("Scanning"),
+    "analysis": _("Analysis"),
+    "response": _("Response"),
+    "assessment": _("Assessment"),
+    "closed": _("Closed"),
+}
+ACTION_STATUS = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
+
+st.title(_("Problems (SARA)"))
+officer = not have.aggregates_only
+areas = dict(store.reader().execute("SELECT code, name FROM areas ORDER BY name").fetchall())
+
+if officer:
+    with st.expander(_("New problem for an area")):
+        from koban_geo.taxonomy import theme_codes
+
+        area = st.selectbox(_("Area"), list(areas), format_func=areas.__getitem__, key="new-problem-area")
+        themes = st.multiselect(_("Themes"), theme_codes(), format_func=lambda c: theme_label(c, lang),
+                                key="new-problem-themes")  # fmt: skip
+        title = st.text_input(_("Title"), key="new-problem-title", max_chars=200)
+        if st.button(_("Create"), key="new-problem-create", type="primary"):
+            try:
+                made = create_problem(store.connection(), store.settings(), actor=actor, title=title or None,
+                                      themes=themes or None, area=area)  # fmt: skip
+            except (ProblemError, ValueError) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["problem-pick"] = made
+
+table = list_problems(store.reader())
+if table.empty:
+    st.info(_("No problem cards yet. Create one here, from a hotspot on the map, or from a meeting's priority."))
+    st.stop()
+ids = [int(i) for i in table["id"]]
+titles = dict(zip(ids, table["title"], strict=True))
+statuses = dict(zip(ids, table["status"], strict=True))
+picked = st.selectbox(_("Problem"), ids, key="problem-pick",
+                      format_func=lambda i: f"#{i} {titles[i]} · {STATUS.get(statuses[i], statuses[i])}")  # fmt: skip
+problem = get_problem(store.reader(), picked)
+view = card(store.reader(), store.settings(), problem, audience=have)
+if view is None:
+    st.info(_("This card is not shown to your tier."))
+    st.stop()
+props = view.properties
+st.subheader(plain(props["title"]))
+st.caption(" · ".join([STATUS.get(props["status"], props["status"]), *[theme_label(t, lang) for t in props["themes"]]]))
+
+tabs = st.tabs([_("Scanning"), _("Analysis"), _("Response"), _("Assessment"), _("History")])
+with tabs[0]:
+    scanning = props.get("scanning") or {}
+    if scanning.get("months"):
+        st.bar_chart({m["month"]: (m["count"] or 0) for m in scanning["months"]}, height=180)
+    st.metric(_("Reports"), "–" if scanning.get("total") is None else scanning["total"])
+    if officer and scanning.get("concerns"):
+        st.caption(_("{n} linked reports").format(n=len(scanning["concerns"])))
+with tabs[1]:
+    analysis = props.get("analysis")
+    if analysis and officer:
+        with st.form("analysis"):
+            tri = analysis["triangle"]
+            place_text = st.text_area(_("Place"), tri.get("place") or "", key="tri-place", max_chars=2000)
+            victim_text = st.text_area(_("Victim or target"), tri.get("victim") or "", key="tri-victim", max_chars=2000)
+            offender_text = st.text_area(_("Offender or behaviour"), tri.get("offender") or "", key="tri-offender",
+                                         max_chars=2000)  # fmt: skip
+            notes = st.text_area(_("Notes"), analysis.get("notes") or "", key="tri-notes", max_chars=2000)
+            if st.form_submit_button(_("Save analysis"), key="analysis-save"):
+                set_analysis(store.connection(), problem.id, actor=actor, place=place_text, victim=victim_text,
+                             offender=offender_text, notes=notes)  # fmt: skip
+                st.rerun()
+        st.caption(_("Texts are scrubbed of personal data when saved."))
+        st.write(_("Recorded crime in the place"))
+        st.json(analysis.get("crime") or {}, expanded=False)
+        st.write(_("Open data in the place"))
+        st.json(analysis.get("layers") or {}, expanded=False)
+with tabs[2]:
+    for action in props.get("actions", []):
+        line = f"{ACTION_STATUS.get(action['status'], action['status'])} · {action['owner_org']} · {action.get('due') or ''}"
+        st.text(f"{action['description']}\n{line}")
+        if officer and "id" in action:
+            new = st.selectbox(_("Status"), list(ACTION_STATUS), index=list(ACTION_STATUS).index(action["status"]),
+                               format_func=ACTION_STATUS.__getitem__, key=f"action-status-{action['id']}")  # fmt: skip
+            if new != action["status"]:
+                update_action(store.connection(), action["id"], actor=actor, status=new)
+                st.rerun()
+    if officer:
+        with st.form("action-add", clear_on_submit=True):
+            description = st.text_input(_("Action"), key="action-text", max_chars=2000)
+            owner = st.text_input(_("Owner organisation"), key="action-owner", max_chars=200)
+            due = st.date_input(_("Due"), value=None, key="action-due")
+            if st.form_submit_button(_("Add action"), key="action-add-submit"):
+                try:
+                    add_action(store.connection(), problem.id, actor=actor, description=description,
+                               owner_org=owner, due=due)  # fmt: skip
+                except (ProblemError, ValueError) as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+with tabs[3]:
+    assessment = props.get("assessment")
+    if assessment:
+        st.write(assessment["verdict"])
+        cols = st.columns(3)
+        if assessment.get("change_pct") is not None:
+            cols[0].metric(_("Change in the place"), f"{assessment['change_pct']:+.0f} %")
+        if assessment.get("comparison_change_pct") is not None:
+            cols[1].metric(_("Change in the comparison"), f"{assessment['comparison_change_pct']:+.0f} %")
+        if assessment.get("relative_effect") is not None:
+            cols[2].metric(_("Relative effect"), f"{assessment['relative_effect']:.2f}")
+    if officer:
+        with st.form("plan"):
+            start = st.date_input(_("Response started"), value=problem.response_start or date.today(), key="plan-start")
+            days = st.number_input(_("Days before and after"), 7, 365, int(problem.period_days or 91), key="plan-days")
+            comparison = st.selectbox(_("Comparison area"), [None, *areas], key="plan-comparison",
+                                      format_func=lambda c: _("A ring around the place") if c is None else areas[c])  # fmt: skip
+            ring = st.number_input(_("Ring width (m)"), 50, 2000, int(problem.comparison_buffer_m or 300), key="plan-ring")
+            if st.form_submit_button(_("Save plan"), key="plan-save"):
+                try:
+                    set_plan(store.connection(), problem.id, actor=actor, response_start=start, period_days=int(days),
+                             comparison_area=comparison, buffer_m=None if comparison else float(ring))  # fmt: skip
+                except (ProblemError, ValueError) as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+with tabs[4]:
+    if officer:
+        st.dataframe(history(store.reader(), problem.id), hide_index=True, width="stretch")
+
+if officer:
+    moves = allowed_moves(problem)
+    if moves:
+        cols = st.columns(len(moves))
+        for i, move in enumerate(moves):
+            if cols[i].button(_("Move to: {status}").format(status=STATUS.get(move, move)), key=f"move-{move}"):
+                try:
+                    set_status(store.connection(), problem.id, move, actor=actor)
+                except ProblemError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()

@@ -1,0 +1,21 @@
+-- areas_counts: concerns per area polygon for one filter: every area (zero where it has none), or only the
+-- filter's areas, with the polygon as WKB. A concern counts in the area whose code it carries (given at ingest
+-- from its snapped point, sql/queries/areas_assign.sql), as the filter's $areas select them.
+-- With $groups an area counts distinct near-duplicate groups (a concern without one is its own).
+-- Parameters: $groups BOOLEAN and the filter (see koban_selected in macros.sql): $themes VARCHAR[]
+--   (NULL = every non-sensitive theme), $since TIMESTAMP, $until TIMESTAMP, $areas VARCHAR[] (NULL = all).
+WITH per_area AS (
+    SELECT
+        area_code,
+        CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS n
+    FROM concerns
+    WHERE area_code IS NOT NULL
+      AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+                         CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
+    GROUP BY area_code
+)
+SELECT a.code AS area_code, a.name, ST_AsWKB(a.geom) AS wkb, coalesce(p.n, 0)::BIGINT AS count
+FROM areas AS a
+LEFT JOIN per_area AS p ON p.area_code = a.code
+WHERE CAST($areas AS VARCHAR[]) IS NULL OR list_contains(CAST($areas AS VARCHAR[]), a.code)
+ORDER BY a.code;

@@ -1,0 +1,6 @@
+-- meeting_get: one meeting by id (no row when there is none).
+-- Parameters: $meeting_id INTEGER.
+SELECT id, code, title, meeting_date, areas, method, budget, max_per_item,
+       weight_resident, weight_officer, weight_partner, status, created_by, created_at, opened_at, closed_at
+FROM meetings
+WHERE id = $meeting_id;
