@@ -18,27 +18,30 @@ st.set_page_config(page_title="KOBAN Geo", page_icon="🗺️", layout="wide")
 
 
 def _pages(tier: Audience) -> list[st.Page]:
-    phone_first = "meeting" in st.query_params
+    # The default page is served at "/" (Streamlit ignores its url_path): for the public it is the login,
+    # for staff the map. Phones open /vote?meeting=CODE, which exists for everyone.
     public = [
-        st.Page("views/vote.py", title=_("Vote"), icon="🗳️", url_path="vote", default=phone_first),
-        st.Page("views/meeting_screen.py", title=_("Meeting screen"), icon="📽️", url_path="screen"),
-        st.Page("views/outcomes.py", title=_("You said, we did"), icon="✅", url_path="outcomes"),
+        st.Page("views/vote.py", title=_("Vote"), icon=":material/how_to_vote:", url_path="vote"),
+        st.Page("views/meeting_screen.py", title=_("Meeting screen"), icon=":material/co_present:",
+                url_path="screen"),  # fmt: skip
+        st.Page("views/outcomes.py", title=_("You said, we did"), icon=":material/task_alt:", url_path="outcomes"),
     ]
     login = st.Page("views/login.py", title=_("Log in") if tier == Audience.PUBLIC else _("Account"),
-                    icon="🔑", url_path="login", default=not phone_first and tier == Audience.PUBLIC)  # fmt: skip
+                    icon=":material/login:", url_path="login", default=tier == Audience.PUBLIC)  # fmt: skip
     st.session_state["koban-login-page"] = login
     if tier == Audience.PUBLIC:
         return [*public, login]
     staff = [
-        st.Page("views/officer_map.py", title=_("Problem map"), icon="🗺️", url_path="map",
-                default=not phone_first),  # fmt: skip
-        st.Page("views/meetings.py", title=_("Meetings"), icon="👥", url_path="meetings"),
-        st.Page("views/problems.py", title=_("Problems (SARA)"), icon="🧩", url_path="problems"),
-        st.Page("views/exports.py", title=_("Exports"), icon="⬇️", url_path="exports"),
+        st.Page("views/officer_map.py", title=_("Problem map"), icon=":material/map:", url_path="map",
+                default=True),  # fmt: skip
+        st.Page("views/meetings.py", title=_("Meetings"), icon=":material/groups:", url_path="meetings"),
+        st.Page("views/problems.py", title=_("Problems (SARA)"), icon=":material/extension:", url_path="problems"),
+        st.Page("views/exports.py", title=_("Exports"), icon=":material/download:", url_path="exports"),
     ]
     account = auth.current()
     if account is not None and account.is_admin:
-        staff.append(st.Page("views/admin.py", title=_("Accounts"), icon="🛡️", url_path="admin"))
+        staff.append(st.Page("views/admin.py", title=_("Accounts"), icon=":material/shield_person:",
+                             url_path="admin"))  # fmt: skip
     return [*staff, *public, login]
 
 
@@ -48,7 +51,10 @@ def main() -> None:
         tier = auth.tier()
         with st.sidebar:
             language_switch()
-        page = st.navigation(_pages(tier))
+        pages = _pages(tier)
+        page = st.navigation(pages)
+        if st.session_state.pop("koban-just-logged-in", False) and tier != Audience.PUBLIC:
+            st.switch_page(pages[0])  # from the login form to the map
         page.run()
 
 

@@ -46,7 +46,7 @@ def require(needed: Audience) -> Audience:
     have = tier()
     if RANK[have] < RANK[needed]:
         st.warning(_("Please log in to see this page."))
-        st.page_link(st.session_state["koban-login-page"], label=_("Log in"), icon="🔑")
+        st.page_link(st.session_state["koban-login-page"], label=_("Log in"), icon=":material/login:")
         st.stop()
     return have
 

@@ -67,7 +67,7 @@ def language_switch(key: str = "lang-switch") -> str:
 
     lang = current_lang()
     chosen = st.selectbox(
-        "🌐",
+        "Language / Taal / Langue / Język / Kieli / Idioma / Língua",
         LANGS,
         index=LANGS.index(lang),
         format_func=LANG_NAMES.__getitem__,

@@ -28,6 +28,7 @@ else:
         if problem:
             st.error(_("Login failed: wrong user name or password, or the account is locked for a while."))
         else:
+            st.session_state["koban-just-logged-in"] = True
             st.rerun()
     auth.sso_button()
     st.caption(_("Residents do not need an account: open the meeting link or scan the code on the screen."))

@@ -14,9 +14,8 @@ from ui.layout import precision_note
 have = auth.require(Audience.COUNCIL)
 lang = current_lang()
 flt, audience = sidebar(have, lang, key="map")
-layers = maps.layer_picker(audience, key="map-layers")
-
 st.title(_("Problem map"))
+layers = maps.layer_picker(audience, key="map-layers")
 with st.spinner(_("Drawing the map...")):
     built = maps.cached_officer_map(store.data_version(), flt, audience, frozenset(layers), lang)
 precision_note(built.note)
