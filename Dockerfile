@@ -4,6 +4,8 @@
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# npm fetches Leaflet and the other map assets once, here; the running image never reaches the internet.
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml constraints.txt README.md ./
@@ -14,12 +16,17 @@ COPY data ./data
 RUN /opt/venv/bin/pip install -c constraints.txt .
 # The demo store is built once, at image build time, so the container starts fast and offline.
 RUN mkdir -p /data && /opt/venv/bin/koban-geo --db /data/koban.duckdb demo
+# Offline map assets (npm registry, integrity-pinned) into dashboard/static/vendor.
+COPY tools ./tools
+COPY dashboard ./dashboard
+RUN /opt/venv/bin/python tools/vendor_assets.py && /opt/venv/bin/python tools/vendor_assets.py --check
 
 FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin koban
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=koban:koban /data /data
-COPY --chown=koban:koban dashboard /app/dashboard
+COPY --from=build --chown=koban:koban /src/dashboard /app/dashboard
+COPY --chown=koban:koban .streamlit /app/.streamlit
 ENV PATH=/opt/venv/bin:$PATH \
     KOBAN_DB=/data/koban.duckdb \
     KOBAN_APP=/app/dashboard/app.py \
