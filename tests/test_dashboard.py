@@ -159,3 +159,19 @@ def test_app_explains_a_missing_store(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "koban-geo init" in at.error[0].value
+
+
+def test_repeated_failed_logins_from_one_session_are_throttled(site, monkeypatch):
+    db, *_ = site
+    at = _app(monkeypatch, db).run()
+    for _ in range(6):
+        at.text_input(key="login-user").input("nobody")
+        at.text_input(key="login-password").input("wrong password here")
+        at.button(key="login-submit").click().run()
+    assert not at.exception
+    assert "Too many attempts" in at.error[0].value
+    con = connect(db)
+    try:
+        assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'").fetchone()[0] >= 1
+    finally:
+        con.close()

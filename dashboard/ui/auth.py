@@ -56,14 +56,45 @@ def previewable(have: Audience) -> list[Audience]:
     return [a for a in sorted(RANK, key=RANK.__getitem__, reverse=True) if RANK[a] <= RANK[have]]
 
 
-def login(username: str, password: str) -> str | None:
-    """Log in; on failure return a message that does not say whether the user exists."""
-    from koban_geo.accounts import LoginError, authenticate, start_session
+@st.cache_resource(show_spinner=False)
+def _throttles() -> dict[str, Any]:
+    """Per-process login throttles: one browser session, one client address, and the server as a whole."""
+    from koban_geo.throttle import Throttle
 
+    return {
+        "session": Throttle(limit=5, window_s=60),
+        "client": Throttle(limit=20, window_s=300),
+        "server": Throttle(limit=100, window_s=60),
+    }
+
+
+def _throttle_keys() -> dict[str, str]:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    client = str(getattr(st.context, "ip_address", None) or "unknown")
+    return {"session": ctx.session_id if ctx else "none", "client": client, "server": "all"}
+
+
+def login(username: str, password: str) -> str | None:
+    """Log in; on failure return a message that does not say whether the user exists.
+
+    Too many failures from this session, this client or the whole server within a minute or so are refused
+    before any password is checked (the account lock-out in koban_geo.accounts guards each account)."""
+    from koban_geo.accounts import LoginError, authenticate, start_session
+    from koban_geo.db import audit, writing
+
+    throttles, keys = _throttles(), _throttle_keys()
+    if any(throttles[name].blocked(key) for name, key in keys.items()):
+        with writing(store.connection()) as cur:
+            audit(cur, "anonymous", "login_throttled", f"client={keys['client']}")
+        return "throttled"
     con = store.connection()
     try:
         account = authenticate(con, store.settings(), username, password)
     except LoginError as exc:
+        for name, key in keys.items():
+            throttles[name].failed(key)
         return str(exc)
     st.session_state[_TOKEN] = start_session(con, store.settings(), account.username)
     st.session_state.pop("koban-expired", None)

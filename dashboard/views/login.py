@@ -25,7 +25,9 @@ else:
         submitted = st.form_submit_button(_("Log in"), key="login-submit", type="primary")
     if submitted:
         problem = auth.login(username.strip().lower(), password)
-        if problem:
+        if problem == "throttled":
+            st.error(_("Too many attempts. Please wait a minute and try again."))
+        elif problem:
             st.error(_("Login failed: wrong user name or password, or the account is locked for a while."))
         else:
             st.session_state["koban-just-logged-in"] = True
