@@ -531,9 +531,10 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
 def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
     from koban_geo.cli_export import export_command, problems_group
+    from koban_geo.cli_meetings import meetings
     from koban_geo.cli_users import users
 
-    for command in (users, export_command, problems_group):
+    for command in (users, meetings, export_command, problems_group):
         cli.add_command(command)
 
 

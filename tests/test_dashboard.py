@@ -175,3 +175,22 @@ def test_repeated_failed_logins_from_one_session_are_throttled(site, monkeypatch
         assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'").fetchone()[0] >= 1
     finally:
         con.close()
+
+
+def test_public_tally_hides_a_group_with_fewer_than_k_phones(site):
+    from koban_geo.voting import cast_ballot
+    from ui.meeting import tally_table
+
+    db, _tokens, code, meeting_id = site
+    con = connect(db)
+    try:
+        first = con.execute("SELECT key FROM meeting_candidates WHERE meeting_id = ? ORDER BY position LIMIT 1",
+                            [meeting_id]).fetchone()[0]  # fmt: skip
+        cast_ballot(con, code, "partner-phone-token-0001", "partner", {first: 1})
+        outcome = results(con, meeting_id)
+    finally:
+        con.close()
+    public = tally_table(outcome, "en", k=5)
+    assert set(public["Partners"]) == {"–"} and set(public["Combined"]) == {"–"} and set(public["#"]) == {"–"}
+    officer = tally_table(outcome, "en")
+    assert "100%" in set(officer["Partners"])

@@ -62,17 +62,25 @@ def qr_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def tally_table(results: Any, lang: str) -> pd.DataFrame:
-    """Ranked items with each group's share side by side and the weighted combination."""
+def tally_table(results: Any, lang: str, *, k: int | None = None) -> pd.DataFrame:
+    """Ranked items with each group's share side by side and the weighted combination.
+
+    With k (the public meeting screen), a group with 1..k-1 phones is shown as hidden, and so is the
+    combination and the order (with the weights on screen, they would give the small group's votes away).
+    """
+    small = {r for r, g in results.groups.items() if k is not None and 0 < g.participants < k}
     rows = []
     for ranked in results.ranking:
         key = ranked.candidate.key
-        row = {"#": ranked.rank, _("Item"): ranked.candidate.label(lang)}
+        row = {"#": "–" if small else ranked.rank, _("Item"): ranked.candidate.label(lang)}
         for role, group in results.groups.items():
-            row[role_label(role)] = f"{group.shares.get(key, 0.0):.0%}"
-        row[_("Combined")] = f"{ranked.combined:.0%}"
+            row[role_label(role)] = "–" if role in small else f"{group.shares.get(key, 0.0):.0%}"
+        row[_("Combined")] = "–" if small else f"{ranked.combined:.0%}"
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if small and len(frame):
+        frame = frame.sort_values(_("Item")).reset_index(drop=True)
+    return frame
 
 
 def group_summary(results: Any) -> str:
