@@ -527,9 +527,13 @@ def test_changes_since_last_meeting(demo_copy):
 
 @pytest.fixture
 def koban_cli():
-    if "meetings" not in cli.commands:
+    """The main CLI with `meetings` on it (registered here until koban_geo/cli.py does it itself)."""
+    added = "meetings" not in cli.commands
+    if added:
         cli.add_command(meetings_group)
-    return cli
+    yield cli
+    if added:
+        cli.commands.pop("meetings", None)
 
 
 def test_cli_create_open_results_close(store, settings, koban_cli):
