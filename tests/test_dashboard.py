@@ -110,6 +110,7 @@ def test_logging_in_with_the_form(site, monkeypatch):
 def test_a_phone_votes_and_the_tally_counts_it(site, monkeypatch):
     db, _tokens, code, meeting_id = site
     at = _app(monkeypatch, db, meeting=code, device="phone-test-token-000001", lang="fi").run()
+    at.switch_page("views/vote.py").run()
     assert not at.exception
     at.number_input(key="vote-dots-0").set_value(2)
     at.number_input(key="vote-dots-1").set_value(1)
@@ -127,6 +128,7 @@ def test_a_phone_votes_and_the_tally_counts_it(site, monkeypatch):
 def test_a_vote_over_budget_is_refused_in_the_phone_language(site, monkeypatch):
     db, _tokens, code, _ = site
     at = _app(monkeypatch, db, meeting=code, device="phone-test-token-000002", lang="en").run()
+    at.switch_page("views/vote.py").run()
     for i in range(3):
         at.number_input(key=f"vote-dots-{i}").set_value(2)
     at.button(key="vote-submit").click().run()

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from koban_geo.audience import Audience
+from ui import auth, store
 from ui import map as maps
-from ui import store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
 from ui.layout import PROJECTOR_CSS, escape, plain, precision_note, style
 from ui.meeting import group_summary, join_url, qr_png, tally_table
 
 style(PROJECTOR_CSS)
+TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
 from koban_geo.grid import Filter  # noqa: E402

@@ -146,5 +146,19 @@ if meeting.status == "closed" and outcome.ranking:
             st.error(str(exc))
         else:
             st.success(_("Problem card {id} created.").format(id=made))
+if st.button(_("Prepare the meeting pack"), key="meeting-pack"):
+    import tempfile
+    from pathlib import Path
+
+    from koban_geo.meeting_pack import meeting_pack
+
+    with st.spinner(_("Preparing...")), tempfile.TemporaryDirectory() as folder:
+        out = meeting_pack(store.connection(), store.settings(), meeting.id, lang,
+                           Path(folder) / f"meeting-{meeting.code}.html", actor=actor)  # fmt: skip
+        st.session_state["meeting-pack-file"] = (out.name, out.read_bytes())
+pack = st.session_state.get("meeting-pack-file")
+if pack:
+    st.download_button(_("Download {name}").format(name=pack[0]), pack[1], file_name=pack[0],
+                       mime="text/html", key="meeting-pack-download")  # fmt: skip
 for count in outcome.facilitator_counts:
     st.text(f"{role_label(count.role)} · {count.source} · {count.added_at:%H:%M} · {count.note}")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from koban_geo.audience import Audience
-from ui import store
+from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
 from ui.layout import plain
 
+TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
 from koban_geo.export import build  # noqa: E402

@@ -7,12 +7,14 @@ import secrets
 
 import streamlit as st
 
-from ui import store
+from koban_geo.audience import Audience
+from ui import auth, store
 from ui.i18n import _, current_lang
 from ui.layout import PHONE_CSS, plain, style
 from ui.meeting import role_single, vote_error
 
 style(PHONE_CSS)
+TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
 from koban_geo.meetings import ROLES, meeting_by_code  # noqa: E402
@@ -52,10 +54,12 @@ if meeting.status != "open":
 
 current = ballot_of(store.reader(), meeting.code, device)
 items = {c.key: c.label(lang) for c in meeting.candidates}
-role = st.radio(
-    _("I vote as"), ROLES, format_func=role_single, horizontal=True, key="vote-role",
+role_names = [role_single(r) for r in ROLES]  # translated labels as the options themselves
+picked_role = st.radio(
+    _("I vote as"), role_names, horizontal=True, key=f"vote-role-{lang}",
     index=ROLES.index(current.role) if current else 0,
 )  # fmt: skip
+role = ROLES[role_names.index(picked_role)]
 rules = meeting.rules
 if rules.method == "dots":
     st.write(_("You have {budget} dots. Put at most {cap} on one item.").format(
