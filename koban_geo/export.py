@@ -43,6 +43,7 @@ import csv
 import json
 import math
 import re
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -199,18 +200,29 @@ def export(
     if not out.parent.is_dir():
         raise ValueError(f"no folder {out.parent} to write {out.name} into")
     layer = build(con, settings, what, audience, flt=flt, meeting_id=meeting_id, lang=lang)
-    sidecar = None
-    if kind == "geojson":
-        write(out, feature_collection(layer.rows, layer.meta))
-    elif kind == "csv":
-        sidecar = write_csv(out, layer, wkt=wkt)
-    else:
-        write_gpkg(out, layer)
-    detail = {"what": what, "audience": layer.meta["audience"], "format": kind, "file": out.name,
-              "rows": layer.meta["rows"], "suppressed": layer.meta["suppressed"],
-              "filters": layer.meta["filters"]}  # fmt: skip
-    with writing(con) as cur:
-        audit(cur, actor.strip(), "export", json.dumps(detail, ensure_ascii=False))
+    # Crash safety: the files are written in a hidden folder beside the target, the audit row is committed,
+    # and only then are they renamed into place. A kill leaves no half-written export under the real name.
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        staged, sidecar = staging / out.name, None
+        if kind == "geojson":
+            write(staged, feature_collection(layer.rows, layer.meta))
+        elif kind == "csv":
+            sidecar = write_csv(staged, layer, wkt=wkt)
+        else:
+            write_gpkg(staged, layer)
+        detail = {"what": what, "audience": layer.meta["audience"], "format": kind, "file": out.name,
+                  "rows": layer.meta["rows"], "suppressed": layer.meta["suppressed"],
+                  "filters": layer.meta["filters"]}  # fmt: skip
+        with writing(con) as cur:
+            audit(cur, actor.strip(), "export", json.dumps(detail, ensure_ascii=False))
+        staged.replace(out)
+        if sidecar is not None:
+            sidecar = sidecar.replace(out.with_name(sidecar.name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return ExportReport(out, what, layer.meta["audience"], kind, layer.meta["rows"], layer.meta["suppressed"],
                         layer.meta, sidecar)  # fmt: skip
 
