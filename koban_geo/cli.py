@@ -532,9 +532,10 @@ def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
     from koban_geo.cli_export import export_command, problems_group
     from koban_geo.cli_meetings import meetings
+    from koban_geo.cli_ops import COMMANDS as ops
     from koban_geo.cli_users import users
 
-    for command in (users, meetings, export_command, problems_group):
+    for command in (users, meetings, export_command, problems_group, *ops):
         cli.add_command(command)
 
 

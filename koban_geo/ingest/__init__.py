@@ -87,6 +87,9 @@ def ingest_file(
         raise IngestError(f"{path.name}: a layer needs a name (--layer NAME, e.g. streetlights)")
     if kind == "concerns":
         source = source or path.stem
+    from koban_geo.maintenance import recover_torn_batches
+
+    recover_torn_batches(con)  # rows a crash left without their batch record (see there)
     sha = file_sha256(path)
     earlier = previous_batch(
         con, sha, kind, layer if kind == "layer" else source if kind == "concerns" else None

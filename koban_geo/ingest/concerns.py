@@ -140,7 +140,13 @@ def ingest_concerns(
         else:
             raise IngestError(f"{file}: concerns cannot be read from format {fmt!r}")
         stack.callback(con.execute, "DROP TABLE IF EXISTS _prep; DROP TABLE IF EXISTS _resolved")
-        con.register("_scrubbed", _scrub_staged(con))
+        try:
+            scrubbed = _scrub_staged(con)  # the first full read of the file
+        except duckdb.InvalidInputException as exc:  # a malformed record past the rows sniffed and sampled
+            if fmt == "csv":
+                raise csv_parse_error(file, exc) from exc
+            raise
+        con.register("_scrubbed", scrubbed)
         stack.callback(con.unregister, "_scrubbed")
 
         crs, crs_is_new = _choose_crs(con, settings, staged.decimal_comma)

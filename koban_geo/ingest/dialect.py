@@ -26,22 +26,30 @@ class DialectError(ValueError):
 
 
 def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
-    """'utf-8-sig', 'utf-8', 'utf-16', 'cp1252' or 'latin-1', by BOM and by a strict decode of the whole file."""
+    """'utf-8-sig', 'utf-8', 'utf-16', 'cp1252' or 'latin-1', by BOM and by a strict decode of the whole file.
+
+    DialectError for a file with a UTF-8 byte order mark that is not UTF-8 throughout.
+    """
     with path.open("rb") as fh:
         head = fh.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
+        bom = head.startswith(codecs.BOM_UTF8)
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
             while block := fh.read(chunk):
                 decoder.decode(block)
             decoder.decode(b"", final=True)
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
+            return "utf-8-sig" if bom else "utf-8"
+        except UnicodeDecodeError as exc:
+            # DuckDB 1.5.5 must never see invalid UTF-8: in a column a query reads it fails with an internal
+            # error that disables the whole database until the process restarts (tests/test_fuzz.py).
+            if bom:
+                raise DialectError(
+                    "the file starts with a UTF-8 byte order mark but holds bytes that are not UTF-8 "
+                    f"({exc.reason}); save it again as UTF-8"
+                ) from exc
         fh.seek(0)
         # cp1252 leaves five bytes undefined; a file using them can only be Latin-1.
         undefined = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")

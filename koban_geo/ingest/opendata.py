@@ -18,6 +18,7 @@ from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, recor
 from koban_geo.ingest.dialect import detect_decimal_comma, normalise_header
 from koban_geo.ingest.readers import (
     _load_json,
+    _properties,
     csv_parse_error,
     legacy_crs,
     register_csv_view,
@@ -85,7 +86,7 @@ def ingest_areas(
         raise IngestError(f"{file}: the FeatureCollection has no features")
     rows: dict[str, list[Any]] = {"line": [], "code": [], "name": [], "geojson": []}
     for n, feature in enumerate(features, start=1):
-        props = (feature.get("properties") or {}) if isinstance(feature, dict) else {}
+        props = _properties(feature)  # {} unless a JSON object
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         code_key = _pick(props, code_field, _CODE_PROPS)
         name_key = _pick(props, name_field, _NAME_PROPS)
@@ -150,7 +151,7 @@ def ingest_layer(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str, lay
     result = BatchResult(kind="layer", format="geojson", file=file, read=len(features))
     rows: dict[str, list[Any]] = {"line": [], "feature_id": [], "properties": [], "geojson": []}
     for n, feature in enumerate(features, start=1):
-        props = (feature.get("properties") or {}) if isinstance(feature, dict) else {}
+        props = _properties(feature)  # {} unless a JSON object
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         if not isinstance(geometry, dict) or not geometry.get("type"):
             result.errors.append(row_error(file, f"feature {n}", "geometry: missing"))

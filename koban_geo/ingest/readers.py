@@ -58,12 +58,17 @@ def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="koban-") as tmp:
         target = Path(tmp) / "utf8.csv"
-        with (
-            path.open("r", encoding=encoding, newline="") as src,
-            target.open("w", encoding="utf-8", newline="") as dst,
-        ):
-            while block := src.read(1 << 20):
-                dst.write(block)
+        try:
+            with (
+                path.open("r", encoding=encoding, newline="") as src,
+                target.open("w", encoding="utf-8", newline="") as dst,
+            ):
+                while block := src.read(1 << 20):
+                    dst.write(block)
+        except UnicodeDecodeError as exc:  # e.g. a UTF-16 BOM over bytes that are not UTF-16
+            raise IngestError(
+                f"{path.name}: bytes that are not valid text in the detected encoding ({encoding})"
+            ) from exc
         yield target
 
 
@@ -82,6 +87,8 @@ def csv_parse_error(file: str, exc: duckdb.Error) -> IngestError:
         reason = f"expected {columns.group(1)} fields, found {columns.group(2)}"
     elif "Invalid unicode" in text or "invalid unicode" in text:
         reason = "bytes that are not valid text in the detected encoding"
+    elif "Maximum line size" in text:
+        reason = "a record longer than 2,000,000 bytes (no field of a concern is that long)"
     else:
         reason = "cannot be parsed as CSV"
     return IngestError(f"{file}{where}: {reason}")
@@ -138,6 +145,8 @@ def register_csv_view(
     No sniffing (the dialect was detected by koban_geo.ingest.dialect), and strict mode makes a truncated
     quote or a row with too many fields an error that names its line. The relation stays lazy: a view built
     from a query with bound parameters would be materialised, and its rows serialised into the store file.
+    The view is registered as a TEMP view of this connection: `create_view` would write a persistent view
+    into the store (naming the user's file) outside the batch's transaction, even for a rejected file.
     """
     rel = con.read_csv(
         str(readable),
@@ -154,7 +163,7 @@ def register_csv_view(
     for target, index in picks.items():
         select.append(f"{'c' + str(index) if index is not None else 'NULL::VARCHAR'} AS {target}")
     try:
-        rel.project(", ".join(select)).create_view(view, replace=True)
+        con.register(view, rel.project(", ".join(select)))
     except duckdb.InvalidInputException as exc:
         raise csv_parse_error(file, exc) from exc
 
@@ -206,6 +215,11 @@ def stage_csv(
     )
 
 
+# JSON may escape a character outside the BMP as a surrogate pair ("\ud83d\ude00"); Python decodes a lone
+# half into a str that cannot be encoded, and Arrow then fails on it.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def _load_json(path: Path, file: str) -> Any:
     size = path.stat().st_size
     if size == 0:
@@ -214,12 +228,22 @@ def _load_json(path: Path, file: str) -> Any:
         raise IngestError(
             f"{file}: JSON files over {MAX_JSON_BYTES >> 20} MB are refused; split the file or use CSV"
         )
+    raw = path.read_bytes()
     try:
-        return json.loads(path.read_bytes())
+        # json.loads(bytes) would decode with 'surrogatepass', letting encoded surrogates through
+        doc = json.loads(raw.decode(json.detect_encoding(raw)))
     except UnicodeDecodeError as exc:
         raise IngestError(f"{file}: not UTF-8 text (JSON must be UTF-8)") from exc
     except json.JSONDecodeError as exc:
         raise IngestError(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    if _SURROGATE_ESCAPE.search(raw):  # rare: then check that every escaped surrogate has its pair
+        try:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise IngestError(
+                f"{file}: text with an unpaired surrogate escape (such as \\ud800), which is not Unicode"
+            ) from exc
+    return doc
 
 
 def legacy_crs(doc: Mapping[str, Any]) -> str | None:
@@ -240,7 +264,11 @@ def _num_text(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return repr(float(value)) if math.isfinite(value) else "nan"
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float (JSON allows 400 digits)
+            return "nan"
+        return repr(number) if math.isfinite(number) else "nan"
     return str(value)
 
 
@@ -257,11 +285,17 @@ def _property_fields(
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     keys: list[str] = []
     for feature in features[:1000]:
-        for key in feature.get("properties") or {}:
+        for key in _properties(feature):
             if key not in keys:
                 keys.append(key)
     headers = map_headers(keys, mapping)
     return {f: keys[i] for f, i in headers.columns.items()}, headers.dropped
+
+
+def _properties(feature: Any) -> dict[str, Any]:
+    """A feature's properties; anything but a JSON object (RFC 7946: object or null) counts as none."""
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    return props if isinstance(props, dict) else {}
 
 
 def stage_geojson(path: Path, file: str, mapping: Mapping[str, str] | None) -> tuple[pa.Table, Staged]:
@@ -275,11 +309,14 @@ def stage_geojson(path: Path, file: str, mapping: Mapping[str, str] | None) -> t
         source_crs = legacy_crs(doc)
     except IngestError as exc:
         raise IngestError(f"{file}: {exc}") from exc
-    fields, dropped = _property_fields([f for f in features if isinstance(f, dict)], mapping)
+    try:
+        fields, dropped = _property_fields([f for f in features if isinstance(f, dict)], mapping)
+    except DialectError as exc:  # --map naming a property no feature has
+        raise IngestError(f"{file}: {exc}") from exc
     cols: dict[str, list[Any]] = {name: [] for name in STAGED}
     errors: dict[int, str] = {}
     for n, feature in enumerate(features, start=1):
-        props = feature.get("properties") or {} if isinstance(feature, dict) else {}
+        props = _properties(feature)
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         lon = lat = None
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
