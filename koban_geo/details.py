@@ -60,7 +60,9 @@ def place_details(
 
     by_month = _monthly(raw, flt)
     months = release(by_month, audience, settings, theme=None, themes_counted=themes_counted)
-    by_theme = raw.groupby("theme", as_index=False)["count"].sum() if len(raw) else _empty("theme")
+    by_theme = query(con, "details_themes", params).df()  # distinct groups over the window, per theme
+    if by_theme.empty:
+        by_theme = _empty("theme")
     mix = release(by_theme, audience, settings)
     total_frame = mix.totals.get("all")
     if total_frame is not None:

@@ -7,6 +7,7 @@ download a browser and fails on a closed network. Screenshots go to test-artifac
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +27,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 ]  # fmt: skip
 
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (make browser)")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium (make browser)"
+)
+MAP_FRAME = "iframe[title='streamlit_folium.st_folium']"  # st_folium's component frame (same origin)
+# Opened at /screen or /vote, Streamlit's front end first asks /screen/_stcore/... whether the app lives under that
+# path (a 404 it expects, logged by Chromium as "Failed to load resource"), then uses /.
+_STREAMLIT_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
 
 
 def free_port() -> int:
@@ -114,3 +121,37 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def watch(page) -> list[str]:
+    """Console errors and uncaught exceptions of a page and its frames, as they happen (a live list).
+
+    Streamlit's own base-path probes (see _STREAMLIT_PROBE) are left out; everything else counts."""
+    problems: list[str] = []
+
+    def console(msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        if msg.text.startswith("Failed to load resource") and _STREAMLIT_PROBE.search(url):
+            return
+        problems.append(f"console error: {msg.text} ({url})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    return problems
+
+
+def mark_maps(page) -> None:
+    """Mark the map frames on the page as old: st_folium replaces the frame when the map changes, so
+    `map_frame(page, fresh=True)` then waits for the redrawn one."""
+    page.eval_on_selector_all(MAP_FRAME, "frames => frames.forEach(f => { f.dataset.kobanOld = '1'; })")
+
+
+def map_frame(page, *, fresh: bool = False, timeout_ms: int = 60_000):
+    """The (newest) map frame once Leaflet has drawn at least one interactive path in it."""
+    selector = MAP_FRAME + (":not([data-koban-old])" if fresh else "")
+    page.frame_locator(selector).last.locator("path.leaflet-interactive").first.wait_for(timeout=timeout_ms)
+    frame = page.locator(selector).last.element_handle().content_frame()
+    assert frame is not None
+    return frame

@@ -33,14 +33,14 @@ db, code, progress = sys.argv[1], sys.argv[2], sys.argv[3]
 items = ("custom:1", "custom:2", "custom:3")
 con = connect(db)
 with open(progress, "a", encoding="utf-8") as out:
-    for change in range(%(changes)d):
-        for phone in range(%(phones)d):
-            first, second = items[(phone + change) %% 3], items[(phone + 2 * change + 1) %% 3]
+    for change in range(CHANGES):
+        for phone in range(PHONES):
+            first, second = items[(phone + change) % 3], items[(phone + 2 * change + 1) % 3]
             allocation = {first: 2} if first == second else {first: 2, second: 1}
             cast_ballot(con, code, f"crash-phone-{phone:04d}-token", "resident", allocation)
             out.write(f"{phone} {change}\\n")
             out.flush()
-""" % {"changes": CHANGES, "phones": PHONES}
+""".replace("CHANGES", str(CHANGES)).replace("PHONES", str(PHONES))
 
 
 def _last_allocation(phone: int) -> dict[str, int]:
@@ -70,7 +70,7 @@ def _revisions(db: Path, meeting_id: int) -> dict[str, int]:
         ).fetchall()
         for _device, revision, keys, points in rows:  # every stored ballot is whole and valid
             assert len(keys) == len(points) and 1 <= sum(points) <= 3 and max(points) <= 2
-            assert 1 <= revision
+            assert revision >= 1
         results(con, meeting_id)  # the tally reads without error
     finally:
         con.close()

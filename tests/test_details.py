@@ -81,3 +81,16 @@ def test_place_at_finds_the_area_and_the_gistar_cell(demo):
     assert place.area_code is not None and place.area_name
     outside = place_at(con, 0.0, 0.0)
     assert outside.area_code is None
+
+
+def test_a_group_spanning_two_months_counts_once_in_the_total(demo):
+    con, settings = demo
+    code = _busiest_area(con)
+    details = place_details(con, settings, audience="officer", area_code=code)
+    distinct = con.execute(
+        "SELECT count(DISTINCT coalesce(group_id, source || '/' || id)) FROM concerns WHERE area_code = ? "
+        "AND theme NOT IN (SELECT code FROM themes WHERE sensitive)",
+        [code],
+    ).fetchone()[0]
+    assert settings.count_unit == "groups"
+    assert details.total == distinct

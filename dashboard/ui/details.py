@@ -62,9 +62,11 @@ def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> None:
     with st.spinner(_("Counting...")):
         info = place_details(store.reader(), store.settings(), audience=audience, flt=flt, lang=lang, **where)
     total = "–" if info.total is None else f"{info.total:,}"
-    cols = st.columns(2)
+    cols = st.columns([1, 2])
     cols[0].metric(_("Reports"), total)
-    cols[1].metric(_("Trend"), _trend_label(info.trend))
+    with cols[1]:  # a metric would cut "No clear trend" to "No clear …" in a narrow column
+        st.caption(_("Trend"))
+        st.markdown("**" + _trend_label(info.trend) + "**")
     if len(info.months):
         series = info.months.set_index("month")["count"].astype("float")
         st.bar_chart(series, height=160, x_label=_("Month"), y_label=_("Reports"))

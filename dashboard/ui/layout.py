@@ -55,14 +55,15 @@ PROJECTOR_CSS = """
 [data-testid="stAppViewContainer"] h2 { font-size: 2.2rem; }
 [data-testid="stMetricValue"] { font-size: 3rem; }
 .koban-code { font-size: 4rem; font-weight: 800; letter-spacing: 0.3rem; color: #111111; }
-.block-container { max-width: 100%; padding-top: 1rem; }
+.block-container { max-width: 100%; padding-top: 4rem; }  /* clear of Streamlit's 60 px header */
 </style>
 """
 
 PHONE_CSS = """
 <style>
 /* Residents' phones: one column from 360 px, big touch targets. */
-.block-container { padding: 0.75rem 0.75rem 3rem; max-width: 40rem; }
+.block-container { padding: 4rem 0.75rem 3rem; max-width: 40rem; }  /* clear of the 60 px header */
+[data-testid="stAppViewContainer"] h1 { font-size: 1.8rem; }  /* a long meeting title in 3 lines, not 6 */
 [data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] label { font-size: 1.1rem; }
 button[kind] { min-height: 3rem; width: 100%; }
 </style>

@@ -17,13 +17,15 @@ a folium.Map in a few tens of milliseconds, so a rerun stays cheap. `officer_map
 from __future__ import annotations
 
 import html
+import json
 import logging
 import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,6 +50,7 @@ PUBLIC_LAYERS = frozenset({AREAS, GISTAR})
 DEFAULT_LAYERS = frozenset({AREAS, GISTAR})
 MAX_MARKERS = 2_000
 MAX_ZOOM = 19
+ZOOM_SNAP = 0.25
 RETURNED_OBJECTS = ["last_object_clicked", "last_active_drawing"]  # nothing that changes on pan or zoom
 
 # Esri's hot spot renderer, -3 (cold, 99 %) .. +3 (hot, 99 %): a red-blue diverging scheme, colour-blind safe.
@@ -77,6 +80,11 @@ CRIME_COLOUR = "#5e3c99"
 OPEN_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 STREET_COLOUR = "#7a7a7a"
 
+# Chrome outlines a clicked SVG path's bounding box (a black frame around a whole area): keep the outline for
+# keyboard focus only.
+_MAP_CSS = (
+    "<style>.leaflet-container .leaflet-interactive:focus:not(:focus-visible) { outline: none; }</style>"
+)
 _TIP_JS = "function (feature, layer) { if (feature.properties.tip) { layer.bindTooltip(feature.properties.tip, {sticky: true}); } }"  # fmt: skip
 _LEAN_JS = ("leaflet", "jquery")
 _LEAN_CSS = ("leaflet_css",)
@@ -137,10 +145,14 @@ def map_data(
     flt: Filter | None,
     audience: Audience | str,
     layers: Iterable[str],
+    *,
+    store_bounds: tuple[float, float, float, float] | None | EllipsisType = ...,
 ) -> MapData:
     """Fetch the layers (keys of `allowed_layers`) for one filter and audience tier.
 
-    Raises PrivacyError for a layer the tier may not see (points and density surfaces for public/council).
+    `store_bounds`: areas.bounds(con) when the caller has it already (it scans the concerns: 0.1 s on
+    1,000,000 of them). Raises PrivacyError for a layer the tier may not see (points and density surfaces
+    for public/council).
     """
     from koban_geo import areas
     from koban_geo.hotspots import hotspots
@@ -153,7 +165,8 @@ def map_data(
             raise PrivacyError(f"the {key!r} layer is not for {policy.audience} maps")
         if key not in ANALYSIS_LAYERS and not key.startswith(OPEN_PREFIX):
             raise ValueError(f"unknown map layer {key!r}")
-    data = MapData(audience=str(policy.audience), k=policy.k, unit=flt.unit, bounds=areas.bounds(con))
+    bounds = areas.bounds(con) if isinstance(store_bounds, EllipsisType) else store_bounds
+    data = MapData(audience=str(policy.audience), k=policy.k, unit=flt.unit, bounds=bounds)
     for key in wanted:
         if key == AREAS:
             data.layers[key], data.meta[key] = areas.area_counts(con, settings, flt, policy.audience)
@@ -163,9 +176,23 @@ def map_data(
             data.layers[key] = areas.crime_locations(con, settings, flt, policy.audience)
         else:
             data.layers[key] = areas.layer_points(con, settings, key[len(OPEN_PREFIX) :], policy.audience)
+    if flt.areas and data.layers.get(AREAS):
+        data.bounds = _extent(g for g, _p in data.layers[AREAS]) or data.bounds  # open on the chosen areas
     if settings.tiles_url is None:
         data.streets = areas.streets(con)
     return data
+
+
+def drawn_only(data: MapData) -> MapData:
+    """`data` without the cells a map does not draw (Gi* cells that are not significant, cells with no
+    emerging pattern): on 1,000,000 concerns 80 % of the Gi* rows, which Streamlit's cache would otherwise
+    pickle on every store and unpickle on every rerun."""
+    layers = dict(data.layers)
+    if GISTAR in layers:
+        layers[GISTAR] = [(g, p) for g, p in layers[GISTAR] if p.get("gi_bin")]
+    if EMERGING in layers:
+        layers[EMERGING] = [(g, p) for g, p in layers[EMERGING] if p.get("category") in EMERGING_COLOURS]
+    return replace(data, layers=layers)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -189,11 +216,13 @@ def base_map(
     else:
         centre, zoom = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], 14
     m = folium.Map(
-        location=centre, zoom_start=zoom, tiles=None, maxZoom=MAX_ZOOM, minZoom=3, control_scale=True
-    )
+        location=centre, zoom_start=zoom, tiles=None, maxZoom=MAX_ZOOM, minZoom=3, control_scale=True,
+        zoom_snap=ZOOM_SNAP,  # fit the study area closely, not at the next whole zoom level out
+    )  # fmt: skip
     m.default_js = [(name, url) for name, url in folium.Map.default_js if name in _LEAN_JS]
     m.default_css = [(name, url) for name, url in folium.Map.default_css if name in _LEAN_CSS]
     m.add_child(_IconPath(), name="koban_icon_path")
+    m.get_root().header.add_child(folium.Element(_MAP_CSS), name="koban_map_css")  # type: ignore[attr-defined]
     m.add_child(_Hatch(), name="koban_hatch")
     if settings.tiles_url:
         folium.TileLayer(
@@ -207,14 +236,17 @@ def base_map(
     elif streets is not None and len(streets):
         group = folium.FeatureGroup(name=esc(_("Streets", lang)), control=False)
         style = {"color": STREET_COLOUR, "weight": 1.2, "opacity": 0.9, "interactive": False}
-        folium.GeoJson(
-            _collection(streets, [{"style": style}] * len(streets)),
+        _Shapes(
+            streets,
+            [{"style": style}] * len(streets),
             interactive=False,
             attribution=_no_template(settings.tiles_attribution),  # the streets stand in for the base map
         ).add_to(group)
         group.add_to(m)
     if bounds is not None:
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+        fit = folium.FitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+        fit.options["animate"] = False  # a zoom animation would end after the script and undo a later fit
+        m.add_child(fit, name="koban_first_fit")
     return m
 
 
@@ -272,7 +304,12 @@ def add_clusters(parent: Any, rows: Sequence[tuple[Any, dict[str, Any]]], lang: 
                 first=str(p["first_reported"])[:10], last=str(p["last_reported"])[:10]
             )
             lines.append(esc(span))
-        style = _fill(CLUSTER_COLOUR, 0.12, weight=2.5, line=CLUSTER_COLOUR) | {"dashArray": "6 4"}
+        # An outline only: a filled cluster (often most of a dense centre) would take every click and tooltip
+        # meant for the areas and cells under it.
+        style = _fill(CLUSTER_COLOUR, 0.0, weight=2.5, line=CLUSTER_COLOUR) | {
+            "dashArray": "6 4",
+            "fill": False,
+        }
         props.append({"style": style, "tip": "<br>".join(lines)})
     return _geojson_group(parent, _("Clusters (DBSCAN)", lang), rows, props)
 
@@ -399,7 +436,23 @@ def build_map(data: MapData, settings: Settings, lang: str = "en") -> folium.Map
     if legend:
         m.add_child(_Legend("".join(legend)), name="koban_legend")
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if data.bounds is not None:
+        m.add_child(_FitClear(data.bounds), name="koban_fit")  # after the legend: it knows its size
+        _draw_first(m, ["koban_legend", "koban_fit"], after="koban_hatch", drop="koban_first_fit")
     return m
+
+
+def _draw_first(m: folium.Map, names: list[str], *, after: str, drop: str) -> None:
+    """Move the named children of the map right after `after` (before the streets and the data layers) and
+    leave out `drop`: the view is then set once, before anything is drawn. Every change of view redraws
+    every SVG path (a quarter of a second for 4,000 cells)."""
+    from collections import OrderedDict
+
+    children = [(k, v) for k, v in m._children.items() if k != drop]
+    moved = [(k, v) for k, v in children if k in names]
+    rest = [(k, v) for k, v in children if k not in names]
+    at = next((i + 1 for i, (k, _v) in enumerate(rest) if k == after), len(rest))
+    m._children = OrderedDict(rest[:at] + moved + rest[at:])
 
 
 def officer_map(
@@ -514,11 +567,21 @@ def _cached_data_fn() -> Any:
     if fn is None:
         import streamlit as st
 
+        @st.cache_data(max_entries=4, show_spinner=False)
+        def _bounds(version: str) -> tuple[float, float, float, float] | None:
+            from koban_geo import areas
+            from ui import store
+
+            return areas.bounds(store.reader())
+
         @st.cache_data(max_entries=32, show_spinner=False)
         def _data(version: str, flt: Filter, audience: str, layers: tuple[str, ...]) -> MapData:
             from ui import store
 
-            return map_data(store.reader(), store.settings(), flt, audience, layers)
+            data = map_data(
+                store.reader(), store.settings(), flt, audience, layers, store_bounds=_bounds(version)
+            )
+            return drawn_only(data)
 
         fn = _CACHED.setdefault("data", _data)
     return fn
@@ -579,20 +642,17 @@ def layer_label(key: str, lang: str = "en") -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _collection(geoms: Sequence[Any], props: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A FeatureCollection of shapely geometries (coordinates rounded to 6 decimals, about 0.1 m)."""
-    import shapely
-
-    if not len(geoms):
-        return {"type": "FeatureCollection", "features": []}
-    rounded = shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.round(xy, 6))
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "geometry": g.__geo_interface__, "properties": p}
-            for g, p in zip(rounded, props, strict=True)
-        ],
-    }
+def _extent(geoms: Iterable[Any]) -> tuple[float, float, float, float] | None:
+    """(min_lon, min_lat, max_lon, max_lat) of shapely geometries, None when there are none."""
+    boxes = [g.bounds for g in geoms if g is not None and not g.is_empty]
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def _geojson_group(
@@ -608,7 +668,7 @@ def _geojson_group(
     group = folium.FeatureGroup(name=esc(name), show=True)
     group.koban_breaks = breaks or []  # type: ignore[attr-defined]
     if rows:
-        folium.GeoJson(_collection([g for g, _p in rows], props), on_each_feature=_tip_js()).add_to(group)
+        _Shapes([g for g, _p in rows], props).add_to(group)
     group.add_to(parent)
     return group
 
@@ -789,12 +849,12 @@ def _legend_heat(lang: str) -> str:
     )
 
 
-def _element_classes() -> tuple[type, type, type]:
+def _element_classes() -> tuple[type, type, type, type, type]:
     """The custom folium elements (defined on first use: folium is imported only when a map is drawn)."""
     cached = _CACHED.get("elements")
     if cached is not None:
         return cached
-    from branca.element import MacroElement
+    from branca.element import Element, MacroElement
     from folium.template import Template
 
     class IconPath(MacroElement):
@@ -853,7 +913,7 @@ def _element_classes() -> tuple[type, type, type]:
                     var div = L.DomUtil.create("div", "koban-legend");
                     div.setAttribute("style", "background:rgba(255,255,255,0.92);padding:6px 8px;" +
                         "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.4 sans-serif;" +
-                        "color:#111;max-height:45vh;overflow:auto");
+                        "color:#111;max-height:45vh;overflow:auto;display:inline-block");  // sized before leaflet.css loads
                     div.innerHTML = {{ this.html|tojson }};
                     return div;
                 };
@@ -867,7 +927,112 @@ def _element_classes() -> tuple[type, type, type]:
             self._name = "Legend"
             self.html = html_text
 
-    result = (IconPath, Hatch, Legend)
+    class FitClear(MacroElement):
+        """Fit the map to its bounds at a fractional zoom (ZOOM_SNAP), keeping the data clear of the legend
+        (bottom right) where the map is wide enough to spare the room. It needs the legend drawn, and comes
+        before the streets and the data layers (build_map / _draw_first), so the view is set only once."""
+
+        _template = Template(
+            """{% macro script(this, kwargs) %}
+            (function () {
+                var map = {{ this._parent.get_name() }};
+                var size = map.getSize();
+                var legend = map.getContainer().querySelector(".koban-legend");
+                var right = 10;
+                if (legend && legend.offsetWidth + 20 < 0.45 * size.x) { right = legend.offsetWidth + 20; }
+                map.fitBounds({{ this.bounds|tojson }}, {paddingTopLeft: [10, 10], paddingBottomRight: [right, 10],
+                                                         animate: false});
+            })();
+            {% endmacro %}"""
+        )
+
+        def __init__(self, bounds: Sequence[Sequence[float]]) -> None:
+            super().__init__()
+            self._name = "FitClear"
+            self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+    class Raw(Element):
+        """Text that goes into the page as it is (branca compiles an element's text as a Jinja template:
+        for a few MB of GeoJSON that alone took a quarter of a second, twice per map)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
+
+    class Shapes(MacroElement):
+        """A GeoJSON layer of styled features with HTML tooltips ('tip', escaped by the callers): what
+        folium.GeoJson drew here before, leaner for thousands of cells. Geometries are written by GEOS
+        (shapely.to_geojson, coordinates rounded to 6 decimals, about 0.1 m), properties in one JSON array
+        (<, >, & and ' as escapes, like Jinja's tojson), each distinct style once (a feature names it by
+        number), and the script goes into the page without folium's second Jinja pass over it."""
+
+        _template = Template(
+            """{% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson(null, {
+                interactive: {{ this.interactive|tojson }},
+                {%- if this.attribution %}
+                attribution: {{ this.attribution|tojson }},
+                {%- endif %}
+                style: (function (styles) {
+                    return function (feature) { return styles[feature.properties.s]; };
+                })({{ this.styles }}),
+                onEachFeature: {{ this.tip_js }}
+            });
+            (function (geometries, properties) {
+                {{ this.get_name() }}.addData({type: "FeatureCollection", features: geometries.map(
+                    function (g, i) { return {type: "Feature", geometry: g, properties: properties[i]}; })});
+            })({{ this.geometries }}, {{ this.properties }});
+            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+            {% endmacro %}"""
+        )
+
+        def __init__(self, geoms: Sequence[Any], props: Sequence[dict[str, Any]], *, interactive: bool = True,
+                     attribution: str | None = None) -> None:  # fmt: skip
+            import shapely
+            from jinja2.utils import htmlsafe_json_dumps
+
+            super().__init__()
+            self._name = "Shapes"
+            self.interactive = interactive
+            self.attribution = attribution
+            self.tip_js = _TIP_JS
+            styles: dict[str, int] = {}
+            table: list[Any] = []
+            rows = []
+            for given in props:
+                row = dict(given)
+                style = row.pop("style", {})
+                key = json.dumps(style, sort_keys=True)
+                if key not in styles:
+                    styles[key] = len(table)
+                    table.append(style)
+                row["s"] = styles[key]
+                rows.append(row)
+            self.features = len(rows)
+            self.styles = str(htmlsafe_json_dumps(table))
+            self.properties = str(htmlsafe_json_dumps(rows))
+            if len(geoms) != len(rows):
+                raise ValueError("one set of properties per geometry")
+            if not len(geoms):
+                self.geometries = "[]"
+                return
+            rounded = shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.round(xy, 6))
+            # GEOS writes no spaces; written as json.dumps would ('"type": "Polygon"'), for readers of the page
+            texts = (
+                t.replace('{"type":"', '{"type": "').replace('","coordinates":', '", "coordinates": ')
+                for t in shapely.to_geojson(rounded)
+            )
+            self.geometries = "[" + ", ".join(texts) + "]"
+
+        def render(self, **kwargs: Any) -> str:
+            script: Any = self.get_root().script  # type: ignore[attr-defined]  # the root is a Figure
+            script.add_child(Raw(self._template.module.script(self, kwargs)), name=self.get_name())
+            return ""
+
+    result = (IconPath, Hatch, Legend, FitClear, Shapes)
     _CACHED["elements"] = result
     return result
 
@@ -887,3 +1052,13 @@ def _Hatch() -> Any:  # noqa: N802
 
 def _Legend(html_text: str) -> Any:  # noqa: N802
     return _element_classes()[2](html_text)
+
+
+def _FitClear(bounds: tuple[float, float, float, float]) -> Any:  # noqa: N802
+    west, south, east, north = bounds
+    return _element_classes()[3]([[south, west], [north, east]])
+
+
+def _Shapes(geoms: Sequence[Any], props: Sequence[dict[str, Any]], *, interactive: bool = True,
+            attribution: str | None = None) -> Any:  # noqa: N802  # fmt: skip
+    return _element_classes()[4](geoms, props, interactive=interactive, attribution=attribution)

@@ -54,3 +54,17 @@ with st.form("account-add", clear_on_submit=True):
             st.error(str(exc))
         else:
             st.success(_("Saved."))
+
+st.subheader(_("Backup"))
+st.caption(_("A consistent copy of the store, made by the server itself while it keeps running."))
+if st.button(_("Back up the store now"), key="admin-backup"):
+    from datetime import UTC, datetime
+
+    from koban_geo.maintenance import backup
+
+    folder = store.settings().db.resolve().parent / "backups" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with st.spinner(_("Preparing...")):
+        manifest = backup(store.connection(), folder, actor=me.username)
+    st.success(_("Backup written to {path}").format(path=str(folder)))
+    st.caption(_("{n} tables copied.").format(n=len(manifest.get("tables", {}))))

@@ -1,0 +1,607 @@
+"""Dashboard speed benchmark: the officer's problem map in headless Chromium, from opening the page to the map
+drawn, and from a filter change to the redrawn map, on the demo store and on a store of 1,000,000 concerns.
+
+    python bench/dashboard.py                          # demo + 1M, 7 repetitions; writes bench/results/dashboard.md
+    python bench/dashboard.py --stores demo --reps 3 --no-write
+    python bench/dashboard.py --render                 # the report again from bench/out/dashboard-last.json
+
+Targets (from the issue): page open to map drawn < 3 s; filter change to redrawn map < 1 s. Not a test:
+nothing here asserts a wall-clock time. The server is the real one (`streamlit run dashboard/app.py` through
+tests/browser.dashboard_server, no tiles: the streets are drawn), the browser is Debian's Chromium with every
+request off the machine refused. Where the time goes is measured twice: in the page (server + transfer until
+the map's frame appears, frame start-up until Leaflet is loaded, the map script until the layers are drawn)
+and in a separate Python process on the same store (data, folium, streamlit-folium, payload size).
+
+The 1M store reuses bench/hotspots.py's generator (300 clusters growing and fading over 18 months, 48 areas
+over 200 km² of Helsinki) with the 18 months ending last month, so the dashboard's default "last 12 months"
+has data; it goes through `ingest_file` (the real path) and is cached in bench/out/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import statistics
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import _common
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+RESULTS = HERE / "results" / "dashboard.md"
+LAST = OUT / "dashboard-last.json"
+README = HERE / "README.md"
+GENERATOR = "v1"  # bump when the generated stores change, so the cached ones are rebuilt
+OFFICER, PASSWORD = "bench", "a long benchmark passphrase"
+TARGETS = {"open": 3.0, "filter": 1.0}
+PACKAGES = ("streamlit", "streamlit-folium", "folium", "branca", "playwright", "duckdb", "shapely", "numpy")
+VIEWPORT = {"width": 1400, "height": 1000}
+# Themes picked in turn (each a new filter: the data is computed), by their label in the sidebar.
+THEMES = ("noise", "litter", "parking", "traffic", "vandalism", "lighting", "asb", "theft", "drugs")
+WINDOWS = ("3m", "4w", "all")  # time-window presets picked in turn, then back to the default (12m)
+
+for path in (ROOT, ROOT / "dashboard"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Stores
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _month_start(year: int, month: int) -> date:
+    return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+
+
+def _add_officer(db: Path) -> None:
+    from koban_geo.accounts import add_user
+    from koban_geo.db import connect
+
+    con = connect(db)
+    try:
+        if not con.execute("SELECT count(*) FROM accounts WHERE username = ?", [OFFICER]).fetchone()[0]:  # type: ignore[index]
+            add_user(con, OFFICER, PASSWORD, "officer", actor="bench")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def demo_store(out: Path) -> tuple[Path, dict[str, Any]]:
+    """The demo store (`koban-geo demo`), with a bench officer; built once."""
+    from koban_geo.db import connect
+    from koban_geo.demo import build_demo
+    from koban_geo.settings import Settings
+
+    db, record = out / f"dashboard-demo-{GENERATOR}.duckdb", out / f"dashboard-demo-{GENERATOR}.json"
+    if db.exists() and record.exists():
+        return db, json.loads(record.read_text(encoding="utf-8"))
+    db.unlink(missing_ok=True)
+    print("building the demo store (once) ...", flush=True)
+    con = connect(db)
+    counts = build_demo(con, Settings(db=db, _env_file=None), out / "dashboard-demo-inputs")  # type: ignore[call-arg]
+    con.close()
+    _add_officer(db)
+    info = _describe(db) | {"ingested": counts, "built": datetime.now().isoformat(timespec="minutes")}
+    record.write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return db, info
+
+
+def million_store(out: Path, rows: int) -> tuple[Path, dict[str, Any]]:
+    """bench/hotspots.py's generated concerns over the 18 months before this month, the demo's streets (the
+    map is drawn without tiles) and a bench officer; built once per month and generator."""
+    import hotspots
+
+    from koban_geo.db import connect
+    from koban_geo.demo import demo_dir
+    from koban_geo.ingest import ingest_file
+    from koban_geo.settings import get_settings
+
+    today = date.today()
+    start = _month_start(today.year, today.month - hotspots.MONTHS)
+    tag = f"{rows}-{start:%Y%m}-{GENERATOR}"
+    db, record = out / f"dashboard-{tag}.duckdb", out / f"dashboard-{tag}.json"
+    if db.exists() and record.exists():
+        return db, json.loads(record.read_text(encoding="utf-8"))
+    db.unlink(missing_ok=True)
+    print(f"building the store {db.name} (once) ...", flush=True)
+    hotspots.START = start  # the generator reads it when called: the 18 months end last month
+    areas_path, csv_path = out / f"dashboard-areas-{tag}.geojson", out / f"dashboard-concerns-{tag}.csv"
+    t = time.perf_counter()
+    hotspots.write_areas(areas_path)
+    generated = hotspots.write_concerns(csv_path, rows)
+    settings = get_settings(db=db)
+    con = connect(db)
+    ingest_file(con, settings, areas_path, kind="areas")
+    result = ingest_file(con, settings, csv_path, kind="concerns", source="bench-dashboard")
+    ingest_file(con, settings, demo_dir() / "streets.geojson", kind="layer", layer="streets")
+    con.execute("CHECKPOINT")
+    con.close()
+    csv_path.unlink()
+    _add_officer(db)
+    info = _describe(db) | {
+        "generator": "bench/hotspots.py write_areas + write_concerns",
+        "first_month": f"{start:%Y-%m}",
+        "accepted": result.accepted,
+        "clusters": generated["clusters"],
+        "build_s": round(time.perf_counter() - t, 1),
+        "built": datetime.now().isoformat(timespec="minutes"),
+    }
+    record.write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return db, info
+
+
+def _describe(db: Path) -> dict[str, Any]:
+    from koban_geo.db import connect
+
+    con = connect(db, read_only=True)
+    try:
+        row: Any = con.execute("SELECT count(*), min(reported_at), max(reported_at) FROM concerns").fetchone()
+        areas: Any = con.execute("SELECT count(*) FROM areas").fetchone()
+        streets: Any = con.execute("SELECT count(*) FROM layers WHERE layer = 'streets'").fetchone()
+    finally:
+        con.close()
+    return {"concerns": int(row[0]), "first": str(row[1]), "last": str(row[2]), "areas": int(areas[0]),
+            "streets": int(streets[0])}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------------
+# In the browser
+# ----------------------------------------------------------------------------------------------------------
+
+# Armed just before an action: polls every 5 ms (in the page, so no round trip to Python is timed) for a map
+# frame that was not there before, and stamps (epoch ms, comparable with Python's time.time()) when it appears,
+# when Leaflet is loaded in it, and when its interactive paths and the Gi* layer's entry are there.
+ARM_JS = """() => {
+    const sel = "iframe[title='streamlit_folium.st_folium']";
+    const old = new Set(document.querySelectorAll(sel));
+    const now = () => performance.timeOrigin + performance.now();
+    const rec = {armed: now()};
+    window.__kbRec = rec;
+    function tick() {
+        if (window.__kbRec !== rec) return;
+        const frames = Array.from(document.querySelectorAll(sel)).filter(f => !old.has(f));
+        const f = frames[frames.length - 1];
+        if (f) {
+            if (!rec.frame) rec.frame = now();
+            const w = f.contentWindow, d = f.contentDocument;
+            if (w && d) {
+                if (!rec.leaflet && w.L) rec.leaflet = now();
+                const labels = Array.from(d.querySelectorAll('.leaflet-control-layers-overlays label'));
+                if (d.querySelector('path.leaflet-interactive') && labels.some(l => l.textContent.includes('Gi*'))) {
+                    rec.drawn = now();
+                    rec.paths = d.querySelectorAll('path.leaflet-interactive').length;
+                    rec.script_chars = Array.from(d.scripts).reduce((n, s) => n + s.text.length, 0);
+                    return;
+                }
+            }
+        }
+        setTimeout(tick, 5);
+    }
+    tick();
+}"""
+
+
+class Session:
+    """One logged-in officer in one browser tab, with the websocket frames the server sends."""
+
+    def __init__(self, browser: Any, base: str) -> None:
+        from tests.browser import only_local, watch
+
+        self.base = base
+        self.page = browser.new_context(viewport=VIEWPORT).new_page()
+        self.blocked = only_local(self.page)
+        self.problems = watch(self.page)
+        self.frames: list[tuple[float, int]] = []  # (epoch ms, bytes) of every websocket frame received
+        self.page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: Any) -> None:
+        self.frames.append((time.time() * 1000, len(payload)))
+
+    def login(self) -> dict[str, Any]:
+        from tests.browser import wait_for_app
+
+        page = self.page
+        page.goto(self.base + "/")
+        wait_for_app(page)
+        page.get_by_role("textbox", name="User name").fill(OFFICER)
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        return self.timed(lambda: page.get_by_role("button", name="Log in").click())
+
+    def timed(self, action: Any, prepare: Any = None, timeout_ms: int = 180_000) -> dict[str, Any]:
+        """Run `prepare` (untimed: open a list, type a search), then `action` (the click that changes the page)
+        and wait for a new map frame with the Gi* layer drawn; the stamps in seconds from the click."""
+        from tests.browser import wait_for_app
+
+        page = self.page
+        if prepare is not None:
+            prepare()
+        page.evaluate(ARM_JS)
+        seen = len(self.frames)
+        t0 = time.time() * 1000
+        action()
+        page.wait_for_function("() => window.__kbRec && window.__kbRec.drawn", timeout=timeout_ms, polling=50)
+        rec = page.evaluate("window.__kbRec")
+        wait_for_app(page)  # the rest of the page (details panel) before the next action; not timed
+        after = [(t, n) for t, n in self.frames[seen:] if t <= rec["drawn"]]
+        biggest = max(after, key=lambda f: f[1], default=(rec["frame"], 0))
+        return {
+            "total": (rec["drawn"] - t0) / 1000,
+            "to_frame": (rec["frame"] - t0) / 1000,  # script run on the server + transfer + React
+            "frame_to_leaflet": (rec["leaflet"] - rec["frame"]) / 1000,  # the frame loads its scripts
+            "leaflet_to_drawn": (rec["drawn"] - rec["leaflet"]) / 1000,  # the map script: GeoJSON + Leaflet
+            "to_biggest_ws_frame": (biggest[0] - t0) / 1000,  # when the map's arguments arrived
+            "ws_bytes": sum(n for _t, n in after),
+            "map_ws_bytes": biggest[1],
+            "paths": rec["paths"],
+            "script_chars": rec["script_chars"],
+        }
+
+    def nav(self, title: str) -> None:
+        self.page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+
+    def open_map(self) -> dict[str, Any]:
+        """From another page (Meetings) back to the problem map, in the same logged-in session."""
+        from tests.browser import wait_for_app
+
+        self.nav("Meetings")
+        self.page.get_by_role("heading", name="Meetings").first.wait_for()
+        wait_for_app(self.page)
+        return self.timed(lambda: self.nav("Problem map"))
+
+    def pick(self, key: str, option: str, *, search: bool = True) -> dict[str, Any]:
+        """Choose `option` in the select box or multiselect `key` (typed first: the option lists are virtual)."""
+        page = self.page
+        box = page.locator(f".st-key-{key} input")
+
+        def prepare() -> None:
+            box.click()
+            if search:
+                box.fill(option)
+            page.get_by_role("option", name=option, exact=True).wait_for()
+
+        result = self.timed(page.get_by_role("option", name=option, exact=True).click, prepare)
+        page.keyboard.press("Escape")
+        return result
+
+    def unpick(self, key: str, option: str) -> dict[str, Any]:
+        """Remove `option` from the multiselect `key` with its tag's button (back to the previous filter)."""
+        button = self.page.locator(f".st-key-{key}").get_by_role(
+            "button", name=f"Remove {option}", exact=True
+        )
+        return self.timed(button.click)
+
+
+def browser_run(db: Path, reps: int) -> dict[str, Any]:
+    from koban_geo.taxonomy import themes
+    from tests.browser import chromium, dashboard_server, screenshot
+    from ui.filters import PRESETS
+
+    labels = {t.code: t.labels["en"] for t in themes()}
+    preset_labels = {
+        "4w": "Last 4 weeks",
+        "3m": "Last 3 months",
+        "12m": "Last 12 months",
+        "all": "Everything",
+    }
+    assert set(preset_labels) <= set(PRESETS)
+    out: dict[str, Any] = {"open": [], "theme_new": [], "theme_back": [], "window_new": [], "window_back": []}
+    t = time.perf_counter()
+    with dashboard_server(db, timeout=180) as base, chromium() as browser:
+        out["server_start_s"] = round(time.perf_counter() - t, 1)
+        s = Session(browser, base)
+        out["first_open"] = s.login()  # the first map of a fresh server: every layer's data computed
+        screenshot(s.page, f"bench-dashboard-{db.stem}")
+        for _ in range(reps):
+            out["open"].append(s.open_map())
+        for code in THEMES[:reps]:
+            out["theme_new"].append(s.pick("map-themes", labels[code]))
+            out["theme_back"].append(s.unpick("map-themes", labels[code]))
+        for preset in WINDOWS:  # each a new filter once; a second pick would be served from the cache
+            out["window_new"].append(s.pick("map-preset", preset_labels[preset], search=False))
+            out["window_back"].append(s.pick("map-preset", preset_labels["12m"], search=False))
+        out["blocked"] = list(s.blocked)
+        out["problems"] = list(s.problems)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Python side, in its own process: where the server's time goes
+# ----------------------------------------------------------------------------------------------------------
+
+
+def profile_child(db: Path, reps: int) -> dict[str, Any]:
+    """Time what the problem map page does in Python for the default filter and for a theme change."""
+    import streamlit_folium
+
+    from koban_geo.db import connect
+    from koban_geo.grid import Filter
+    from koban_geo.settings import get_settings
+    from ui import map as maps
+    from ui.filters import window
+
+    sent: dict[str, Any] = {}
+
+    def component(**kwargs: Any) -> Any:  # what st_folium would hand Streamlit's component
+        sent.update(kwargs)
+        return kwargs.get("default")
+
+    streamlit_folium._component_func = component
+    settings = get_settings(db=db, tiles_url="")
+    con = connect(db, read_only=True)
+    since, until = window("12m", date.today())
+    default = Filter(since=since, until=until, unit=settings.count_unit)
+    noise = Filter(themes=("noise",), since=since, until=until, unit=settings.count_unit)
+    layers = sorted(maps.DEFAULT_LAYERS)
+    clock: dict[str, list[float]] = {}
+
+    def lap(name: str, fn: Any) -> Any:
+        t = time.perf_counter()
+        value = fn()
+        clock.setdefault(name, []).append(time.perf_counter() - t)
+        return value
+
+    data = lap("map_data, first call in the process (grid, weights)", lambda: maps.map_data(con, settings, default, "officer", layers))  # fmt: skip
+    prune = getattr(maps, "drawn_only", lambda d: d)  # an older map.py cached every row
+    for _ in range(reps):
+        data = lap(
+            "map_data, default filter again", lambda: maps.map_data(con, settings, default, "officer", layers)
+        )
+        lap(
+            "map_data, theme 'noise' (new filter)",
+            lambda: maps.map_data(con, settings, noise, "officer", layers),
+        )
+        m = lap("build_map (folium objects)", lambda d=data: maps.build_map(d, settings, "en"))
+        lap("render: st_folium (HTML, script, bounds, key hash)", lambda m=m: maps.render(m, key="officer-map", height=640))  # fmt: skip
+        m = maps.build_map(data, settings, "en")
+        lap("  of which get_root().render()", lambda m=m: m.get_root().render())
+        lap("  of which get_bounds()", lambda m=m: m.get_bounds())
+        lap("cache hit: pickle round trip of the cached MapData", lambda d=data: pickle.loads(pickle.dumps(prune(d))))  # fmt: skip
+        script = str(sent.get("script", ""))
+        lap("  of which the key hash (regex over the script)", lambda js=script: streamlit_folium.generate_js_hash(js, "officer-map"))  # fmt: skip
+    con.close()
+    counts = {key: len(value) for key, value in data.layers.items()}
+    gi = sum(1 for _g, p in data.layers.get(maps.GISTAR, []) if p.get("gi_bin"))
+    return {
+        "median_s": {name: statistics.median(v) for name, v in clock.items()},
+        "max_s": {name: max(v) for name, v in clock.items()},
+        "rows": counts,
+        "gistar_drawn": gi,
+        "streets": len(data.streets) if data.streets is not None else 0,
+        "script_chars": len(str(sent.get("script", ""))),
+        "args_json_bytes": len(json.dumps({k: v for k, v in sent.items() if k != "on_change"}, default=str)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Run, summarise, write
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _stats(rows: list[dict[str, Any]], key: str = "total") -> dict[str, float]:
+    values = [r[key] for r in rows]
+    return {"median": statistics.median(values), "max": max(values), "min": min(values), "n": len(values)}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    OUT.mkdir(exist_ok=True)
+    result: dict[str, Any] = {
+        "when": datetime.now().isoformat(timespec="minutes"),
+        "machine": _common.machine(PACKAGES) | {"chromium": _chromium_version()},
+        "load_start": _load(),
+        "reps": args.reps,
+        "stores": {},
+    }
+    for name in args.stores:
+        db, info = demo_store(OUT) if name == "demo" else million_store(OUT, args.rows)
+        print(f"[{name}] {info['concerns']:,} concerns; profiling the Python side ...", flush=True)
+        entry: dict[str, Any] = {"store": db.name, "info": info, "load_before": _load()}
+        entry["python"] = _common.run_child(Path(__file__), ["--child", str(db), "--reps", str(args.reps)])
+        print(f"[{name}] in the browser ...", flush=True)
+        entry["browser"] = browser_run(db, args.reps)
+        entry["load_after"] = _load()
+        result["stores"][name] = entry
+        b = entry["browser"]
+        print(f"[{name}] open {_stats(b['open'])['median']:.2f} s, new theme {_stats(b['theme_new'])['median']:.2f} s, "
+              f"back {_stats(b['theme_back'])['median']:.2f} s", flush=True)  # fmt: skip
+    result["load_end"] = _load()
+    return result
+
+
+def _load() -> list[float]:
+    import os
+
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def _chromium_version() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=20).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _s(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _row(label: str, rows: list[dict[str, Any]], target: float | None) -> str:
+    st = _stats(rows)
+    parts = [
+        _stats(rows, "to_frame")["median"],
+        statistics.median(r["frame_to_leaflet"] + r["leaflet_to_drawn"] for r in rows),
+    ]
+    verdict = "" if target is None else ("**met**" if st["max"] < target else ("median met, max **not**" if st["median"] < target else "**NOT met**"))  # fmt: skip
+    every = ", ".join(_s(r["total"]) for r in rows)
+    return (f"| {label} | {st['n']} | {_s(st['median'])} | {_s(st['max'])} | {_s(parts[0])} | {_s(parts[1])} | "
+            f"{statistics.median(r['map_ws_bytes'] for r in rows) / 1e6:.2f} | "
+            f"{'' if target is None else f'< {target:g} s'} | {verdict} |\n<!-- {label}: {every} -->")  # fmt: skip
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    pk = m["packages"]
+    lines = [
+        "# Dashboard speed: page open and filter change to the map drawn",
+        "",
+        "Written by `bench/dashboard.py` (edit the script, not the figures). Not a test: nothing asserts a time.",
+        "",
+        f"**When**: {r['when']}. **Machine**: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+        f"1-minute load average {r['load_start'][0] if r['load_start'] else '?'} at the start and "
+        f"{r['load_end'][0] if r['load_end'] else '?'} at the end (other jobs shared the machine).",
+        f"**Software**: Python {m['python']}, {m['chromium']} (headless, Debian), "
+        + ", ".join(f"{p} {v}" for p, v in pk.items())
+        + ".",
+        "",
+        "## Method",
+        "",
+        "- The real server (`streamlit run dashboard/app.py` via `tests/browser.dashboard_server`, no tile server: "
+        "the streets are drawn as lines) and Debian's Chromium through Playwright, viewport "
+        f"{VIEWPORT['width']}x{VIEWPORT['height']}, every request off the machine refused (none was tried).",
+        "- An officer logs in through the form once. **Page open**: in that logged-in session, from the sidebar's "
+        "*Meetings* page a click on *Problem map* (a reload would end the session: the login lives in Streamlit's "
+        "session state), until the map frame has its interactive paths and the Gi* layer listed in its layer "
+        "control. Default filter (last 12 months, all non-sensitive themes), default layers (areas + Gi*).",
+        "- **Filter change**: a theme picked in the sidebar's *Themes* multiselect (a different theme each time: "
+        "a new filter, its data computed on the server) until the redrawn map; then the theme removed again "
+        "(back to the default filter, whose data Streamlit has cached: *back*). Same for the *Time window* "
+        "select box (3 months, 4 weeks, everything; then back to 12 months).",
+        "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python): *server: to "
+        "frame* = click until st_folium's new frame exists (the script run on the server, the websocket "
+        "transfer, React); *browser: frame to drawn* = from then until the paths are there (the component page "
+        "and the vendored scripts from the browser cache, then the map script: GeoJSON parsing and Leaflet's "
+        "SVG; the two halves run back to back and are not split reliably by a poll). st_folium gives every "
+        "different map a new frame (its key is a hash of the script). *Map message*: the largest websocket "
+        "message after the click (the map's arguments); 0.00 where Streamlit's message cache let the browser "
+        "reuse one it already had (the same map again).",
+        "- The time window has three presets besides the default that make a new filter (3 months, 4 weeks, "
+        "everything), so it is picked 3 times; the theme change (7 themes) is the filter change of the target.",
+        "- The Python side again in a separate process on the same store (`--child`): `map_data`, `build_map` "
+        "and `ui.map.render` (st_folium with Streamlit's component call replaced by a stub), medians of the "
+        "repetitions.",
+        "",
+    ]
+    for name, entry in r["stores"].items():
+        info, b, py = entry["info"], entry["browser"], entry["python"]
+        lines += [
+            "## " + ("Demo store" if name == "demo" else f"{info['concerns']:,} concerns"),
+            "",
+            f"{info['concerns']:,} concerns from {info['first'][:10]} to {info['last'][:10]}, {info['areas']} areas, "
+            f"{info['streets']:,} street lines. Load average before/after: {entry['load_before'][0] if entry['load_before'] else '?'} / "
+            f"{entry['load_after'][0] if entry['load_after'] else '?'}. Server start-up {b['server_start_s']} s (not in any figure).",
+            "",
+            "| measured (seconds) | n | median | max | server: to frame | browser: frame to drawn | map message (MB) | target | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+            _row("page open (logged in, data cached)", b["open"], TARGETS["open"]),
+            _row("first map after login, fresh server", [b["first_open"]], None),
+            _row("theme picked (new filter)", b["theme_new"], TARGETS["filter"]),
+            _row("theme removed (back, cached)", b["theme_back"], TARGETS["filter"]),
+            _row("time window picked (new filter)", b["window_new"], TARGETS["filter"]),
+            _row("time window back to 12 months (cached)", b["window_back"], TARGETS["filter"]),
+            "",
+            f"Map on the page: {b['open'][0]['paths']:,} interactive paths; the map script {b['open'][0]['script_chars'] / 1e6:.2f} M characters.",
+            "",
+            "Python, same store, separate process (median / max of the repetitions, seconds):",
+            "",
+            "| step | median | max |",
+            "|---|---:|---:|",
+            *(f"| {k} | {v:.3f} | {py['max_s'][k]:.3f} |" for k, v in py["median_s"].items()),
+            "",
+            f"Rows drawn: {py['rows']} (Gi* cells drawn, i.e. significant: {py['gistar_drawn']:,}; street lines "
+            f"{py['streets']:,}); st_folium's script {py['script_chars'] / 1e6:.2f} M characters, its arguments "
+            f"{py['args_json_bytes'] / 1e6:.2f} MB as JSON.",
+            "",
+        ]
+        if b["blocked"] or b["problems"]:
+            lines += [f"Blocked requests: {b['blocked'][:5]}; console problems: {b['problems'][:5]}", ""]
+    if r.get("compare"):
+        lines += _comparison(r, r["compare"]["run"], r["compare"]["label"])
+    return "\n".join(lines) + "\n"
+
+
+MEASURES = (
+    ("open", "page open"),
+    ("theme_new", "theme picked"),
+    ("theme_back", "theme removed (cached)"),
+    ("window_new", "time window picked"),
+    ("window_back", "time window back (cached)"),
+)
+
+
+def _comparison(now: dict[str, Any], before: dict[str, Any], label: str) -> list[str]:
+    """Medians (max) of this run beside an earlier one, e.g. the code before a change."""
+    lines = [
+        f"## Against {label}",
+        "",
+        f"The same benchmark run just before, {before['when']} (1-minute load {before['load_start'][0] if before['load_start'] else '?'} "
+        f"at its start; this run {now['load_start'][0] if now['load_start'] else '?'}). Median (max), seconds.",
+        "",
+        f"| store | measured | {label} | now |",
+        "|---|---|---:|---:|",
+    ]
+    for name, entry in now["stores"].items():
+        old = before["stores"].get(name)
+        if not old:
+            continue
+
+        def python(e: dict[str, Any]) -> float:
+            med = e["python"]["median_s"]
+            return float(
+                med["build_map (folium objects)"] + med["render: st_folium (HTML, script, bounds, key hash)"]
+            )
+
+        for key, title in MEASURES:
+            a, b = _stats(old["browser"][key]), _stats(entry["browser"][key])
+            lines.append(f"| {name} | {title} | {_s(a['median'])} ({_s(a['max'])}) | {_s(b['median'])} ({_s(b['max'])}) |")  # fmt: skip
+        lines.append(
+            f"| {name} | Python: build_map + st_folium, per rerun | {python(old):.3f} | {python(entry):.3f} |"
+        )
+    return [*lines, ""]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", nargs="+", choices=("demo", "1m"), default=["demo", "1m"])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="concerns in the large store")
+    parser.add_argument(
+        "--reps", type=int, default=7, help="repetitions of each timing (at least 5 for the report)"
+    )
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/results/dashboard.md")
+    parser.add_argument("--render", action="store_true", help="write the report again from the last run")
+    parser.add_argument("--compare", help="a dashboard-last.json of an earlier run, shown beside this one")
+    parser.add_argument("--compare-label", default="before", help="what the earlier run was")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _common.emit(profile_child(Path(args.child), args.reps))
+        return 0
+    if args.render:
+        result = json.loads(LAST.read_text(encoding="utf-8"))
+    else:
+        result = run(args)
+        if args.compare:
+            earlier = json.loads(Path(args.compare).read_text(encoding="utf-8"))
+            result["compare"] = {"label": args.compare_label, "run": earlier}
+        LAST.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    text = markdown(result)
+    if args.no_write:
+        print(text)
+    else:
+        RESULTS.write_text(text, encoding="utf-8")
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
