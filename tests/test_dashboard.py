@@ -196,3 +196,13 @@ def test_public_tally_hides_a_group_with_fewer_than_k_phones(site):
     assert set(public["Partners"]) == {"–"} and set(public["Combined"]) == {"–"} and set(public["#"]) == {"–"}
     officer = tally_table(outcome, "en")
     assert "100%" in set(officer["Partners"])
+
+
+def test_admin_backs_up_the_store_while_the_app_holds_it(site, monkeypatch):
+    db, tokens, *_ = site
+    at = _app(monkeypatch, db, tokens["admin"]).run()
+    at.switch_page("views/admin.py").run()
+    at.button(key="admin-backup").click().run()
+    assert not at.exception and at.success
+    backups = list((db.parent / "backups").iterdir())
+    assert backups and (backups[0] / "manifest.json").is_file()
