@@ -29,6 +29,8 @@ def extract() -> Catalog:
         str(DASHBOARD), method_map, keywords={"_": None}, comment_tags=("i18n:",), strip_comment_tags=True
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for message in template:  # we format with str.format: "90 % confidence" is not a %-format (msgfmt -c)
+        message.flags.discard("python-format")
     return template
 
 
@@ -60,6 +62,8 @@ def update(template: Catalog) -> None:
         else:
             cat = Catalog(locale=lang, project="KOBAN Geo", charset="utf-8")
         cat.update(template, no_fuzzy_matching=True)
+        for message in cat:
+            message.flags.discard("python-format")
         with path.open("wb") as handle:
             write_po(handle, cat, omit_header=False, sort_output=True, no_location=True, ignore_obsolete=True)
 

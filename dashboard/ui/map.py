@@ -291,8 +291,9 @@ def add_clusters(parent: Any, rows: Sequence[tuple[Any, dict[str, Any]]], lang: 
     """DBSCAN cluster outlines with their size, make-up and time span."""
     props = []
     for _geom, p in rows:
+        title = _("Cluster {id}", lang).format(id=p.get("id"))  # outside the f-string: Babel extracts it
         lines = [
-            f"<b>{esc(_('Cluster {id}', lang).format(id=p.get('id')))}</b>",
+            f"<b>{esc(title)}</b>",
             esc(_("Reports: {n}", lang).format(n=_number(p.get("count"), lang))),
         ]
         if p.get("themes"):
@@ -365,7 +366,8 @@ def add_crime(parent: Any, crime: Any, lang: str = "en") -> folium.FeatureGroup:
     elif n:
         features = []
         for lon, lat, count, types in zip(crime.lon, crime.lat, crime.count, crime.crime_types, strict=True):
-            tip = [f"<b>{esc(_('Recorded crime: {n}', lang).format(n=_number(int(count), lang)))}</b>"]
+            heading = _("Recorded crime: {n}", lang).format(n=_number(int(count), lang))
+            tip = [f"<b>{esc(heading)}</b>"]
             tip += [f"{esc(t)}: {_number(c, lang)}" for t, c in types]
             radius = 2 + 1.3 * math.sqrt(float(count))
             style = {"radius": round(min(radius, 16), 1), "color": "#ffffff", "weight": 1,
@@ -834,7 +836,8 @@ def _legend_areas(breaks: list[int], low: int, k: int, lang: str) -> str:
         label = f"{_number(low, lang)}–{_number(upper, lang)}" if upper > low else _number(upper, lang)
         items.append(f"<div>{_swatch(AREA_COLOURS[min(i, len(AREA_COLOURS) - 1)])}{esc(label)}</div>")
         low = upper + 1
-    items.append(f"<div>{_swatch('#ffffff')}{esc(_('None', lang))}</div>")
+    none = _("No reports", lang)
+    items.append(f"<div>{_swatch('#ffffff')}{esc(none)}</div>")
     hidden = _("Hidden: fewer than {k}, or protecting one", lang).format(k=k)
     items.append(f"<div>{_swatch('', hatch=True)}{esc(hidden)}</div>")
     return f"<div style='margin-bottom:6px'><b>{esc(_('Reports per area', lang))}</b>{''.join(items)}</div>"
@@ -842,10 +845,11 @@ def _legend_areas(breaks: list[int], low: int, k: int, lang: str) -> str:
 
 def _legend_heat(lang: str) -> str:
     bar = "background:linear-gradient(90deg,blue,cyan,lime,yellow,red);"
+    scale = _("low to high", lang)
     return (
         f"<div style='margin-bottom:6px'><b>{esc(_('Density of reports (KDE)', lang))}</b>"
         f"<div><i style='display:inline-block;width:90px;height:10px;vertical-align:middle;{bar}'></i> "
-        f"{esc(_('low to high', lang))}</div></div>"
+        f"{esc(scale)}</div></div>"
     )
 
 
