@@ -206,3 +206,15 @@ def test_admin_backs_up_the_store_while_the_app_holds_it(site, monkeypatch):
     assert not at.exception and at.success
     backups = list((db.parent / "backups").iterdir())
     assert backups and (backups[0] / "manifest.json").is_file()
+
+
+def test_the_public_meeting_screen_asks_for_a_code_instead_of_listing_meetings(site, monkeypatch):
+    db, tokens, *_ = site
+    public = _app(monkeypatch, db).run()
+    public.switch_page("views/meeting_screen.py").run()
+    assert not public.exception
+    assert [t for t in public.text_input if t.key == "screen-code"]
+    assert not [s for s in public.selectbox if s.key == "screen-meeting"]
+    officer = _app(monkeypatch, db, tokens["olli"]).run()
+    officer.switch_page("views/meeting_screen.py").run()
+    assert [s for s in officer.selectbox if s.key == "screen-meeting"]

@@ -24,6 +24,13 @@ from koban_geo.voting import results  # noqa: E402
 
 code = st.query_params.get("code", "")
 meeting = meeting_by_code(store.reader(), code) if code else None
+if meeting is None and auth.tier() == Audience.PUBLIC:
+    st.title(_("Meeting screen"))  # visitors type the code; only staff see the list of meetings
+    typed = st.text_input(_("Meeting code"), key="screen-code", max_chars=12)
+    if st.button(_("Show"), key="screen-show-code", type="primary") and typed.strip():
+        st.query_params["code"] = typed.strip().upper()
+        st.rerun()
+    st.stop()
 if meeting is None:
     st.title(_("Meeting screen"))
     current = [m for m in list_meetings(store.reader()) if m.status != "closed"]
