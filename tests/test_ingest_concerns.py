@@ -396,3 +396,20 @@ def test_every_row_is_accounted_for_inside_and_outside_the_areas(areas, settings
         "SELECT count(area_code), count(*) FILTER (WHERE area_code IS NULL) FROM concerns"
     ).fetchone()
     assert (inside, outside) == (10_000, 10_000)
+
+
+def test_a_csv_too_large_for_the_free_memory_is_refused_before_anything_is_stored(
+    con, settings, tmp_path, monkeypatch
+):
+    import koban_geo.ingest as ingest
+    from tests.helpers import snapshot
+
+    rows = "1,2025-01-01,60.17,24.93,noise\n" * 1000
+    path = write_text(tmp_path / "big.csv", "id,date,lat,lon,theme\n" + rows)
+    before = snapshot(con)
+    monkeypatch.setattr(ingest, "available_memory", lambda: 100_000)  # 100 kB free
+    with pytest.raises(IngestError, match=r"big\.csv: too large to store as one batch.*split the file"):
+        ingest_file(con, settings, path)
+    assert snapshot(con) == before
+    monkeypatch.setattr(ingest, "available_memory", lambda: None)  # unknown: no guess, the ingest runs
+    assert ingest_file(con, settings, path).accepted == 1

@@ -7,6 +7,7 @@ result.exit_code  # 0 all stored, 1 some rows rejected, 2 nothing stored
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,6 +55,41 @@ def detect_format(path: Path, kind: str) -> str:
     )
 
 
+# A CSV batch is one transaction that holds every row in memory at some point (docs/operations.md, "Large
+# files"): measured 9.97 GB peak for a 743 MB, 10-million-row file, i.e. about 13.4 times the file's size.
+MEMORY_PER_CSV_BYTE = 14
+MEMORY_HEADROOM = 0.8  # use at most this share of the memory that is free now
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for new work (Linux: MemAvailable), or None where it cannot be told."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(path: Path, kind: str, fmt: str) -> None:
+    """Refuse, before anything is stored, a concerns CSV whose batch would not fit in memory (no OOM kill)."""
+    if kind != "concerns" or fmt != "csv":
+        return
+    free = available_memory()
+    need = path.stat().st_size * MEMORY_PER_CSV_BYTE
+    if free is not None and need > free * MEMORY_HEADROOM:
+        raise IngestError(
+            f"{path.name}: too large to store as one batch on this machine: it needs about "
+            f"{need / 1e9:.1f} GB of memory and {free / 1e9:.1f} GB is free; split the file (by month, for "
+            "example) and ingest the parts, one batch each"
+        )
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -87,6 +123,7 @@ def ingest_file(
         raise IngestError(f"{path.name}: a layer needs a name (--layer NAME, e.g. streetlights)")
     if kind == "concerns":
         source = source or path.stem
+    _check_memory(path, kind, fmt)
     from koban_geo.maintenance import recover_torn_batches
 
     recover_torn_batches(con)  # rows a crash left without their batch record (see there)
