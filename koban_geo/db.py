@@ -76,11 +76,11 @@ def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) ->
     load_spatial(con)
     if migrate and not read_only:
         apply_migrations(con)
-        from koban_geo.maintenance import recover_torn_batches  # these import db: import here, not at top
-        from koban_geo.taxonomy import seed_taxonomy
+        from koban_geo.taxonomy import seed_taxonomy  # taxonomy imports db: import here, not at top
 
         seed_taxonomy(con)
-        recover_torn_batches(con)  # rows of a batch whose commit was torn by a crash (4 ms on 200k concerns)
+        # Rows of a batch whose commit a crash tore are removed by the next ingest (recover_torn_batches) and
+        # reported by `koban-geo doctor`; not here, so that opening a store never deletes anything.
     register_macros(con)
     return con
 

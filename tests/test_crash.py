@@ -283,7 +283,7 @@ def _torn_copies(db: Path, work: Path) -> list[Path]:
         copy = work / f"cut{cut}.duckdb"
         shutil.copyfile(db, copy)
         wal_of(copy).write_bytes(wal[:-cut])
-        con = connect(copy, migrate=False)  # a plain open: connect() would repair the torn batch at once
+        con = connect(copy, migrate=False)  # a plain open, as any reader would see the store
         try:
             orphans = con.execute(
                 "SELECT count(*) FROM concerns WHERE batch_id NOT IN (SELECT id FROM ingest_batches)"
@@ -299,8 +299,7 @@ def test_a_commit_torn_by_a_crash_is_repaired_by_the_rerun(
     fresh_db: Path, big_csv: Path, reference: dict, tmp_path: Path
 ) -> None:
     """DuckDB 1.5.5 replays the rows of a large insert whose commit was cut short (see the next test), so
-    concerns without their batch record come back; the next open (koban_geo.db.connect) removes them, and
-    the rerun stores the batch."""
+    concerns without their batch record come back; the rerun removes them first, then stores the batch."""
     subprocess.run([sys.executable, "-c", TORN_CHILD, str(fresh_db), str(big_csv)], check=True, env=_env(),
                    cwd=tmp_path, timeout=300)  # fmt: skip
     assert wal_of(fresh_db).exists()
