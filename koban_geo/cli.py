@@ -205,8 +205,32 @@ def demo(obj: _Context, seed: int, force: bool) -> None:
     con = obj.connect()
     with tempfile.TemporaryDirectory(prefix="koban-demo-") as tmp:
         counts = build_demo(con, obj.settings, Path(tmp), seed=seed)
+    password, code = _demo_login_and_meeting(con, obj.settings)
     con.close()
     click.echo(f"demo store {db}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    click.echo(f"dashboard login: demo / {password}  (an admin account; shown once, change it with "
+               f"`koban-geo users passwd demo`)")  # fmt: skip
+    click.echo(f"open demo meeting: join code {code} (phones open /vote?meeting={code})")
+
+
+def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
+    """An admin account with a fresh random password (never a password in the repository) and one open
+    meeting over the demo's central areas, so that every screen has something to show."""
+    import secrets
+    from datetime import date, timedelta
+
+    from koban_geo.accounts import add_user
+    from koban_geo.meetings import create_meeting, open_meeting, propose_candidates
+
+    password = secrets.token_urlsafe(12)
+    add_user(con, "demo", password, "admin", actor="koban-geo demo")
+    areas = [row[0] for row in con.execute(
+        "SELECT area_code FROM concerns GROUP BY area_code ORDER BY count(*) DESC LIMIT 3").fetchall()]  # fmt: skip
+    items = propose_candidates(con, settings, areas, None, None)
+    meeting = create_meeting(con, title="Demo neighbourhood meeting", date=date.today() + timedelta(days=7),
+                             areas=areas, actor="koban-geo demo", candidates=items)  # fmt: skip
+    open_meeting(con, meeting.id, "koban-geo demo")
+    return password, meeting.code
 
 
 @cli.command()

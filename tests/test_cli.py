@@ -220,3 +220,26 @@ def test_backtest_command_on_policeuk_files(runner, tmp_path):
     assert "PEI*" in table.stdout and table.stdout.count("model") == 2
     bad = runner.invoke(cli, ["backtest", "--train", str(inputs.concerns), "--test", str(files[-1])])
     assert bad.exit_code == 2 and "not a police.uk street-level CSV" in bad.stderr
+
+
+def test_demo_command_prints_a_fresh_login_and_an_open_meeting(tmp_path):
+    import re
+
+    from koban_geo.accounts import authenticate
+    from koban_geo.meetings import meeting_by_code
+    from koban_geo.settings import Settings
+
+    db = tmp_path / "demo.duckdb"
+    out = CliRunner().invoke(cli, ["--db", str(db), "demo"])
+    assert out.exit_code == 0, out.output
+    password = re.search(r"dashboard login: demo / (\S+)", out.output).group(1)
+    code = re.search(r"join code (\w+)", out.output).group(1)
+    con = connect(db)
+    try:
+        assert authenticate(con, Settings(db=db, _env_file=None), "demo", password).role == "admin"
+        meeting = meeting_by_code(con, code)
+        assert meeting.status == "open" and meeting.candidates
+    finally:
+        con.close()
+    again = CliRunner().invoke(cli, ["--db", str(tmp_path / "other.duckdb"), "demo"])
+    assert re.search(r"dashboard login: demo / (\S+)", again.output).group(1) != password  # never a fixed password
