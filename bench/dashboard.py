@@ -365,6 +365,10 @@ def profile_child(db: Path, reps: int) -> dict[str, Any]:
         lap("cache hit: pickle round trip of the cached MapData", lambda d=data: pickle.loads(pickle.dumps(prune(d))))  # fmt: skip
         script = str(sent.get("script", ""))
         lap("  of which the key hash (regex over the script)", lambda js=script: streamlit_folium.generate_js_hash(js, "officer-map"))  # fmt: skip
+        lap("map_data, emerging layer only, theme 'noise'", lambda: maps.map_data(con, settings, noise, "officer", [maps.EMERGING]))  # fmt: skip
+    emerging = maps.map_data(con, settings, default, "officer", [maps.EMERGING])
+    em_meta = emerging.meta.get(maps.EMERGING, {})
+    slices = em_meta.get("slices") or [""]
     con.close()
     counts = {key: len(value) for key, value in data.layers.items()}
     gi = sum(1 for _g, p in data.layers.get(maps.GISTAR, []) if p.get("gi_bin"))
@@ -376,6 +380,12 @@ def profile_child(db: Path, reps: int) -> dict[str, Any]:
         "streets": len(data.streets) if data.streets is not None else 0,
         "script_chars": len(str(sent.get("script", ""))),
         "args_json_bytes": len(json.dumps({k: v for k, v in sent.items() if k != "on_change"}, default=str)),
+        "emerging": {  # the emerging layer with the default filter: cells with a pattern, the months used
+            "cells": len(emerging.layers.get(maps.EMERGING, [])),
+            "first": str(slices[0])[:7],
+            "last": str(slices[-1])[:7],
+            "slices_end": em_meta.get("slices_end"),
+        },
     }
 
 
@@ -523,6 +533,18 @@ def markdown(r: dict[str, Any]) -> str:
             f"{py['args_json_bytes'] / 1e6:.2f} MB as JSON.",
             "",
         ]
+        em = py.get("emerging")
+        if em:  # older runs did not measure it
+            cut = (
+                f", cut back to the last complete month with data (ends {em['slices_end']})"
+                if em["slices_end"]
+                else ""
+            )
+            lines += [
+                f"Emerging layer (not on by default), default filter: {em['cells']:,} cells with a pattern; monthly "
+                f"slices {em['first']} to {em['last']}{cut}.",
+                "",
+            ]
         if b["blocked"] or b["problems"]:
             lines += [f"Blocked requests: {b['blocked'][:5]}; console problems: {b['problems'][:5]}", ""]
     if r.get("compare"):

@@ -51,7 +51,7 @@ def area_counts(
     policy = Policy.for_audience(audience, settings)
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     params = flt.params()
-    got = query(con, "areas_counts", params).fetchnumpy()
+    got = query(con, "areas_counts", params).fetchnumpy()  # one scan: totals and themes per area
     areas = pd.DataFrame(
         {
             "area_code": np.asarray(got["area_code"], dtype=object),
@@ -60,7 +60,18 @@ def area_counts(
         }
     )
     geoms = shapely.from_wkb([bytes(w) for w in got["wkb"]]) if len(areas) else np.array([], dtype=object)
-    themes = query(con, "areas_theme_counts", params).df()
+    theme_lists = [list(map(str, t)) for t in got["themes"]]
+    count_lists = [list(map(int, c)) for c in got["theme_counts"]]
+    sizes = [len(t) for t in theme_lists]
+    themes = pd.DataFrame(
+        {
+            "area_code": np.repeat(areas["area_code"].to_numpy(), sizes)
+            if sizes
+            else np.array([], dtype=object),
+            "theme": [t for ts in theme_lists for t in ts],
+            "count": np.array([c for cs in count_lists for c in cs], dtype=np.int64),
+        }
+    )  # commonest first within an area (the query's order): the top themes are the first shown ones
 
     counted = flt.themes or ()
     shown = release(areas, policy.audience, settings, theme=None, themes_counted=counted)
@@ -97,7 +108,8 @@ def area_counts(
 def _top_themes(
     areas: pd.DataFrame, by_theme: pd.DataFrame, policy: Policy, top: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """The commonest shown themes per area. For public tiers the themes left out (hidden or beyond `top`)
+    """The commonest shown themes per area (`by_theme` holds each area's themes commonest first, ties by
+    theme code: areas_counts orders them). For public tiers the themes left out (hidden or beyond `top`)
     must add up to nothing or to at least k, since the area's count is published next to them."""
     totals = {
         str(code): (None if pd.isna(n) else int(n))
@@ -106,22 +118,27 @@ def _top_themes(
     out: dict[str, list[dict[str, Any]]] = {}
     if by_theme.empty:
         return out
-    visible = by_theme[by_theme["count"].notna()]
-    for code, group in visible.groupby("area_code", sort=False):
-        group = group.sort_values(["count", "theme"], ascending=[False, True]).head(top)
-        picked: list[dict[str, Any]] = []
-        for r in group.itertuples(index=False):
-            item: dict[str, Any] = {"theme": str(r.theme), "count": int(r.count)}
-            if "sensitive" in group:
-                item["sensitive"] = bool(r.sensitive)
+    visible = by_theme[by_theme["count"].notna()].sort_values(
+        ["count", "theme"], ascending=[False, True], kind="stable"
+    )
+    codes = visible["area_code"].astype(str).tolist()
+    names = visible["theme"].astype(str).tolist()
+    counts = [int(n) for n in visible["count"].tolist()]
+    flags = visible["sensitive"].astype(bool).tolist() if "sensitive" in visible else None
+    for i, code in enumerate(codes):
+        picked = out.setdefault(code, [])
+        if len(picked) < top:
+            item: dict[str, Any] = {"theme": names[i], "count": counts[i]}
+            if flags is not None:
+                item["sensitive"] = flags[i]
             picked.append(item)
-        total = totals.get(str(code))
-        if policy.audience.aggregates_only:
+    if policy.audience.aggregates_only:
+        for code, picked in out.items():
+            total = totals.get(code)
             if total is None:
-                picked = []
+                picked.clear()
             while picked and 0 < (total or 0) - sum(int(p["count"]) for p in picked) < policy.k:
                 picked.pop()  # the smallest shown: what is left out grows until it is safe
-        out[str(code)] = picked
     return out
 
 
@@ -221,6 +238,8 @@ def streets(con: duckdb.DuckDBPyConnection, layer: str = STREETS_LAYER) -> np.nd
 def bounds(con: duckdb.DuckDBPyConnection) -> tuple[float, float, float, float] | None:
     """(min_lon, min_lat, max_lon, max_lat) of the areas, else of the concerns; None for an empty store."""
     row = query(con, "areas_bounds").fetchone()
+    if not row or row[0] is None:  # no areas: the concerns' extent (a scan of them, only then)
+        row = query(con, "areas_bounds_concerns").fetchone()
     if not row or row[0] is None:
         return None
     return float(row[0]), float(row[1]), float(row[2]), float(row[3])

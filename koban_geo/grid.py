@@ -104,24 +104,29 @@ class Grid:
     def __len__(self) -> int:
         return self.n
 
-    def polygons(self) -> np.ndarray:
-        """The cells as shapely polygons in EPSG:4326 (an object array, grid order), for export."""
+    def polygons(self, cells: np.ndarray | None = None) -> np.ndarray:
+        """The cells as shapely polygons in EPSG:4326 (an object array, grid order), for export; with `cells`
+        (grid positions) only those, in that order (a map's few significant cells, not the whole grid)."""
         import shapely
 
         if self.kind == "square":
             assert self.ix is not None and self.iy is not None
-            x0 = self.ix.astype(float) * self.size
-            y0 = self.iy.astype(float) * self.size
+            ix, iy = (self.ix, self.iy) if cells is None else (self.ix[cells], self.iy[cells])
+            x0 = ix.astype(float) * self.size
+            y0 = iy.astype(float) * self.size
             s = float(self.size)
             xs = np.stack([x0, x0 + s, x0 + s, x0, x0], axis=1)
             ys = np.stack([y0, y0, y0 + s, y0 + s, y0], axis=1)
+            if not xs.size:
+                return np.array([], dtype=object)
             lon, lat = _transformer(self.crs, "EPSG:4326").transform(xs.ravel(), ys.ravel())
-            ring = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(self.n, 5, 2)
+            ring = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(len(ix), 5, 2)
             return shapely.polygons(ring)
         import h3
 
         assert self.h3 is not None
-        rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(str(c))] for c in self.h3]
+        ids = self.h3 if cells is None else self.h3[cells]
+        rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(str(c))] for c in ids]
         return np.array([shapely.Polygon(r) for r in rings] if rings else [], dtype=object)
 
     def positions_square(self, ix: np.ndarray, iy: np.ndarray) -> np.ndarray:

@@ -177,3 +177,30 @@ def test_demo_public_release_invariants(demo, theme):
     hidden = sum(raw[c] for c, n in shown.items() if n is None)
     assert hidden == 0 or hidden >= k
     assert all(shown[c] == raw[c] for c in shown if shown[c] is not None)
+
+
+def test_bounds_are_the_areas_else_the_concerns(con):
+    """areas_bounds reads the areas only; the concerns' extent (a scan) is asked for only without areas."""
+    from koban_geo.areas import bounds
+
+    assert bounds(con) is None  # an empty store
+    con.execute(
+        """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id)
+        VALUES ('test', 'a', TIMESTAMP '2025-03-01 10:00', 'noise', 'given', ST_Point(24.95, 60.17), 100, 1),
+               ('test', 'b', TIMESTAMP '2025-03-01 10:00', 'noise', 'given', ST_Point(24.97, 60.18), 100, 1)"""
+    )
+    assert bounds(con) == pytest.approx((24.95, 60.17, 24.97, 60.18))
+    con.execute(
+        "INSERT INTO areas (code, name, geom, batch_id) VALUES ('A', 'Area A', ST_GeomFromText($wkt), 1)",
+        {"wkt": _square(0)},
+    )
+    assert bounds(con) == pytest.approx((24.930, 60.160, 24.935, 60.165))
+
+
+def test_top_themes_are_the_commonest_for_officers(small, settings):
+    rows, _ = area_counts(small, settings, Filter(), "officer", top=2)
+    got = _by_code(rows)
+    assert [t["theme"] for t in got["C"]["top_themes"]] == ["noise", "litter"]
+    assert [t["count"] for t in got["E"]["top_themes"]] == [10, 10]
+    assert [t["theme"] for t in got["E"]["top_themes"]] == ["asb", "noise"]  # ties by theme code
+    assert got["C"]["count"] == 10 and got["D"]["count"] == 0 and got["D"]["top_themes"] == []

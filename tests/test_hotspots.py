@@ -106,3 +106,51 @@ def test_cli_writes_geojson_that_geopandas_reads(demo_db, tmp_path):
     con.close()
     refused = CliRunner().invoke(cli, ["--db", str(db), "hotspots", "--method", "kde", "--out", str(out)])
     assert refused.exit_code == 2 and "officers and analysts" in refused.stderr
+
+
+# --- significant_only (the map's layers) and complete_slices (the map's emerging layer) ---
+
+
+def _rows_by_wkb(rows):
+    return {geom.wkb: props for geom, props in rows}
+
+
+@pytest.mark.parametrize("audience", ["officer", "public", "council"])
+def test_significant_only_is_the_drawn_subset_of_the_full_output(demo, audience):
+    """The gate runs on every cell first: a kept cell shows exactly what the full output shows of it (public
+    counts suppressed the same way), and nothing significant is left out."""
+    flt = Filter(themes=("noise", "asb", "litter"))
+    full, full_meta = hotspots(demo, SETTINGS, method="gistar", audience=audience, flt=flt)
+    drawn, meta = hotspots(demo, SETTINGS, method="gistar", audience=audience, flt=flt, significant_only=True)
+    assert drawn and len(drawn) < len(full)
+    expected = {wkb: p for wkb, p in _rows_by_wkb(full).items() if p["gi_bin"] != 0}
+    assert _rows_by_wkb(drawn) == expected
+    assert meta == full_meta
+    if audience != "officer":
+        assert all("gi_z" not in p for _g, p in drawn)
+
+
+@pytest.mark.parametrize("audience", ["officer", "public"])
+def test_significant_only_emerging_keeps_the_cells_with_a_pattern(demo, audience):
+    flt = Filter(themes=("noise", "asb"))
+    full, _ = hotspots(demo, SETTINGS, method="emerging", audience=audience, flt=flt)
+    drawn, _ = hotspots(demo, SETTINGS, method="emerging", audience=audience, flt=flt, significant_only=True)
+    expected = {w: p for w, p in _rows_by_wkb(full).items() if p["category"] not in (None, "no_pattern")}
+    assert drawn and _rows_by_wkb(drawn) == expected
+
+
+def test_complete_slices_end_at_the_last_complete_month_with_data(demo):
+    """The demo's reports end on 2026-10-31: a window running to 2026-11-25 would end in an empty November."""
+    from datetime import datetime
+
+    flt = Filter(themes=("noise", "asb"), since=datetime(2025, 11, 25), until=datetime(2026, 11, 25))
+    _, plain = hotspots(demo, SETTINGS, method="emerging", audience="officer", flt=flt)
+    _, cut = hotspots(demo, SETTINGS, method="emerging", audience="officer", flt=flt, complete_slices=True)
+    assert plain["slices"][-1] == "2026-11-01" and "slices_end" not in plain
+    assert cut["slices"][0] == "2025-11-01" and cut["slices"][-1] == "2026-10-01"
+    assert cut["slices_end"] == "2026-11-01"
+    assert cut["filter"] == plain["filter"]  # the filter asked for is stated as it was
+    # a window that ends before the data do is left as it is
+    early = Filter(themes=("noise",), since=datetime(2025, 6, 1), until=datetime(2026, 3, 1))
+    _, kept = hotspots(demo, SETTINGS, method="emerging", audience="officer", flt=early, complete_slices=True)
+    assert kept["slices"][-1] == "2026-02-01" and "slices_end" not in kept

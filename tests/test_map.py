@@ -293,3 +293,40 @@ def test_vendor_manifest_covers_every_link_of_the_features_we_use(vendored, monk
     monkeypatch.setitem(sys.modules, "vendor_assets", vendor_assets)  # its dataclasses look themselves up
     spec.loader.exec_module(vendor_assets)  # type: ignore[union-attr]
     assert vendor_assets.up_to_date(assets.VENDOR)  # every file there and matching its sha256
+
+
+def test_the_emerging_layer_finds_the_planted_pattern_with_the_default_filter(demo):
+    """The default filter (last 12 months) runs to today, past the demo's last report (2026-10-31): the
+    emerging layer ends its slices at the last complete month with data, so the planted emerging noise/asb
+    pattern at Vanha kirkkopuisto (HEL-119, from 2026-06) shows, and the legend says which months it covers.
+    'Today' is fixed at the day this was found, so the window keeps holding the demo's data."""
+    from datetime import date
+
+    from koban_geo.grid import Filter
+    from ui.filters import window
+
+    con, settings = demo
+    since, until = window("12m", date(2026, 11, 24))
+    flt = Filter(since=since, until=until, unit=settings.count_unit)
+    for audience in ("officer", "public"):
+        data = maps.map_data(con, settings, flt, audience, ["areas", "emerging"])
+        rows = data.layers["emerging"]
+        assert rows and all(p["category"] in maps.EMERGING_COLOURS for _g, p in rows)
+        meta = data.meta["emerging"]
+        assert meta["slices"][-1] == "2026-10-01" and meta["slices_end"] == "2026-11-01"
+        park = next(g for g, p in data.layers["areas"] if p["area_code"] == "HEL-119")
+        assert any(g.intersects(park) for g, _p in rows)
+        html = maps.build_map(data, settings, "en").get_root().render()
+        assert "Month: 2025-11 \\u2013 2026-10" in html
+
+
+def test_the_map_holds_only_the_cells_it_draws(demo):
+    """map_data asks for the significant Gi* cells only: the same cells, with the same properties, that the
+    full output has with gi_bin != 0 (public: counts suppressed over every cell, as in exports)."""
+    from koban_geo.hotspots import hotspots
+
+    con, settings = demo
+    for audience in ("officer", "public"):
+        data = maps.map_data(con, settings, None, audience, ["gistar"])
+        full, _ = hotspots(con, settings, method="gistar", audience=audience)
+        assert {g.wkb: p for g, p in data.layers["gistar"]} == {g.wkb: p for g, p in full if p["gi_bin"]}

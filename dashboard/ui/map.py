@@ -150,8 +150,9 @@ def map_data(
 ) -> MapData:
     """Fetch the layers (keys of `allowed_layers`) for one filter and audience tier.
 
-    `store_bounds`: areas.bounds(con) when the caller has it already (it scans the concerns: 0.1 s on
-    1,000,000 of them). Raises PrivacyError for a layer the tier may not see (points and density surfaces
+    `store_bounds`: areas.bounds(con) when the caller has it already. The Gi* and emerging layers hold only
+    the cells a map draws (significant / with a pattern), and the emerging slices end at the last complete
+    month that holds data (meta["slices_end"]). Raises PrivacyError for a layer the tier may not see (points and density surfaces
     for public/council).
     """
     from koban_geo import areas
@@ -170,7 +171,14 @@ def map_data(
     for key in wanted:
         if key == AREAS:
             data.layers[key], data.meta[key] = areas.area_counts(con, settings, flt, policy.audience)
-        elif key in (GISTAR, EMERGING, DBSCAN, KDE):
+        elif key in (GISTAR, EMERGING):
+            # only the cells a map draws (the gate runs on every cell first); the emerging slices end at the
+            # last complete month with data, not in an empty month running to today
+            data.layers[key], data.meta[key] = hotspots(
+                con, settings, method=key, flt=flt, audience=policy.audience, significant_only=True,  # type: ignore[arg-type]
+                complete_slices=key == EMERGING,
+            )  # fmt: skip
+        elif key in (DBSCAN, KDE):
             data.layers[key], data.meta[key] = hotspots(con, settings, method=key, flt=flt, audience=policy.audience)  # type: ignore[arg-type]  # fmt: skip
         elif key == CRIME:
             data.layers[key] = areas.crime_locations(con, settings, flt, policy.audience)
@@ -419,7 +427,9 @@ def build_map(data: MapData, settings: Settings, lang: str = "en") -> folium.Map
     if EMERGING in layers:
         add_emerging(m, layers[EMERGING], lang, k=data.k, counts=cell_counts)
         found = {p.get("category") for _g, p in layers[EMERGING]}
-        legend.append(_legend_emerging([c for c in EMERGING_COLOURS if c in found], lang))
+        legend.append(
+            _legend_emerging([c for c in EMERGING_COLOURS if c in found], lang, data.meta.get(EMERGING))
+        )
     if DBSCAN in layers:
         add_clusters(m, layers[DBSCAN], lang)
         legend.append(_legend_swatches(_("Clusters (DBSCAN)", lang), [(CLUSTER_COLOUR, _("Cluster outline", lang))], outline=True))  # fmt: skip
@@ -824,10 +834,28 @@ def _legend_gistar(lang: str) -> str:
     return _legend_swatches(_("Hot and cold spots (Gi*)", lang), items)
 
 
-def _legend_emerging(codes: Sequence[str], lang: str) -> str:
+def _legend_emerging(codes: Sequence[str], lang: str, meta: dict[str, Any] | None = None) -> str:
     if not codes:
-        return _legend_swatches(_("Emerging hot spots", lang), [("#ffffff", _("No pattern found", lang))])
-    return _legend_swatches(_("Emerging hot spots", lang), [(EMERGING_COLOURS[c], _emerging_label(c, lang)) for c in codes])  # fmt: skip
+        box = _legend_swatches(_("Emerging hot spots", lang), [("#ffffff", _("No pattern found", lang))])
+    else:
+        box = _legend_swatches(_("Emerging hot spots", lang), [(EMERGING_COLOURS[c], _emerging_label(c, lang)) for c in codes])  # fmt: skip
+    span = _slices_span(meta or {})
+    if span:
+        first, last = span
+        # the months the pattern covers, ending at the last complete month with data (a sentence saying so
+        # needs its translations first: dashboard/locales is not part of this change)
+        note = f"{_('Month', lang)}: {first} – {last}"
+        box = box[: -len("</div>")] + f"<div style='font-size:11px;color:#444'>{esc(note)}</div></div>"
+    return box
+
+
+def _slices_span(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(first, last) month of the emerging slices ('2025-11', '2026-10') when they were cut back to the last
+    complete period with data (meta["slices_end"]), else None."""
+    slices = meta.get("slices") or []
+    if not meta.get("slices_end") or not slices or meta.get("freq", "month") != "month":
+        return None
+    return str(slices[0])[:7], str(slices[-1])[:7]
 
 
 def _legend_areas(breaks: list[int], low: int, k: int, lang: str) -> str:
