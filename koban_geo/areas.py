@@ -206,6 +206,11 @@ def crime_locations(
     )
 
 
+def area_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Area code -> name, ordered by name (the dashboard's area pickers)."""
+    return {str(code): str(name) for code, name in query(con, "areas_names").fetchall()}
+
+
 def layer_names(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, bool]]:
     """(layer, features, holds only points) for every open-data layer in the store."""
     return [

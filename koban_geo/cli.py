@@ -13,6 +13,7 @@ from typing import Any, cast
 import click
 
 from koban_geo import __version__
+from koban_geo.cli_common import fail
 from koban_geo.settings import Settings, get_settings
 
 
@@ -54,11 +55,6 @@ pass_ctx = click.make_pass_decorator(_Context)
 def cli(ctx: click.Context, db: Path | None) -> None:
     """KOBAN Geo: the neighbourhood problem map for community policing."""
     ctx.obj = _Context(db)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"koban-geo: {message}", err=True)
-    sys.exit(code)
 
 
 @cli.command()
@@ -125,7 +121,7 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
     try:
         fields = parse_mapping(mapping)
     except IngestError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     settings = obj.settings
     if snap_to:
         settings = settings.model_copy(update={"anonymous_points_layer": snap_to})
@@ -199,7 +195,7 @@ def demo(obj: _Context, seed: int, force: bool) -> None:
     db = obj.settings.db
     if db.exists():
         if not force:
-            _fail(f"{db} already exists; use --force to replace it, or --db for another file")
+            fail(f"{db} already exists; use --force to replace it, or --db for another file")
         db.unlink()
         Path(f"{db}.wal").unlink(missing_ok=True)
     con = obj.connect()
@@ -332,7 +328,7 @@ def themes_map(obj: _Context, label: str, theme: str) -> None:
     try:
         set_mapping(con, label, theme)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     con.close()
     click.echo(f"{label!r} -> {theme}")
 
@@ -408,7 +404,7 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
     from koban_geo.hotspots import hotspots as make_hotspots
 
     if cell_m % 100:
-        _fail("--cell must be a multiple of 100 m (the snapping grid)")
+        fail("--cell must be a multiple of 100 m (the snapping grid)")
     flt = Filter(themes=themes or None, since=since, until=until, areas=areas or None,
                  unit=unit or obj.settings.count_unit)  # type: ignore[arg-type]  # fmt: skip
     con = obj.connect()
@@ -419,7 +415,7 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
             min_reports=min_reports,
         )  # fmt: skip
     except (PrivacyError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     geojson.write(out, geojson.feature_collection(rows, meta))
     audit(con, "cli", "export.hotspots", f"{method} {audience} -> {out.name} ({len(rows)} features)")
     con.close()
@@ -476,10 +472,10 @@ def backtest(obj: _Context, fmt: str, train: tuple[Path, ...], test: tuple[Path,
             con.close()
         else:
             if not train or not test:
-                _fail("name --train and --test files (or use --from-db)")
+                fail("name --train and --test files (or use --from-db)")
             result = run_backtest(train, test, cell=cell, coverage=shares, fmt=fmt)
     except BacktestError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, default=str))
         return
@@ -528,7 +524,7 @@ def review_theme(obj: _Context, source: str, concern_id: str, theme: str, actor:
     try:
         set_theme(con, obj.settings, source, concern_id, theme, actor)
     except (KeyError, ValueError) as exc:
-        _fail(str(exc).strip("'\""))
+        fail(str(exc).strip("'\""))
     con.close()
     click.echo(f"{source}/{concern_id} -> {theme}")
 
@@ -547,7 +543,7 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
     try:
         redact_description(con, source, concern_id, text, actor)
     except KeyError as exc:
-        _fail(str(exc).strip("'\""))
+        fail(str(exc).strip("'\""))
     con.close()
     click.echo(f"{source}/{concern_id} redacted")
 

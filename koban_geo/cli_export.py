@@ -7,29 +7,17 @@ Exit status: 0 written; 2 nothing written (bad input, unknown meeting or problem
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from koban_geo.cli_common import fail, os_user
+
 WHATS = ("hotspots", "areas", "priorities", "problems", "pack")
 AUDIENCES = ("public", "council", "officer")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"koban-geo: {message}", err=True)
-    sys.exit(code)
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        return "cli"
 
 
 def _themes(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -71,12 +59,12 @@ def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | Non
     from koban_geo.meetings import MeetingError
 
     settings = obj.settings
-    who = actor or _default_actor()
+    who = actor or os_user()
     if what in ("priorities", "pack") and meeting_id is None:
-        _fail(f"--what {what} needs --meeting ID")
+        fail(f"--what {what} needs --meeting ID")
     if what == "pack":
         if audience != "public":
-            _fail("a meeting pack is always public tier: leave out --audience or say public")
+            fail("a meeting pack is always public tier: leave out --audience or say public")
         from koban_geo.meeting_pack import meeting_pack
 
         con = obj.connect()
@@ -84,7 +72,7 @@ def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | Non
             assert meeting_id is not None
             path = meeting_pack(con, settings, meeting_id, lang, out, actor=who)
         except (ValueError, MeetingError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         finally:
             con.close()
         click.echo(f"wrote the meeting pack of meeting {meeting_id} ({lang}) to {path}")
@@ -94,13 +82,13 @@ def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | Non
     try:
         flt = Filter(themes=_themes(themes), since=since, until=until, unit=settings.count_unit)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     con = obj.connect()
     try:
         report = export(con, settings, what, audience, out, fmt, actor=who, flt=flt, meeting_id=meeting_id,
                         lang=lang, wkt=not no_wkt)  # fmt: skip
     except (PrivacyError, ValueError, MeetingError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     hidden = (
@@ -161,14 +149,14 @@ def problems_show(obj: Any, problem_id: int, audience: str, history: bool) -> No
     try:
         shown = card(con, obj.settings, problem_id, audience=audience)
         if shown is None:
-            _fail(f"problem card {problem_id} is not shown to the {audience} tier (sensitive themes only)")
+            fail(f"problem card {problem_id} is not shown to the {audience} tier (sensitive themes only)")
         from koban_geo.geojson import geometry_json
 
         doc = {"place": geometry_json(shown.place), **shown.properties}
         if history and audience == "officer":
             doc["history"] = card_history(con, problem_id)
     except ProblemError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     click.echo(json.dumps(doc, default=str, ensure_ascii=False, indent=1))

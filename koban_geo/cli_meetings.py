@@ -7,45 +7,20 @@ dashboard server runs it holds the store, and these commands say so and stop (cl
 
 from __future__ import annotations
 
-import getpass
-import json
-import sys
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn, Protocol
 
 import click
 
+from koban_geo.cli_common import StoreContext, echo_json, fail, os_user
 from koban_geo.meetings import MeetingError
 from koban_geo.taxonomy import LANGUAGES
 
 PROPOSAL_DAYS = 90
 
 
-class _Store(Protocol):
-    settings: Any
-
-    def connect(self, read_only: bool = False) -> Any: ...
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in a bare container
-        return "cli"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"koban-geo: {message}", err=True)
-    sys.exit(code)
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
 _actor = click.option(
     "--actor",
-    default=_os_user,
+    default=os_user,
     show_default="your OS user name",
     help="Who does this (recorded in the audit log).",
 )
@@ -82,7 +57,7 @@ def meetings() -> None:
 )
 @_json
 @click.pass_obj
-def list_cmd(obj: _Store, status: str | None, areas: tuple[str, ...], as_json: bool) -> None:
+def list_cmd(obj: StoreContext, status: str | None, areas: tuple[str, ...], as_json: bool) -> None:
     """List meetings, newest date first."""
     from koban_geo.meetings import list_meetings
 
@@ -92,7 +67,7 @@ def list_cmd(obj: _Store, status: str | None, areas: tuple[str, ...], as_json: b
     finally:
         con.close()
     if as_json:
-        _echo_json([{k: v for k, v in m.to_dict().items() if k != "candidates"} for m in found])
+        echo_json([{k: v for k, v in m.to_dict().items() if k != "candidates"} for m in found])
         return
     if not found:
         click.echo("no meetings")
@@ -119,7 +94,7 @@ def list_cmd(obj: _Store, status: str | None, areas: tuple[str, ...], as_json: b
 @_lang
 @_json
 @click.pass_obj
-def propose(obj: _Store, areas: tuple[str, ...], since: datetime | None, until: datetime | None, limit: int,
+def propose(obj: StoreContext, areas: tuple[str, ...], since: datetime | None, until: datetime | None, limit: int,
             lang: str, as_json: bool) -> None:  # fmt: skip
     """Propose items from the public-tier analytics: the top themes and hot spots of the areas."""
     from koban_geo.meetings import propose_candidates
@@ -129,11 +104,11 @@ def propose(obj: _Store, areas: tuple[str, ...], since: datetime | None, until: 
     try:
         found = propose_candidates(con, obj.settings, list(areas), start, end, limit)
     except MeetingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     if as_json:
-        _echo_json([c.to_dict() for c in found])
+        echo_json([c.to_dict() for c in found])
         return
     click.echo(f"concerns {start.date().isoformat()} .. {end.date().isoformat()} (public tier, k-suppressed)")
     for c in found:
@@ -166,7 +141,7 @@ def propose(obj: _Store, areas: tuple[str, ...], since: datetime | None, until: 
 @_actor
 @_json
 @click.pass_obj
-def create(obj: _Store, title: str, when: datetime, areas: tuple[str, ...], method: str, budget: int,
+def create(obj: StoreContext, title: str, when: datetime, areas: tuple[str, ...], method: str, budget: int,
            max_per_item: int, themes: tuple[str, ...], since: datetime | None, until: datetime | None,
            limit: int, open_now: bool, actor: str, as_json: bool) -> None:  # fmt: skip
     """Create a meeting with its join code; items are proposed from the analytics unless --theme is given."""
@@ -186,11 +161,11 @@ def create(obj: _Store, title: str, when: datetime, areas: tuple[str, ...], meth
         if open_now:
             meeting = open_meeting(con, meeting.id, actor)
     except MeetingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     if as_json:
-        _echo_json(meeting.to_dict())
+        echo_json(meeting.to_dict())
         return
     click.echo(
         f"meeting {meeting.id} ({meeting.status}): join code {meeting.code}; {meeting.rules.describe()}"
@@ -199,14 +174,14 @@ def create(obj: _Store, title: str, when: datetime, areas: tuple[str, ...], meth
         click.echo(f"  {c.key:<22} {c.label()}")
 
 
-def _move(obj: _Store, meeting_id: int, actor: str, to: str) -> None:
+def _move(obj: StoreContext, meeting_id: int, actor: str, to: str) -> None:
     from koban_geo.meetings import close_meeting, open_meeting
 
     con = obj.connect()
     try:
         meeting = (open_meeting if to == "open" else close_meeting)(con, meeting_id, actor)
     except MeetingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     click.echo(f"meeting {meeting.id} {meeting.status} (join code {meeting.code})")
@@ -216,7 +191,7 @@ def _move(obj: _Store, meeting_id: int, actor: str, to: str) -> None:
 @click.argument("meeting_id", type=int)
 @_actor
 @click.pass_obj
-def open_cmd(obj: _Store, meeting_id: int, actor: str) -> None:
+def open_cmd(obj: StoreContext, meeting_id: int, actor: str) -> None:
     """Open a draft meeting for voting; its items are fixed from then on."""
     _move(obj, meeting_id, actor, "open")
 
@@ -225,7 +200,7 @@ def open_cmd(obj: _Store, meeting_id: int, actor: str) -> None:
 @click.argument("meeting_id", type=int)
 @_actor
 @click.pass_obj
-def close(obj: _Store, meeting_id: int, actor: str) -> None:
+def close(obj: StoreContext, meeting_id: int, actor: str) -> None:
     """Close an open meeting: no more ballots; the results are final."""
     _move(obj, meeting_id, actor, "closed")
 
@@ -235,7 +210,7 @@ def close(obj: _Store, meeting_id: int, actor: str) -> None:
 @_lang
 @_json
 @click.pass_obj
-def results_cmd(obj: _Store, meeting_id: int, lang: str, as_json: bool) -> None:
+def results_cmd(obj: StoreContext, meeting_id: int, lang: str, as_json: bool) -> None:
     """Results per group (residents, officers, partners) and combined with the meeting's weights."""
     from koban_geo.voting import results
 
@@ -243,11 +218,11 @@ def results_cmd(obj: _Store, meeting_id: int, lang: str, as_json: bool) -> None:
     try:
         res = results(con, meeting_id)
     except MeetingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     if as_json:
-        _echo_json(res.to_dict(lang))
+        echo_json(res.to_dict(lang))
         return
     m = res.meeting
     click.echo(f"{m.title} ({m.date.isoformat()}, {m.status}, join code {m.code}): {res.ballots} ballots")

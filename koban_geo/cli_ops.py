@@ -10,14 +10,11 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"koban-geo: {message}", err=True)
-    sys.exit(code)
+from koban_geo.cli_common import fail
 
 
 def _open_unmigrated(obj: Any):
@@ -26,7 +23,7 @@ def _open_unmigrated(obj: Any):
 
     db = Path(obj.settings.db)
     if not db.exists():
-        _fail(f"no store at {db}: nothing to back up")
+        fail(f"no store at {db}: nothing to back up")
     try:
         return connect(db, migrate=False)
     except StoreError as exc:
@@ -50,7 +47,7 @@ def backup(obj: Any, path: Path, actor: str) -> None:
     try:
         manifest = make_backup(con, path, actor=actor)
     except MaintenanceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     size = sum(f["bytes"] for f in manifest["files"].values())
@@ -77,7 +74,7 @@ def restore(obj: Any, path: Path, force: bool, actor: str) -> None:
     try:
         manifest = do_restore(path, target, force=force, actor=actor)
     except MaintenanceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     migrated = manifest["migrated"]
     click.echo(
         f"restored {path} (made {manifest['created_at']}) into {target}: "
@@ -130,13 +127,13 @@ def purge(obj: Any, dry_run: bool, now: datetime | None, compact: bool, actor: s
     from koban_geo.maintenance import purge as do_purge
 
     if compact and dry_run:
-        _fail("--compact goes with --apply")
+        fail("--compact goes with --apply")
     settings = obj.settings
     con = obj.connect()
     try:
         report = do_purge(con, settings, now=now, apply=not dry_run, actor=actor)
     except MaintenanceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     sizes = None
@@ -144,7 +141,7 @@ def purge(obj: Any, dry_run: bool, now: datetime | None, compact: bool, actor: s
         try:
             sizes = compact_store(settings.db, actor=actor)
         except MaintenanceError as exc:
-            _fail(f"purged, but not compacted: {exc}")
+            fail(f"purged, but not compacted: {exc}")
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "compacted": sizes}, ensure_ascii=False))
         return

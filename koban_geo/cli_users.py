@@ -7,44 +7,28 @@ argument (arguments end up in shell history and process lists).
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
-from typing import Any, NoReturn, Protocol
+from typing import Any
 
 import click
 
 from koban_geo.accounts import AccountError, Role
-
-
-class _Store(Protocol):
-    def connect(self, read_only: bool = False) -> Any: ...
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in a bare container
-        return "cli"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"koban-geo: {message}", err=True)
-    sys.exit(code)
+from koban_geo.cli_common import StoreContext, fail, os_user
 
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            _fail("--password-stdin: nothing on standard input")
+            fail("--password-stdin: nothing on standard input")
         return line.rstrip("\r\n")
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 _actor = click.option(
     "--actor",
-    default=_os_user,
+    default=os_user,
     show_default="your OS user name",
     help="Who does this (recorded in the audit log).",
 )
@@ -83,7 +67,7 @@ def users() -> None:
 @_actor
 @click.pass_obj
 def users_add(
-    obj: _Store,
+    obj: StoreContext,
     username: str,
     role: str,
     email: str | None,
@@ -95,7 +79,7 @@ def users_add(
     from koban_geo.accounts import add_user, check_email, check_password, check_username
 
     if no_password and password_stdin:
-        _fail("use --no-password or --password-stdin, not both")
+        fail("use --no-password or --password-stdin, not both")
     try:
         check_username(username)
         if email is not None:
@@ -104,12 +88,12 @@ def users_add(
         if password is not None:
             check_password(password, username)  # before opening the store: a typo costs nothing
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     con = obj.connect()
     try:
         account = add_user(con, username, password, role, actor, email=email)
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()
     click.echo(f"added {account.username} ({account.role}, sees {account.audience})")
@@ -118,7 +102,7 @@ def users_add(
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per account.")
 @click.pass_obj
-def users_list(obj: _Store, as_json: bool) -> None:
+def users_list(obj: StoreContext, as_json: bool) -> None:
     """Accounts with their role, state and last login (times in UTC); never a password hash."""
     from koban_geo.accounts import list_users
 
@@ -148,7 +132,7 @@ def users_list(obj: _Store, as_json: bool) -> None:
 @click.argument("username")
 @_actor
 @click.pass_obj
-def users_disable(obj: _Store, username: str, actor: str) -> None:
+def users_disable(obj: StoreContext, username: str, actor: str) -> None:
     """Refuse USERNAME's logins and end its sessions (nothing is deleted)."""
     from koban_geo.accounts import disable_user
 
@@ -160,7 +144,7 @@ def users_disable(obj: _Store, username: str, actor: str) -> None:
 @click.argument("username")
 @_actor
 @click.pass_obj
-def users_enable(obj: _Store, username: str, actor: str) -> None:
+def users_enable(obj: StoreContext, username: str, actor: str) -> None:
     """Allow USERNAME again; also lifts a lock-out after too many failed logins."""
     from koban_geo.accounts import enable_user
 
@@ -173,7 +157,7 @@ def users_enable(obj: _Store, username: str, actor: str) -> None:
 @_stdin
 @_actor
 @click.pass_obj
-def users_passwd(obj: _Store, username: str, password_stdin: bool, actor: str) -> None:
+def users_passwd(obj: StoreContext, username: str, password_stdin: bool, actor: str) -> None:
     """Set a new password for USERNAME; ends its sessions and lifts a lock-out."""
     from koban_geo.accounts import check_password, set_password
 
@@ -181,7 +165,7 @@ def users_passwd(obj: _Store, username: str, password_stdin: bool, actor: str) -
         password = _password(password_stdin)
         check_password(password, username)
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _change(obj, lambda con, name, who: set_password(con, name, password, who), username, actor)
     click.echo(f"password changed for {username}")
 
@@ -191,7 +175,7 @@ def users_passwd(obj: _Store, username: str, password_stdin: bool, actor: str) -
 @click.argument("address", required=False)
 @_actor
 @click.pass_obj
-def users_email(obj: _Store, username: str, address: str | None, actor: str) -> None:
+def users_email(obj: StoreContext, username: str, address: str | None, actor: str) -> None:
     """Set the single sign-on ADDRESS that signs in as USERNAME; without ADDRESS, clear it."""
     from koban_geo.accounts import set_email
 
@@ -199,11 +183,11 @@ def users_email(obj: _Store, username: str, address: str | None, actor: str) -> 
     click.echo(f"{username}: single sign-on {'as ' + address.strip().lower() if address else 'cleared'}")
 
 
-def _change(obj: _Store, action: Any, username: str, actor: str) -> None:
+def _change(obj: StoreContext, action: Any, username: str, actor: str) -> None:
     con = obj.connect()
     try:
         action(con, username, actor)
     except AccountError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         con.close()

@@ -6,7 +6,7 @@ Everything passes through koban_geo.audience.release for the asking tier, like e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -157,8 +157,3 @@ def place_at(con: duckdb.DuckDBPyConnection, lon: float, lat: float, cell_m: int
     cell = shapely.Polygon([(round(a, 7), round(b, 7)) for a, b in zip(lons, lats, strict=True)])
     row = query(con, "details_area_at", {"lon": lon, "lat": lat}).fetchone()
     return Place(row[0] if row else None, row[1] if row else None, cell.wkt, lon, lat)
-
-
-def with_window(flt: Filter, since: Any, until: Any) -> Filter:
-    """The same filter over another time window (for 'changed since' comparisons)."""
-    return replace(flt, since=since, until=until)

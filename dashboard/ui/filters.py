@@ -109,8 +109,9 @@ def _sensitive() -> frozenset[str]:
 
 
 def _areas() -> dict[str, str]:
-    rows = store.reader().execute("SELECT code, name FROM areas ORDER BY name").fetchall()
-    return {code: name for code, name in rows}
+    from koban_geo.areas import area_names
+
+    return area_names(store.reader())
 
 
 def _last_meeting() -> date | None:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from koban_geo.grid import Filter
 from ui import auth, store
+from ui.i18n import _
+
+
+def action_statuses() -> dict[str, str]:
+    """Action status code -> its label in the session's language (koban_geo.problems.ACTION_STATUSES)."""
+    return {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
 
 
 def create_from_place(kind: str, ref: str, title: str, flt: Filter) -> int:

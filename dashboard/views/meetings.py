@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
+from koban_geo.areas import area_names
 from koban_geo.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
@@ -33,7 +34,7 @@ from koban_geo.meetings import (  # noqa: E402
 from koban_geo.voting import add_facilitator_count, results  # noqa: E402
 
 st.title(_("Meetings"))
-areas = dict(store.reader().execute("SELECT code, name FROM areas ORDER BY name").fetchall())
+areas = area_names(store.reader())
 
 with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.reader())):
     title = st.text_input(_("Title"), key="new-meeting-title", max_chars=120)

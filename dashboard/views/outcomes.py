@@ -10,6 +10,7 @@ from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
 from ui.layout import plain
+from ui.problems import action_statuses
 
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
@@ -35,7 +36,7 @@ if ranked and ranked[0][1].get("rank") is None:
     st.caption(_("Too few phones voted to publish the order."))
 
 st.subheader(_("We did"))
-ACTION_STATUS = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
+ACTION_STATUS = action_statuses()
 shown = 0
 for problem_id in list_problems(store.reader())["id"]:
     problem = get_problem(store.reader(), int(problem_id))

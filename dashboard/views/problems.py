@@ -6,11 +6,13 @@ from datetime import date
 
 import streamlit as st
 
+from koban_geo.areas import area_names
 from koban_geo.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
 from ui.layout import plain
+from ui.problems import action_statuses
 
 have = auth.require(Audience.COUNCIL)
 me = auth.current()
@@ -39,11 +41,11 @@ STATUS = {
     "assessment": _("Assessment"),
     "closed": _("Closed"),
 }
-ACTION_STATUS = {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
+ACTION_STATUS = action_statuses()
 
 st.title(_("Problems (SARA)"))
 officer = not have.aggregates_only
-areas = dict(store.reader().execute("SELECT code, name FROM areas ORDER BY name").fetchall())
+areas = area_names(store.reader())
 
 if officer:
     with st.expander(_("New problem for an area")):
