@@ -485,35 +485,32 @@ def koban_child(store: Path, reps: int, npz: Path) -> dict[str, Any]:
     result["hotspots_cold"] = repeat(reps, lambda c: cli_calls(c, True))
     result["hotspots_warm"] = repeat(reps, lambda c: cli_calls(c, False))
 
-    # 6. What-if, for the report: the counting SQL with an integer unit key and stored cell columns (a TEMP
-    # table in this process, not the shipped schema), against the shipped query, for two filters.
-    con.execute(
-        "CREATE TEMP TABLE whatif AS SELECT theme, hash(coalesce(group_id, source || '/' || id)) AS unit, "
-        "floor(ST_X(m) / $cell)::INTEGER AS ix, floor(ST_Y(m) / $cell)::INTEGER AS iy "
-        "FROM (SELECT *, ST_Transform(geom, 'EPSG:4326', $crs, always_xy := true) AS m FROM concerns)",
-        {"cell": float(CELL_M), "crs": crs},
-    )
+    # 6. For the report: the shipped counting query (keys stored per concern since migration 0008) against the
+    # query it replaced (each place transformed, group strings counted distinct), for two filters.
+    before_0008 = """
+        WITH per_place AS (
+            SELECT geom, CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id))
+                              ELSE count(*) END AS n
+            FROM concerns
+            WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]),
+                                 CAST($since AS TIMESTAMP), CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
+            GROUP BY geom
+        ), metric AS (SELECT ST_Transform(geom, 'EPSG:4326', $crs, always_xy := true) AS m, n FROM per_place)
+        SELECT floor(ST_X(m) / $cell)::BIGINT AS ix, floor(ST_Y(m) / $cell)::BIGINT AS iy, sum(n)::BIGINT AS n
+        FROM metric GROUP BY ALL"""
     whatif: dict[str, Any] = {}
     for name, f in (filters[0], filters[-1]):
-        p = {**f.params(), "crs": crs, "cell": float(CELL_M)}
-        themes = list(f.themes or ())
+        p = {**f.params(), "cell": float(CELL_M)}
 
-        def variants(clock: Clock, p: dict[str, Any] = p, themes: list[str] = themes) -> None:
-            with clock("shipped query, groups"):
+        def variants(clock: Clock, p: dict[str, Any] = p) -> None:
+            with clock("shipped query (stored place and unit key), groups"):
                 query(con, "grid_counts_square", p).fetchnumpy()
             with clock("shipped query, reports"):
                 query(con, "grid_counts_square", {**p, "groups": False}).fetchnumpy()
-            with clock("stored ix/iy + integer unit key, groups"):
-                con.execute(
-                    "SELECT ix, iy, count(DISTINCT unit) AS n FROM whatif WHERE list_contains($t, theme) "
-                    "GROUP BY ix, iy",
-                    {"t": themes},
-                ).fetchnumpy()
-            with clock("stored ix/iy, reports"):
-                con.execute(
-                    "SELECT ix, iy, count(*) AS n FROM whatif WHERE list_contains($t, theme) GROUP BY ix, iy",
-                    {"t": themes},
-                ).fetchnumpy()
+            with clock("query before migration 0008, groups"):
+                con.execute(before_0008, {**p, "crs": crs}).fetchnumpy()
+            with clock("query before migration 0008, reports"):
+                con.execute(before_0008, {**p, "crs": crs, "groups": False}).fetchnumpy()
 
         whatif[name] = repeat(reps, variants)
     result["whatif"] = whatif
@@ -1016,21 +1013,11 @@ def verdict(r: dict[str, Any], h: dict[str, float]) -> list[str]:
                 f"- **Met against the usual pipeline only:** {label} is {usual:.1f}x the usual one but "
                 f"{tuned:.1f}x a tuned one: {why}."
             )
-    w = k["whatif"]
-    names = list(w)
     if slow or min(h["ratio_change"], h["ratio_change_tuned"]) < TARGETS["ratio"]:
-        best = "stored ix/iy + integer unit key, groups"
         out.append(
-            "- **Where to gain** (not changed here; measured above on a TEMP table): an integer unit key "
-            "(e.g. a hash of the group written when groups are assigned) and the 100 m cell (ix, iy) stored per "
-            "concern at ingest turn the counting into an integer GROUP BY: "
-            + ", ".join(
-                f"{n} {_s(w[n]['median']['shipped query, groups'])} -> {_s(w[n]['median'][best])} s"
-                for n in names
-            )
-            + '. A small LRU of counts per (grid, filter), as the issue\'s "cached bins" suggests, would serve a '
-            "filter that comes back (a dashboard toggling between themes) in milliseconds; the cell grid and the "
-            "weights are cached already."
+            "- **Where to gain:** a small LRU of counts per (grid, filter), as the issue's \"cached bins\" "
+            "suggests, would serve a filter that comes back (a dashboard toggling between themes) in "
+            "milliseconds; the cell grid and the weights are cached already."
         )
     out.append("")
     return out
@@ -1211,8 +1198,9 @@ def markdown(r: dict[str, Any], previous: dict[str, Any] | None) -> str:
         )
     add("")
     add(
-        "What the counting query would cost with an integer unit key and the cell stored per concern (measured "
-        "on a TEMP table built in the same process; not the shipped schema), median s:"
+        "The counting query (`grid_counts_square.sql`) with the metric place and the group's hash stored per "
+        "concern at ingest (migration 0008), against the query before it (each snapped place transformed on "
+        "every call, group strings counted distinct), same store and process, median s:"
     )
     add("")
     names = list(k["whatif"])

@@ -268,10 +268,10 @@ def _build(
         ix, iy = _square_cells_in(area_metric, size)
         if places is not None:
             # every occupied cell, mapped by the same SQL that counts (so counting never drops a concern)
-            rows = query(con, "grid_counts_square", {**Filter(unit="reports").params(), "crs": crs,
-                                                     "cell": float(size)}).fetchnumpy()  # fmt: skip
-            ix = np.concatenate([ix, np.asarray(rows["ix"], dtype=np.int64)])
-            iy = np.concatenate([iy, np.asarray(rows["iy"], dtype=np.int64)])
+            flt = {**Filter(unit="reports").params(), "cell": float(size)}
+            occupied = query(con, "grid_counts_square", flt).fetchnumpy()
+            ix = np.concatenate([ix, np.asarray(occupied["ix"], dtype=np.int64)])
+            iy = np.concatenate([iy, np.asarray(occupied["iy"], dtype=np.int64)])
         return make_square_grid(ix, iy, size, crs, key)
 
     import h3
@@ -392,15 +392,15 @@ def bin_counts(con: duckdb.DuckDBPyConnection, grid: Grid, flt: Filter | None = 
     """Concerns per cell of `grid` (int64, grid order, zeros included) for the filter; concerns whose cell is
     outside the study grid are not counted.
 
-    Counted in SQL per snapped place (then per cell: in SQL for squares, by position for H3), so each call
-    reads the concerns once and transforms each place once.
+    Squares are counted in SQL from the metric place stored with each concern (grid.crs is the store's metric
+    CRS); H3 per snapped place in SQL, then by position. Each call reads the concerns once.
     """
     flt = flt or Filter()
     counts = np.zeros(grid.n, dtype=np.int64)
     if grid.n == 0:
         return counts
     if grid.kind == "square":
-        rows = query(con, "grid_counts_square", {**flt.params(), "crs": grid.crs, "cell": float(grid.size)})
+        rows = query(con, "grid_counts_square", {**flt.params(), "cell": float(grid.size)})
         got = rows.fetchnumpy()
         pos = grid.positions_square(np.asarray(got["ix"]), np.asarray(got["iy"]))
     else:
@@ -438,7 +438,7 @@ def bin_counts_by_slice(
     got: dict[str, np.ndarray] | None = None
     pos = np.zeros(0, np.int64)
     if grid.n and grid.kind == "square":
-        params = {**flt.params(), "crs": grid.crs, "cell": float(grid.size), "freq": freq}
+        params = {**flt.params(), "cell": float(grid.size), "freq": freq}
         got = query(con, "grid_slices_square", params).fetchnumpy()
         pos = grid.positions_square(np.asarray(got["ix"]), np.asarray(got["iy"]))
     elif grid.n:

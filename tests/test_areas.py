@@ -14,6 +14,7 @@ from koban_geo.db import connect
 from koban_geo.grid import Filter
 from koban_geo.settings import Settings
 from koban_geo.taxonomy import sensitive_codes, theme_codes
+from tests.helpers import fill_place_keys
 
 # Five side-by-side squares in central Helsinki; (area, theme) -> reports. k is 5 (the default k_min).
 # A (2) is under k; hiding it alone would leave it recoverable from the shown total, so the next smallest
@@ -52,6 +53,7 @@ def small(con):
         FROM _rows"""
     )
     con.unregister("_rows")
+    fill_place_keys(con)
     return con
 
 

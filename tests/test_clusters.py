@@ -12,6 +12,7 @@ from pyproj import Transformer
 from koban_geo.clusters import clusters_geojson, dbscan_clusters
 from koban_geo.db import meta_set
 from koban_geo.grid import Filter
+from tests.helpers import fill_place_keys
 
 CRS = "EPSG:32635"  # UTM 35N: central Helsinki
 X0, Y0 = 385050.0, 6672050.0  # a 100 m grid centre
@@ -41,6 +42,7 @@ def add(con, x, y, n, theme="noise", *, start=T0, step=timedelta(0), group=None,
         {"crs": CRS},
     )
     con.unregister("_rows")
+    fill_place_keys(con)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from koban_geo.db import meta_get, meta_set, query
 from koban_geo.gistar import weights_queen
 from koban_geo.grid import Filter, bin_counts, bin_counts_by_slice, study_area_fingerprint, study_grid
 from koban_geo.ingest import ingest_file
-from tests.helpers import HELSINKI_AREAS, write_areas, write_text
+from tests.helpers import HELSINKI_AREAS, fill_place_keys, write_areas, write_text
 
 CRS = "EPSG:32635"  # UTM 35N, the CRS the Helsinki test areas give a store
 T0 = datetime(2025, 6, 1, 12)
@@ -52,6 +52,7 @@ def add_concerns(con, rows: Iterable[Row], *, source: str = "test") -> None:
         )
     finally:
         con.unregister("_test_rows")
+    fill_place_keys(con)
     query(con, "areas_assign")
 
 
@@ -228,6 +229,7 @@ def test_groups_unit_counts_distinct_groups(helsinki, settings, tmp_path):
     assert bin_counts(helsinki, grid).tolist() == groups.tolist()  # groups is the default unit
     # concerns without a group id count one each
     helsinki.execute("UPDATE concerns SET group_id = NULL WHERE id IN ('r2', 'r3')")
+    fill_place_keys(helsinki)
     assert bin_counts(helsinki, grid, Filter(unit="groups"))[a] == 5
 
 

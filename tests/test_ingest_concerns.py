@@ -413,3 +413,56 @@ def test_a_csv_too_large_for_the_free_memory_is_refused_before_anything_is_store
     assert snapshot(con) == before
     monkeypatch.setattr(ingest, "available_memory", lambda: None)  # unknown: no guess, the ingest runs
     assert ingest_file(con, settings, path).accepted == 1
+
+
+def _place_keys(con):
+    return con.execute(
+        "SELECT id, place_x, place_y, unit_key, ST_X(m), ST_Y(m), hash(coalesce(group_id, source || '/' || id)) "
+        "FROM (SELECT *, ST_Transform(geom, 'EPSG:4326', 'EPSG:32635', always_xy := true) AS m FROM concerns) "
+        "ORDER BY id"
+    ).fetchall()
+
+
+def test_place_keys_are_the_snapped_point_and_the_group(areas, settings, tmp_path):
+    """Ingest stores what the counting queries group by (migration 0008): the snapped point in the metric CRS
+    (never the reported one) and the hash of the near-duplicate group."""
+    text = FI_CSV + "a4;24.11.2025 14:10;60,1699;24,9384;Melu;Taas meteliä;;\n"  # same place and theme as a1
+    ingest_file(areas, settings, write_text(tmp_path / "c.csv", text), kind="concerns")
+    rows = _place_keys(areas)
+    assert len(rows) == 4
+    for _id, x, y, unit, mx, my, expected_unit in rows:
+        assert (x, y, unit) == (mx, my, expected_unit)
+        # a 100 m cell centre (lon/lat kept to 6 decimals: within centimetres), not the reported point
+        assert (x % 100, y % 100) == pytest.approx((50, 50), abs=0.1)
+    units = {r[0]: r[3] for r in rows}
+    assert units["a1"] == units["a4"] != units["a2"]
+
+
+def test_migration_0008_fills_the_place_keys_of_an_older_store(areas, settings, tmp_path):
+    import duckdb
+
+    from koban_geo.db import connect, load_spatial, migrations
+
+    ingest_file(areas, settings, write_text(tmp_path / "c.csv", FI_CSV), kind="concerns")
+    before = _place_keys(areas)
+    old_columns = "source, id, reported_at, theme, theme_source, geom, snap_m, area_code, batch_id, group_id"
+    rows = areas.execute(f"SELECT {old_columns.replace('geom', 'ST_AsText(geom)')} FROM concerns").fetchall()
+    crs = areas.execute("SELECT value FROM meta WHERE key = 'metric_crs'").fetchone()[0]
+    old_path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(old_path))  # a store made before 0008: migrations 1-7, then these rows
+    load_spatial(old)
+    for version, name, path in migrations():
+        if version <= 7:
+            old.execute(path.read_text(encoding="utf-8"))
+            old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
+    old.execute("INSERT INTO meta VALUES ('metric_crs', ?)", [crs])
+    old.executemany(
+        f"INSERT INTO concerns ({old_columns}) VALUES (?, ?, ?, ?, ?, ST_GeomFromText(?::VARCHAR), ?, ?, ?, ?)", rows
+    )
+    assert old.execute("SELECT count(*) FROM concerns").fetchone()[0] == 3
+    old.close()
+    con = connect(old_path)
+    try:
+        assert _place_keys(con) == before
+    finally:
+        con.close()

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from koban_geo.perception import COLUMNS, FLAGS, perception_vs_crime
+from tests.helpers import fill_place_keys
 
 # Five 0.018° x 0.009° squares (about 1 km x 1 km) in a row across central Helsinki.
 AREAS = {f"A{i}": 24.90 + 0.018 * (i - 1) for i in range(1, 6)}
@@ -35,6 +36,7 @@ def add_concerns(con, area, n, theme, start=datetime(2025, 3, 1, 12)):
         SELECT 'test', id, reported_at, theme, 'given', ST_Point(lon, 60.1645), 100, 1, area_code FROM _rows"""
     )
     con.unregister("_rows")
+    fill_place_keys(con)
 
 
 def add_crime(con, area, n, crime_type, theme, month=date(2025, 3, 1)):

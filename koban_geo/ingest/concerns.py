@@ -225,7 +225,7 @@ def ingest_concerns(
             groups = new_groups(con, source, settings.group_days)
             con.register("_groups", groups)
             stack.callback(con.unregister, "_groups")
-            query(con, "concerns_insert", {"source": source, "batch_id": result.batch_id})
+            query(con, "concerns_insert", {"source": source, "batch_id": result.batch_id, "metric_crs": crs})
             result.accepted = to_store
             result.parameters["groups"] = len(set(groups.column("group_id").to_pylist()))
             record_batch(con, result, sha256=sha256, source=source, started_at=started)

@@ -11,7 +11,7 @@ WITH counted AS (
         area_code,
         theme,
         grouping(theme) AS whole,
-        CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS n
+        CASE WHEN $groups THEN count(DISTINCT unit_key) ELSE count(*) END AS n
     FROM concerns
     WHERE area_code IS NOT NULL
       AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),

@@ -5,7 +5,7 @@
 SELECT
     date_trunc('month', reported_at)::DATE AS month,
     theme,
-    CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS count
+    CASE WHEN $groups THEN count(DISTINCT unit_key) ELSE count(*) END AS count
 FROM concerns
 WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                      CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))

@@ -3,7 +3,7 @@
 -- details_counts). Same place and filter parameters as details_counts.
 SELECT
     theme,
-    CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS count
+    CASE WHEN $groups THEN count(DISTINCT unit_key) ELSE count(*) END AS count
 FROM concerns
 WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                      CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))

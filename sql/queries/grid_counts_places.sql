@@ -5,7 +5,7 @@
 WITH per_place AS (
     SELECT
         geom,
-        CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS n
+        CASE WHEN $groups THEN count(DISTINCT unit_key) ELSE count(*) END AS n
     FROM concerns
     WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))

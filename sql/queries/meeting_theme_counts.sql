@@ -3,7 +3,7 @@
 -- Parameters: $areas VARCHAR[], $since TIMESTAMP, $until TIMESTAMP (NULL = open), $groups BOOLEAN.
 SELECT
     theme,
-    (CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END)::BIGINT
+    (CASE WHEN $groups THEN count(DISTINCT unit_key) ELSE count(*) END)::BIGINT
         AS count
 FROM concerns
 WHERE koban_selected(theme, reported_at, area_code, CAST(NULL AS VARCHAR[]), CAST($since AS TIMESTAMP),

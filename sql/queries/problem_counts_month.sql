@@ -4,7 +4,7 @@
 --   macros.sql): $themes VARCHAR[], $since, $until TIMESTAMP or NULL.
 SELECT
     date_trunc('month', reported_at)::DATE AS month,
-    CASE WHEN $groups THEN count(DISTINCT coalesce(group_id, source || '/' || id)) ELSE count(*) END AS n
+    CASE WHEN $groups THEN count(DISTINCT unit_key) ELSE count(*) END AS n
 FROM concerns
 WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                      CAST($until AS TIMESTAMP), NULL)
