@@ -378,9 +378,9 @@ def themes_map(obj: _Context, label: str, theme: str) -> None:
 @click.option(
     "--min-reports",
     type=click.IntRange(2),
-    default=10,
-    show_default=True,
-    help="DBSCAN: reports within --eps that make a core place.",
+    default=None,
+    help="DBSCAN: reports within --eps that make a core place [default: 3x the study area's even spread, "
+    "at least 10].",
 )
 @click.option(
     "--audience",
@@ -395,7 +395,7 @@ def themes_map(obj: _Context, label: str, theme: str) -> None:
 @pass_ctx
 def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, until: Any, areas: tuple[str, ...],
              cell_m: int, unit: str | None, weights: str, distance_m: float | None, freq: str, eps_m: float,
-             min_reports: int, audience: str, out: Path) -> None:  # fmt: skip
+             min_reports: int | None, audience: str, out: Path) -> None:  # fmt: skip
     """Write hotspots (Gi* cells, emerging trends, DBSCAN clusters or a KDE surface) as RFC 7946 GeoJSON."""
     from koban_geo import geojson
     from koban_geo.audience import PrivacyError

@@ -6,7 +6,14 @@ included, reach `min_reports`. That is the same answer as DBSCAN on every report
 points instead of a million. (scikit-learn's HDBSCAN was not chosen: its time grows roughly with n²,
 measured here at 1.6 s for 10k points, 14 s for 30k and about 130 s for 100k.)
 
-    for c in dbscan_clusters(con, eps_m=150, min_reports=10, since="2025-01-01"):
+The core threshold adapts to the data unless it is given (`auto_min_reports`): a place is a core point
+when its neighbourhood holds at least `DENSITY_FACTOR` (3) times what an even spread of the selected
+concerns over the study area would put in a disc of radius eps, and never fewer than `MIN_REPORTS_FLOOR`
+(10). A fixed 10 made nearly every place of a dense city a core point: on 1,000,000 concerns (132,710 noise
+groups over 200 km², bench/results/hotspots.md) one cluster held 98 % of them and covered 199 km²; with the
+adaptive threshold (70 there) the largest of 54 clusters holds 9 % on 2.6 km².
+
+    for c in dbscan_clusters(con, eps_m=150, flt=Filter(themes=("noise",), since=date(2025, 1, 1))):
         print(c.id, c.count, c.themes[0].theme, c.first_reported, c.polygon.wkt)
 """
 
@@ -24,8 +31,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from koban_geo.db import meta_get, query
-from koban_geo.grid import Filter
+from koban_geo.grid import Filter, bin_counts, study_grid
 from koban_geo.kde import distinct_locations, to_lonlat
+
+DENSITY_FACTOR = 3.0  # a core neighbourhood holds this many times the study area's even spread
+MIN_REPORTS_FLOOR = 10  # and never fewer reports (or groups) than this
+_DENSITY_CELL_M = 100  # the study grid whose area and counts give the even spread (the snapping grid)
+_MIN_DISCS = 10  # a study area smaller than this many eps-discs has no meaningful even spread: use the floor
 
 
 class ThemeShare(NamedTuple):
@@ -64,10 +76,24 @@ class Cluster:
         }
 
 
+def auto_min_reports(con: duckdb.DuckDBPyConnection, eps_m: float, flt: Filter | None = None) -> int:
+    """The core threshold for `flt` and `eps_m`: DENSITY_FACTOR times the expected weight of a disc of radius
+    eps_m if the selected concerns were spread evenly over the study area (the cells of the 100 m study
+    grid), rounded up, and at least MIN_REPORTS_FLOOR. A study area under ten such discs (a handful of
+    places) has no meaningful even spread, and gets the floor."""
+    grid = study_grid(con, _DENSITY_CELL_M)
+    disc, area = np.pi * eps_m**2, grid.n * _DENSITY_CELL_M**2
+    if area < _MIN_DISCS * disc:
+        return MIN_REPORTS_FLOOR
+    total = float(bin_counts(con, grid, flt).sum())
+    expected = total * disc / area
+    return max(MIN_REPORTS_FLOOR, int(np.ceil(DENSITY_FACTOR * expected - 1e-9)))
+
+
 def dbscan_clusters(
     con: duckdb.DuckDBPyConnection,
     eps_m: float = 150,
-    min_reports: int = 10,
+    min_reports: int | None = None,
     *,
     hull_ratio: float = 1.0,
     flt: Filter | None = None,
@@ -75,12 +101,12 @@ def dbscan_clusters(
     """DBSCAN clusters of the selected concerns, largest first; noise (locations in no cluster) is left out.
 
     eps_m: neighbourhood radius in metres (metric CRS of the store); min_reports: the weight a neighbourhood
-    needs for its centre to be a core point. Polygons: the convex hull of the member locations
+    needs for its centre to be a core point (None: `auto_min_reports`). Polygons: the convex hull of the member locations
     (hull_ratio 1.0) or shapely's concave hull with that ratio (< 1 hugs the points more), buffered by
     eps_m / 2, so a one-location cluster is a disc and every member lies inside. `flt` selects the concerns
     (koban_geo.grid.Filter: sensitive themes only when named).
     """
-    if eps_m <= 0 or min_reports < 1:
+    if eps_m <= 0 or (min_reports is not None and min_reports < 1):
         raise ValueError("eps_m must be positive and min_reports at least 1")
     if not 0.0 <= hull_ratio <= 1.0:
         raise ValueError("hull_ratio must lie in 0..1")
@@ -91,6 +117,8 @@ def dbscan_clusters(
     rows = query(con, "clusters_points", {**params, "crs": crs}).df()
     if rows.empty:
         return []
+    if min_reports is None:
+        min_reports = auto_min_reports(con, eps_m, flt)
     xy = rows[["x", "y"]].to_numpy(dtype=float)
     locations, inverse = distinct_locations(xy)
     weights = np.bincount(inverse, weights=rows["weight"].to_numpy(dtype=float), minlength=len(locations))

@@ -66,14 +66,15 @@ def hotspots(
     distance_m: float | None = None,
     freq: Literal["month", "week"] = "month",
     eps_m: float = 105,
-    min_reports: int = 10,
+    min_reports: int | None = None,
     significant_only: bool = False,
     complete_slices: bool = False,
 ) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
     """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
 
     eps_m defaults to just over the 100 m snapping grid, so a cluster grows through edge-adjacent squares;
-    at 150 m (diagonals too) a dense district chains into one cluster.
+    at 150 m (diagonals too) a dense district chains into one cluster. min_reports None: adapted to the
+    data's density (koban_geo.clusters.auto_min_reports); the value used is in meta["min_reports"].
 
     significant_only (gistar, emerging; for maps, which draw nothing else): only the cells a map draws, the
     significant Gi* cells (gi_bin != 0) or the cells with an emerging pattern. The audience gate runs on
@@ -245,8 +246,10 @@ def _rows(grid: Any, frame: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:
 
 
 def _dbscan(con, policy, flt, eps_m, min_reports, meta) -> list[tuple[Any, dict[str, Any]]]:
-    from koban_geo.clusters import dbscan_clusters
+    from koban_geo.clusters import auto_min_reports, dbscan_clusters
 
+    if min_reports is None:
+        min_reports = auto_min_reports(con, eps_m, flt)
     if policy.audience.aggregates_only:
         min_reports = max(min_reports, policy.k)
     clusters = dbscan_clusters(con, eps_m, min_reports, flt=flt)

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from koban_geo.clusters import clusters_geojson, dbscan_clusters
+from koban_geo.clusters import auto_min_reports, clusters_geojson, dbscan_clusters
 from koban_geo.db import meta_set
 from koban_geo.grid import Filter
 from tests.helpers import fill_place_keys
@@ -167,3 +167,38 @@ def test_the_shared_filter_object_selects(store):
     (only,) = dbscan_clusters(store, flt=Filter(themes=("drugs",), unit="reports"))
     assert only.themes[0].theme == "drugs"
     assert dbscan_clusters(store, flt=Filter(since=datetime(2026, 1, 1))) == []
+
+
+def test_the_default_threshold_adapts_to_the_density(store):
+    """Even background, 3 reports in each of 20 x 20 cells of 100 m (4 km²), and 40 more in one cell.
+    A fixed 10 within 105 m makes every background place a core point (itself and its four edge neighbours:
+    15), so the whole lattice is one cluster; the default threshold is 3x the even spread of a 105 m disc,
+    ceil(3 * 1240 * pi * 105² / 4,000,000) = 33, which only the busy cell and its neighbours reach."""
+    import math
+
+    import numpy as np
+
+    centres = np.arange(20) * 100.0
+    gx, gy = np.meshgrid(X0 + centres, Y0 + centres)
+    xs, ys = np.repeat(gx.ravel(), 3), np.repeat(gy.ravel(), 3)
+    add(store, xs, ys, len(xs))
+    busy = (X0 + 1000, Y0 + 1000)
+    add(store, *busy, 40)
+    reports = Filter(unit="reports")
+
+    assert (
+        auto_min_reports(store, 105, reports) == math.ceil(3 * 1240 * math.pi * 105**2 / (400 * 100**2)) == 33
+    )
+
+    (everything,) = dbscan_clusters(store, eps_m=105, min_reports=10, flt=reports)
+    assert everything.count == 1240
+
+    (hot,) = dbscan_clusters(store, eps_m=105, flt=reports)
+    # the busy cell and its four neighbours are core; their neighbours join as border places
+    assert hot.n_locations == 13 and hot.count == 40 + 13 * 3
+    assert hot.polygon.contains(lonlat(*busy))
+
+
+def test_a_tiny_study_area_keeps_the_floor(store):
+    add(store, X0, Y0, 12)  # one place: no even spread to compare with
+    assert auto_min_reports(store, 105, Filter(unit="reports")) == 10

@@ -457,7 +457,8 @@ def test_migration_0008_fills_the_place_keys_of_an_older_store(areas, settings, 
             old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
     old.execute("INSERT INTO meta VALUES ('metric_crs', ?)", [crs])
     old.executemany(
-        f"INSERT INTO concerns ({old_columns}) VALUES (?, ?, ?, ?, ?, ST_GeomFromText(?::VARCHAR), ?, ?, ?, ?)", rows
+        f"INSERT INTO concerns ({old_columns}) VALUES (?, ?, ?, ?, ?, ST_GeomFromText(?::VARCHAR), ?, ?, ?, ?)",
+        rows,
     )
     assert old.execute("SELECT count(*) FROM concerns").fetchone()[0] == 3
     old.close()
