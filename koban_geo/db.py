@@ -60,7 +60,10 @@ def _config(read_only: bool) -> dict[str, Any]:
 
 
 def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the store (":memory:" for a throw-away one), load spatial, bring the schema up to date."""
+    """Open the store (":memory:" for a throw-away one), load spatial, bring the schema up to date.
+
+    A read-only open of a store with an older schema upgrades it first (a read-write open, then read-only).
+    """
     target = str(db)
     if target != ":memory:" and read_only and not Path(target).exists():
         raise StoreError(f"No KOBAN store at {target}: run `koban-geo init` or `koban-geo demo` first.")
@@ -74,6 +77,12 @@ def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) ->
             ) from exc
         raise StoreError(f"Cannot open the store {target}: {str(exc).splitlines()[0]}") from exc
     load_spatial(con)
+    if migrate and read_only and target != ":memory:" and schema_version(con) < latest_version():
+        # made by an older koban-geo: upgrade it once (a short write; refused while a server holds the file),
+        # so that read-only commands never run today's queries on yesterday's schema
+        con.close()
+        connect(target).close()
+        return connect(target, read_only=True, migrate=False)
     if migrate and not read_only:
         apply_migrations(con)
         from koban_geo.taxonomy import seed_taxonomy  # taxonomy imports db: import here, not at top

@@ -104,3 +104,20 @@ def test_query_files_bind_parameters_and_refuse_missing_ones(mem):
     assert query(mem, "stats_by_theme").fetchall() == []
     with pytest.raises(KeyError, match="needs parameter"):
         query(mem, "stats_prepare", {})
+
+
+def test_read_only_open_upgrades_an_older_store_first(tmp_path):
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))  # a store made by the koban-geo before the latest migration
+    store.load_spatial(old)
+    for version, name, sql in store.migrations()[:-1]:
+        old.execute(sql.read_text(encoding="utf-8"))
+        old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
+    old.close()
+    ro = connect(path, read_only=True)
+    try:
+        assert schema_version(ro) == latest_version()
+        with pytest.raises(duckdb.Error):
+            ro.execute("INSERT INTO meta VALUES ('x', 'y')")  # still read-only
+    finally:
+        ro.close()
