@@ -86,8 +86,8 @@ OPEN_AREA_TIP_JS = """(name) => { let hit = null;
         && l.getCenter && l.feature.properties.tip.includes(name)) hit = l; });
     if (!hit) return null;
     window.map.eachLayer(l => { if (l.closeTooltip) l.closeTooltip(); });
-    hit.openTooltip(hit.getCenter());
-    const tip = hit.getTooltip() && hit.getTooltip().getElement();
+    hit.fire('mouseover', {latlng: hit.getCenter()}, true);  // as the pointer does: the layer's tooltip opens on it
+    const open = document.querySelectorAll('.leaflet-tooltip'), tip = open[open.length - 1];
     return tip ? {text: tip.innerText, elements: tip.querySelectorAll('script, img').length} : null; }"""
 
 

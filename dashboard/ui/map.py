@@ -999,7 +999,12 @@ def _element_classes() -> tuple[type, type, type, type, type]:
         folium.GeoJson drew here before, leaner for thousands of cells. Geometries are written by GEOS
         (shapely.to_geojson, coordinates rounded to 6 decimals, about 0.1 m), properties in one JSON array
         (<, >, & and ' as escapes, like Jinja's tojson), each distinct style once (a feature names it by
-        number), and the script goes into the page without folium's second Jinja pass over it."""
+        number), and the script goes into the page without folium's second Jinja pass over it.
+
+        Tooltips: each distinct line of the tips ('<br>'-separated) is sent once and a feature lists its
+        lines by number ('t'); the layer has one tooltip whose text is put together for the feature under
+        the pointer, instead of one tooltip object per feature (on 4,000 cells about 80 ms of the browser's
+        time and a quarter of the message). `feature.properties.tip` still reads the whole text."""
 
         _template = Template(
             """{% macro script(this, kwargs) %}
@@ -1010,13 +1015,19 @@ def _element_classes() -> tuple[type, type, type, type, type]:
                 {%- endif %}
                 style: (function (styles) {
                     return function (feature) { return styles[feature.properties.s]; };
-                })({{ this.styles }}),
-                onEachFeature: {{ this.tip_js }}
+                })({{ this.styles }})
             });
-            (function (geometries, properties) {
-                {{ this.get_name() }}.addData({type: "FeatureCollection", features: geometries.map(
-                    function (g, i) { return {type: "Feature", geometry: g, properties: properties[i]}; })});
-            })({{ this.geometries }}, {{ this.properties }});
+            (function (layer, geometries, properties, lines) {
+                function tip(p) { return p.t ? p.t.map(function (j) { return lines[j]; }).join("<br>") : ""; }
+                layer.addData({type: "FeatureCollection", features: geometries.map(function (g, i) {
+                    var p = properties[i];
+                    Object.defineProperty(p, "tip", {get: function () { return tip(p); }});
+                    return {type: "Feature", geometry: g, properties: p};
+                })});
+                if (lines.length) {
+                    layer.bindTooltip(function (hovered) { return tip(hovered.feature.properties); }, {sticky: true});
+                }
+            })({{ this.get_name() }}, {{ this.geometries }}, {{ this.properties }}, {{ this.lines }});
             {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
             {% endmacro %}"""
         )
@@ -1030,9 +1041,9 @@ def _element_classes() -> tuple[type, type, type, type, type]:
             self._name = "Shapes"
             self.interactive = interactive
             self.attribution = attribution
-            self.tip_js = _TIP_JS
             styles: dict[str, int] = {}
             table: list[Any] = []
+            lines: dict[str, int] = {}
             rows = []
             for given in props:
                 row = dict(given)
@@ -1042,10 +1053,16 @@ def _element_classes() -> tuple[type, type, type, type, type]:
                     styles[key] = len(table)
                     table.append(style)
                 row["s"] = styles[key]
+                tip = row.pop("tip", None)
+                if tip:
+                    row["t"] = [lines.setdefault(line, len(lines)) for line in str(tip).split("<br>")]
                 rows.append(row)
+            if lines and not all("t" in row for row in rows):
+                raise ValueError("a layer's features have tooltips all or none (one tooltip per layer)")
             self.features = len(rows)
             self.styles = str(htmlsafe_json_dumps(table))
             self.properties = str(htmlsafe_json_dumps(rows))
+            self.lines = str(htmlsafe_json_dumps(list(lines)))
             if len(geoms) != len(rows):
                 raise ValueError("one set of properties per geometry")
             if not len(geoms):
