@@ -11,6 +11,7 @@ import streamlit as st
 
 from koban_geo.audience import Audience
 from ui import auth, store
+from ui import map as maps
 from ui.i18n import _, language_switch
 from ui.layout import friendly_errors
 
@@ -48,6 +49,7 @@ def _pages(tier: Audience) -> list[st.Page]:
 def main() -> None:
     with friendly_errors():
         store.connection()  # a missing or locked store is said plainly, before any page runs
+        maps.warm_default_maps()  # once per process, in the background
         tier = auth.tier()
         with st.sidebar:
             language_switch()

@@ -218,3 +218,32 @@ def test_the_public_meeting_screen_asks_for_a_code_instead_of_listing_meetings(s
     officer = _app(monkeypatch, db, tokens["olli"]).run()
     officer.switch_page("views/meeting_screen.py").run()
     assert [s for s in officer.selectbox if s.key == "screen-meeting"]
+
+
+def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
+    """The server computes each staff tier's default map once at start, into the cache the map page reads."""
+    from datetime import date as day
+
+    from koban_geo.grid import Filter
+    from ui import map as maps
+    from ui import store
+    from ui.filters import window
+
+    db, tokens, *_ = site
+    _app(monkeypatch, db, tokens["olli"]).run()
+    warming = maps._CACHED.get("warm")
+    assert warming is not None and maps.warm_default_maps() is None  # started once per process
+    warming.join(timeout=300)
+    assert not warming.is_alive()
+
+    def not_warmed(*args, **kwargs):
+        raise AssertionError("the default map was computed again: not warmed")
+
+    monkeypatch.setattr(maps, "map_data", not_warmed)
+    since, until = window("12m", day.today())
+    flt = Filter(since=since, until=until, unit=store.settings().count_unit)
+    for tier in maps.WARM_TIERS:
+        data = maps._cached_data_fn()(store.data_version(), flt, str(tier), tuple(sorted(maps.DEFAULT_LAYERS)))
+        assert data.layers[maps.GISTAR] is not None
+    with pytest.raises(AssertionError, match="not warmed"):  # a filter nobody warmed is computed
+        maps._cached_data_fn()(store.data_version(), Filter(themes=("noise",)), "officer", ("areas",))
