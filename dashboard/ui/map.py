@@ -604,6 +604,10 @@ def cached_officer_map(version: str, flt: Filter, audience: Audience | str, laye
     from ui import store
 
     settings = store.settings()
+    warming = _CACHED.get("warm")
+    if warming is not None and warming.is_alive():
+        # the first seconds after a start: wait for the warm-up rather than compute the same map twice at once
+        warming.join(timeout=_WARM_WAIT_S)
     data = _cached_data_fn()(version, flt, str(Audience(audience)), tuple(sorted(layers)))
     note = Policy.for_audience(audience, settings).precision_note(lang)
     return BuiltMap(build_map(data, settings, lang), note, data.meta)
@@ -615,6 +619,7 @@ def cached_public_map(version: str, flt: Filter, lang: str) -> BuiltMap:
 
 
 WARM_TIERS = (Audience.OFFICER, Audience.ANALYST, Audience.COUNCIL)  # the staff tiers' own default maps
+_WARM_WAIT_S = 30.0  # a page waits at most this long for the warm-up before computing its map itself
 
 
 def warm_default_maps() -> threading.Thread | None:
