@@ -11,7 +11,7 @@ when its neighbourhood holds at least `DENSITY_FACTOR` (3) times what an even sp
 concerns over the study area would put in a disc of radius eps, and never fewer than `MIN_REPORTS_FLOOR`
 (10). A fixed 10 made nearly every place of a dense city a core point: on 1,000,000 concerns (132,710 noise
 groups over 200 km², bench/results/hotspots.md) one cluster held 98 % of them and covered 199 km²; with the
-adaptive threshold (70 there) the largest of 54 clusters holds 9 % on 2.6 km².
+adaptive threshold (69 there) the largest of 56 clusters holds 9 %.
 
     for c in dbscan_clusters(con, eps_m=150, flt=Filter(themes=("noise",), since=date(2025, 1, 1))):
         print(c.id, c.count, c.themes[0].theme, c.first_reported, c.polygon.wkt)
