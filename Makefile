@@ -58,7 +58,7 @@ test: install-test browser
 lint: install-test
 	$(VENV)/bin/ruff check koban_geo dashboard tests bench
 	$(VENV)/bin/ruff format --check koban_geo dashboard tests bench
-	$(VENV)/bin/mypy koban_geo
+	$(VENV)/bin/mypy koban_geo dashboard
 
 bench: install-test
 	$(PY) bench/ingest.py

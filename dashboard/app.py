@@ -23,9 +23,15 @@ def _pages(tier: Audience) -> list[st.Page]:
     # for staff the map. Phones open /vote?meeting=CODE, which exists for everyone.
     public = [
         st.Page("views/vote.py", title=_("Vote"), icon=":material/how_to_vote:", url_path="vote"),
-        st.Page("views/meeting_screen.py", title=_("Meeting screen"), icon=":material/co_present:",
-                url_path="screen"),  # fmt: skip
-        st.Page("views/outcomes.py", title=_("You said, we did"), icon=":material/task_alt:", url_path="outcomes"),
+        st.Page(
+            "views/meeting_screen.py",
+            title=_("Meeting screen"),
+            icon=":material/co_present:",
+            url_path="screen",
+        ),  # fmt: skip
+        st.Page(
+            "views/outcomes.py", title=_("You said, we did"), icon=":material/task_alt:", url_path="outcomes"
+        ),
     ]
     login = st.Page("views/login.py", title=_("Log in") if tier == Audience.PUBLIC else _("Account"),
                     icon=":material/login:", url_path="login", default=tier == Audience.PUBLIC)  # fmt: skip
@@ -33,10 +39,17 @@ def _pages(tier: Audience) -> list[st.Page]:
     if tier == Audience.PUBLIC:
         return [*public, login]
     staff = [
-        st.Page("views/officer_map.py", title=_("Problem map"), icon=":material/map:", url_path="map",
-                default=True),  # fmt: skip
+        st.Page(
+            "views/officer_map.py",
+            title=_("Problem map"),
+            icon=":material/map:",
+            url_path="map",
+            default=True,
+        ),  # fmt: skip
         st.Page("views/meetings.py", title=_("Meetings"), icon=":material/groups:", url_path="meetings"),
-        st.Page("views/problems.py", title=_("Problems (SARA)"), icon=":material/extension:", url_path="problems"),
+        st.Page(
+            "views/problems.py", title=_("Problems (SARA)"), icon=":material/extension:", url_path="problems"
+        ),
         st.Page("views/exports.py", title=_("Exports"), icon=":material/download:", url_path="exports"),
     ]
     account = auth.current()

@@ -100,7 +100,9 @@ def _monthly(raw: pd.DataFrame, flt: Filter) -> pd.DataFrame:
     if raw.empty:
         return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype="int64")})
     sums = raw.groupby("month")["count"].sum()
-    first = pd.Timestamp(flt.since).to_period("M") if flt.since else pd.Timestamp(sums.index.min()).to_period("M")
+    first = (
+        pd.Timestamp(flt.since).to_period("M") if flt.since else pd.Timestamp(sums.index.min()).to_period("M")
+    )
     last = pd.Timestamp(sums.index.max()).to_period("M")
     if flt.until is not None:
         last = max(last, (pd.Timestamp(flt.until) - pd.Timedelta(seconds=1)).to_period("M"))

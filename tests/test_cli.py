@@ -242,4 +242,6 @@ def test_demo_command_prints_a_fresh_login_and_an_open_meeting(tmp_path):
     finally:
         con.close()
     again = CliRunner().invoke(cli, ["--db", str(tmp_path / "other.duckdb"), "demo"])
-    assert re.search(r"dashboard login: demo / (\S+)", again.output).group(1) != password  # never a fixed password
+    assert (
+        re.search(r"dashboard login: demo / (\S+)", again.output).group(1) != password
+    )  # never a fixed password

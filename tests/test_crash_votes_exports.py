@@ -131,7 +131,9 @@ def test_an_export_killed_midway_leaves_no_half_file_and_reruns(export_store, tm
     if moment == "staging":
         outcome = kill_at(cmd, until=staging.exists, cwd=tmp_path)
     else:
-        outcome = kill_at(cmd, until=lambda: any(staging.glob("*")) if staging.exists() else False, cwd=tmp_path)
+        outcome = kill_at(
+            cmd, until=lambda: any(staging.glob("*")) if staging.exists() else False, cwd=tmp_path
+        )
     con = connect(db)
     try:
         audits = con.execute("SELECT count(*) FROM audit_log WHERE action = 'export'").fetchone()[0]

@@ -63,14 +63,20 @@ def _texts(at: AppTest) -> str:
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_for_an_officer(site, monkeypatch, page):
     db, tokens, code, _ = site
-    at = _app(monkeypatch, db, tokens["olli"], code=code) if "screen" in page else _app(monkeypatch, db, tokens["olli"])
+    at = (
+        _app(monkeypatch, db, tokens["olli"], code=code)
+        if "screen" in page
+        else _app(monkeypatch, db, tokens["olli"])
+    )
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
 
 
-@pytest.mark.parametrize("page", ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py"))
+@pytest.mark.parametrize(
+    "page", ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py")
+)
 def test_a_public_visitor_cannot_reach_staff_pages(site, monkeypatch, page):
     db, tokens, *_ = site
     at = _app(monkeypatch, db)
@@ -174,7 +180,9 @@ def test_repeated_failed_logins_from_one_session_are_throttled(site, monkeypatch
     assert "Too many attempts" in at.error[0].value
     con = connect(db)
     try:
-        assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'").fetchone()[0] >= 1
+        assert (
+            con.execute("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'").fetchone()[0] >= 1
+        )
     finally:
         con.close()
 
@@ -243,7 +251,9 @@ def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
     since, until = window("12m", day.today())
     flt = Filter(since=since, until=until, unit=store.settings().count_unit)
     for tier in maps.WARM_TIERS:
-        data = maps._cached_data_fn()(store.data_version(), flt, str(tier), tuple(sorted(maps.DEFAULT_LAYERS)))
+        data = maps._cached_data_fn()(
+            store.data_version(), flt, str(tier), tuple(sorted(maps.DEFAULT_LAYERS))
+        )
         assert data.layers[maps.GISTAR] is not None
     with pytest.raises(AssertionError, match="not warmed"):  # a filter nobody warmed is computed
         maps._cached_data_fn()(store.data_version(), Filter(themes=("noise",)), "officer", ("areas",))

@@ -21,7 +21,9 @@ def demo(demo_db, tmp_path):
 
 
 def _busiest_area(con) -> str:
-    return con.execute("SELECT area_code FROM concerns GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    return con.execute(
+        "SELECT area_code FROM concerns GROUP BY ALL ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
 
 
 def test_area_totals_equal_a_direct_count(demo):
@@ -60,7 +62,9 @@ def test_polygon_details_and_trend(demo):
     details = place_details(con, settings, audience="analyst", polygon_wkt=wkt)
     assert details.total and details.total > 0
     assert details.trend in ("up", "down", "none")
-    empty = place_details(con, settings, audience="analyst", polygon_wkt="POLYGON((0 0, 0.001 0, 0.001 0.001, 0 0))")
+    empty = place_details(
+        con, settings, audience="analyst", polygon_wkt="POLYGON((0 0, 0.001 0, 0.001 0.001, 0 0))"
+    )
     assert empty.total == 0 and empty.trend == "too_few"
     with pytest.raises(ValueError, match="exactly one"):
         place_details(con, settings, audience="public")

@@ -157,7 +157,9 @@ def test_public_map_has_no_points_and_no_free_text(demo, vendored):
     shown_areas = [p for _g, p in maps.map_data(con, settings, None, "public", ["areas"]).layers["areas"]]
     assert text.count("Reports: ") == sum(1 for p in shown_areas if p["count"] is not None)
     groups = [c for c in m._children.values() if type(c).__name__ == "FeatureGroup"]
-    data_groups = [g.layer_name for g in groups if g.layer_name != maps.esc("Streets")]  # streets: the base map
+    data_groups = [
+        g.layer_name for g in groups if g.layer_name != maps.esc("Streets")
+    ]  # streets: the base map
     assert sorted(data_groups) == sorted([maps.esc("Reports per area"), maps.esc("Hot and cold spots (Gi*)")])
 
 

@@ -23,7 +23,9 @@ def test_blocks_after_the_limit_and_frees_after_the_window():
 
 def test_threads_do_not_lose_failures():
     t = Throttle(limit=10_000, window_s=3600)
-    threads = [threading.Thread(target=lambda: [t.failed("k", now=1.0) for _ in range(200)]) for _ in range(20)]
+    threads = [
+        threading.Thread(target=lambda: [t.failed("k", now=1.0) for _ in range(200)]) for _ in range(20)
+    ]
     for th in threads:
         th.start()
     for th in threads:

@@ -42,7 +42,9 @@ def theme_label(code: str, lang: str) -> str:
     return code
 
 
-def window(preset: str, today: date, last_meeting: date | None = None) -> tuple[datetime | None, datetime | None]:
+def window(
+    preset: str, today: date, last_meeting: date | None = None
+) -> tuple[datetime | None, datetime | None]:
     """[since, until) of a preset; until is the end of today."""
     end = datetime.combine(today + timedelta(days=1), time())
     if preset == "4w":
@@ -74,7 +76,9 @@ def sidebar(have: Audience, lang: str, *, key: str = "flt") -> tuple[Filter, Aud
             key=f"{key}-themes",
             placeholder=_("All themes except sensitive ones"),
         )
-        preset = st.selectbox(_("Time window"), PRESETS, index=2, format_func=_preset_label, key=f"{key}-preset")
+        preset = st.selectbox(
+            _("Time window"), PRESETS, index=2, format_func=_preset_label, key=f"{key}-preset"
+        )
         last = _last_meeting()
         since, until = window(preset, date.today(), last)
         if preset == "meeting" and last is None:

@@ -35,7 +35,9 @@ def catalogue(lang: str) -> dict[str, str]:
         return {}
     with path.open("rb") as handle:
         cat = read_po(handle, locale=lang)
-    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and isinstance(m.id, str)}
+    # singular messages only (a plural's id and string are tuples; the catalogue has none)
+    return {m.id: m.string for m in cat if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
+            and not m.fuzzy}  # fmt: skip
 
 
 def translate(msgid: str, lang: str) -> str:

@@ -9,7 +9,12 @@ from ui.i18n import _
 
 def action_statuses() -> dict[str, str]:
     """Action status code -> its label in the session's language (koban_geo.problems.ACTION_STATUSES)."""
-    return {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
+    return {
+        "planned": _("Planned"),
+        "in_progress": _("In progress"),
+        "done": _("Done"),
+        "dropped": _("Dropped"),
+    }
 
 
 def create_from_place(kind: str, ref: str, title: str, flt: Filter) -> int:

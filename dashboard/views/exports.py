@@ -54,6 +54,7 @@ if st.button(_("Prepare the file"), key="export-prepare", type="primary"):
         out = Path(folder) / name
         try:
             if what == "pack":
+                assert meeting_id is not None  # chosen above, or the page stopped
                 meeting_pack(store.connection(), store.settings(), meeting_id, lang, out, actor=actor)
             else:
                 export(store.connection(), store.settings(), what, audience, out, actor=actor,

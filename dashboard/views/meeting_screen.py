@@ -79,16 +79,23 @@ with right:
         st.table(rows)
 
 
+meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not the page's state
+
+
 @st.fragment(run_every=3)
 def tally() -> None:
     """The live vote tally, refreshed every 3 seconds without rerunning the page."""
-    outcome = results(store.reader(), meeting.id)
+    outcome = results(store.reader(), meeting_id)
     st.subheader(_("Votes so far: {n}").format(n=outcome.ballots))
     k = settings.k_min
     if outcome.ranking:
         st.table(tally_table(outcome, lang, k=k).set_index("#"))
     if any(0 < g.participants < k for g in outcome.groups.values()):
-        st.caption(_("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(k=k))
+        st.caption(
+            _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(
+                k=k
+            )
+        )
     st.caption(group_summary(outcome))
 
 

@@ -51,7 +51,9 @@ with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.re
     if chosen:
         end = datetime.combine(date.today() + timedelta(days=1), datetime.min.time())
         with st.spinner(_("Looking for candidate themes and hotspots...")):
-            proposals = propose_candidates(store.reader(), store.settings(), chosen, end - timedelta(days=365), end)
+            proposals = propose_candidates(
+                store.reader(), store.settings(), chosen, end - timedelta(days=365), end
+            )
     labels = {c.key: c.label(lang) for c in proposals}
     keep = st.multiselect(_("Items to vote on (proposed from the last 12 months)"), list(labels),
                           default=list(labels), format_func=labels.__getitem__, key="new-meeting-items")  # fmt: skip
@@ -62,7 +64,8 @@ with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.re
         try:
             made = create_meeting(
                 store.connection(), title=title, date=when, areas=chosen, actor=actor, candidates=items,
-                rules=Rules(method=method, budget=int(budget), max_per_item=int(cap)),
+                rules=Rules(method="ranking" if method == "ranking" else "dots", budget=int(budget),
+                            max_per_item=int(cap)),
             )  # fmt: skip
         except MeetingError as exc:
             st.error(str(exc))
@@ -78,15 +81,17 @@ meeting = st.selectbox(
     format_func=lambda m: f"{m.title} · {m.date:%d.%m.%Y} · {m.code} · {status_words[m.status]}",
 )  # fmt: skip
 st.subheader(plain(meeting.title))
-st.write(_("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang)))
+st.write(
+    _("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang))
+)
 st.page_link("views/meeting_screen.py", label=_("Open the meeting screen"), icon="📽️",
              query_params={"code": meeting.code})  # fmt: skip
-cols = st.columns(3)
+actions = st.columns(3)
 try:
-    if meeting.status == "draft" and cols[0].button(_("Open voting"), key="meeting-open", type="primary"):
+    if meeting.status == "draft" and actions[0].button(_("Open voting"), key="meeting-open", type="primary"):
         open_meeting(store.connection(), meeting.id, actor)
         st.rerun()
-    if meeting.status == "open" and cols[0].button(_("Close voting"), key="meeting-close", type="primary"):
+    if meeting.status == "open" and actions[0].button(_("Close voting"), key="meeting-close", type="primary"):
         close_meeting(store.connection(), meeting.id, actor)
         st.rerun()
 except MeetingError as exc:
@@ -97,15 +102,20 @@ st.markdown("**" + _("Results") + "**")
 if outcome.ranking:
     st.dataframe(tally_table(outcome, lang), hide_index=True, width="stretch")
 st.caption(group_summary(outcome))
-st.caption(_("Combined score: each group's share of its own points, weighted; a big group cannot outvote the others."))
+st.caption(
+    _(
+        "Combined score: each group's share of its own points, weighted; a big group cannot outvote the others."
+    )
+)
 
 if meeting.status != "closed":
     with st.form("weights"):
         st.markdown("**" + _("Weights of the groups") + "**")
-        cols = st.columns(len(ROLES))
+        weight_cols = st.columns(len(ROLES))
         weights = {
-            role: cols[i].number_input(role_label(role), 0.0, 10.0, float(meeting.weights.get(role, 1.0)), 0.5,
-                                       key=f"weight-{role}")  # fmt: skip
+            role: weight_cols[i].number_input(
+                role_label(role), 0.0, 10.0, float(meeting.weights.get(role, 1.0)), 0.5, key=f"weight-{role}"
+            )  # fmt: skip
             for i, role in enumerate(ROLES)
         }
         if st.form_submit_button(_("Save weights"), key="weights-save"):
@@ -129,7 +139,7 @@ if meeting.status == "open":
         if st.form_submit_button(_("Add count"), key="count-add"):
             try:
                 add_facilitator_count(store.connection(), meeting.id, group, {k: int(v) for k, v in counts.items() if v},
-                                      note, actor, source=source)  # fmt: skip
+                                      note, actor, source="paper" if source == "paper" else "hands")  # fmt: skip
             except MeetingError as exc:
                 st.error(str(exc))
             else:
@@ -142,11 +152,12 @@ if meeting.status == "closed" and outcome.ranking:
         from koban_geo.problems import ProblemError, create_problem
 
         try:
-            made = create_problem(store.connection(), store.settings(), actor=actor, candidate=(meeting.id, key))
+            problem_id = create_problem(store.connection(), store.settings(), actor=actor,
+                                        candidate=(meeting.id, key))  # fmt: skip
         except (ProblemError, ValueError) as exc:
             st.error(str(exc))
         else:
-            st.success(_("Problem card {id} created.").format(id=made))
+            st.success(_("Problem card {id} created.").format(id=problem_id))
 if st.button(_("Prepare the meeting pack"), key="meeting-pack"):
     import tempfile
     from pathlib import Path

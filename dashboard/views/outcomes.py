@@ -26,9 +26,11 @@ if not closed:
     st.stop()
 meeting = st.selectbox(_("Meeting"), closed, key="outcomes-meeting",
                        format_func=lambda m: f"{m.title} ({m.date:%d.%m.%Y})")  # fmt: skip
-layer = build(store.reader(), store.settings(), "priorities", Audience.PUBLIC, meeting_id=meeting.id, lang=lang)
+layer = build(
+    store.reader(), store.settings(), "priorities", Audience.PUBLIC, meeting_id=meeting.id, lang=lang
+)
 st.subheader(_("You said"))
-ranked = sorted(layer.rows, key=lambda r: (r[1].get("rank") or 99))
+ranked = sorted(layer.rows, key=lambda r: r[1].get("rank") or 99)
 for _geom, props in ranked:
     rank = props.get("rank")
     st.text(f"{rank}. {props['label']}" if rank else f"• {props['label']}")
@@ -49,7 +51,9 @@ for problem_id in list_problems(store.reader())["id"]:
     props = view.properties
     st.markdown(f"**{plain(props['title'])}** · " + ", ".join(theme_label(t, lang) for t in props["themes"]))
     for action in props.get("actions", []):
-        st.text(f"• {action['description']} — {action['owner_org']} ({ACTION_STATUS.get(action['status'], action['status'])})")
+        st.text(
+            f"• {action['description']} — {action['owner_org']} ({ACTION_STATUS.get(action['status'], action['status'])})"
+        )
     if props.get("assessment"):
         st.caption(props["assessment"]["verdict"])
 if not shown:

@@ -66,7 +66,9 @@ if officer:
 
 table = list_problems(store.reader())
 if table.empty:
-    st.info(_("No problem cards yet. Create one here, from a hotspot on the map, or from a meeting's priority."))
+    st.info(
+        _("No problem cards yet. Create one here, from a hotspot on the map, or from a meeting's priority.")
+    )
     st.stop()
 ids = [int(i) for i in table["id"]]
 titles = dict(zip(ids, table["title"], strict=True))
@@ -80,7 +82,11 @@ if view is None:
     st.stop()
 props = view.properties
 st.subheader(plain(props["title"]))
-st.caption(" · ".join([STATUS.get(props["status"], props["status"]), *[theme_label(t, lang) for t in props["themes"]]]))
+st.caption(
+    " · ".join(
+        [STATUS.get(props["status"], props["status"]), *[theme_label(t, lang) for t in props["themes"]]]
+    )
+)
 
 tabs = st.tabs([_("Scanning"), _("Analysis"), _("Response"), _("Assessment"), _("History")])
 with tabs[0]:
@@ -96,7 +102,9 @@ with tabs[1]:
         with st.form("analysis"):
             tri = analysis["triangle"]
             place_text = st.text_area(_("Place"), tri.get("place") or "", key="tri-place", max_chars=2000)
-            victim_text = st.text_area(_("Victim or target"), tri.get("victim") or "", key="tri-victim", max_chars=2000)
+            victim_text = st.text_area(
+                _("Victim or target"), tri.get("victim") or "", key="tri-victim", max_chars=2000
+            )
             offender_text = st.text_area(_("Offender or behaviour"), tri.get("offender") or "", key="tri-offender",
                                          max_chars=2000)  # fmt: skip
             notes = st.text_area(_("Notes"), analysis.get("notes") or "", key="tri-notes", max_chars=2000)
@@ -145,11 +153,17 @@ with tabs[3]:
             cols[2].metric(_("Relative effect"), f"{assessment['relative_effect']:.2f}")
     if officer:
         with st.form("plan"):
-            start = st.date_input(_("Response started"), value=problem.response_start or date.today(), key="plan-start")
-            days = st.number_input(_("Days before and after"), 7, 365, int(problem.period_days or 91), key="plan-days")
+            start = st.date_input(
+                _("Response started"), value=problem.response_start or date.today(), key="plan-start"
+            )
+            days = st.number_input(
+                _("Days before and after"), 7, 365, int(problem.period_days or 91), key="plan-days"
+            )
             comparison = st.selectbox(_("Comparison area"), [None, *areas], key="plan-comparison",
                                       format_func=lambda c: _("A ring around the place") if c is None else areas[c])  # fmt: skip
-            ring = st.number_input(_("Ring width (m)"), 50, 2000, int(problem.comparison_buffer_m or 300), key="plan-ring")
+            ring = st.number_input(
+                _("Ring width (m)"), 50, 2000, int(problem.comparison_buffer_m or 300), key="plan-ring"
+            )
             if st.form_submit_button(_("Save plan"), key="plan-save"):
                 try:
                     set_plan(store.connection(), problem.id, actor=actor, response_start=start, period_days=int(days),
@@ -165,9 +179,11 @@ with tabs[4]:
 if officer:
     moves = allowed_moves(problem)
     if moves:
-        cols = st.columns(len(moves))
+        move_cols = st.columns(len(moves))
         for i, move in enumerate(moves):
-            if cols[i].button(_("Move to: {status}").format(status=STATUS.get(move, move)), key=f"move-{move}"):
+            if move_cols[i].button(
+                _("Move to: {status}").format(status=STATUS.get(move, move)), key=f"move-{move}"
+            ):
                 try:
                     set_status(store.connection(), problem.id, move, actor=actor)
                 except ProblemError as exc:

@@ -61,20 +61,22 @@ picked_role = st.radio(
 )  # fmt: skip
 role = ROLES[role_names.index(picked_role)]
 rules = meeting.rules
+allocation: dict[str, int] | None = None  # dot voting: points per item
+ranking: list[str] | None = None  # ranking: items in order
 if rules.method == "dots":
     st.write(_("You have {budget} dots. Put at most {cap} on one item.").format(
         budget=rules.budget, cap=rules.max_per_item))  # fmt: skip
-    allocation = {}
+    dots: dict[str, int] = {}
     for i, (key, label) in enumerate(items.items()):
         before = int(current.points.get(key, 0)) if current else 0
-        allocation[key] = st.number_input(
+        dots[key] = st.number_input(
             plain(label), min_value=0, max_value=rules.max_per_item, value=min(before, rules.max_per_item),
             step=1, key=f"vote-dots-{i}",
         )  # fmt: skip
-    used = sum(allocation.values())
+    used = sum(dots.values())
     st.progress(min(used / rules.budget, 1.0), text=_("{used} of {budget} dots placed").format(
         used=used, budget=rules.budget))  # fmt: skip
-    ballot = {"allocation": allocation}
+    allocation = dots
 else:
     st.write(_("Pick the items in your order of priority: first the most important."))
     start = list(current.ranking or ()) if current else []
@@ -82,11 +84,10 @@ else:
         _("My priorities"), list(items), default=[k for k in start if k in items],
         format_func=items.__getitem__, key="vote-ranking",
     )  # fmt: skip
-    ballot = {"ranking": ranking}
 
 if st.button(_("Send my vote"), key="vote-submit", type="primary"):
     try:
-        receipt = cast_ballot(store.connection(), meeting.code, device, role, **ballot)
+        receipt = cast_ballot(store.connection(), meeting.code, device, role, allocation, ranking=ranking)
     except VoteError as exc:
         st.error(vote_error(exc))
     except Exception:  # noqa: BLE001 - the phone must hear that its vote was not stored, and may retry
