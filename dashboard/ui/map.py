@@ -796,6 +796,7 @@ def _count_line(p: dict[str, Any], k: int, lang: str) -> str:
     return esc(_("Reports: {n}", lang).format(n=_number(p["count"], lang)))
 
 
+@lru_cache(maxsize=128)  # one per bin and language: thousands of cells share seven labels
 def _gi_label(gi_bin: int, lang: str) -> str:
     return {
         3: _("Hot spot, 99 % confidence", lang),
@@ -808,6 +809,7 @@ def _gi_label(gi_bin: int, lang: str) -> str:
     }[gi_bin]
 
 
+@lru_cache(maxsize=256)
 def _emerging_label(code: str, lang: str) -> str:
     return {
         "new_hot": _("New hot spot", lang),
@@ -1081,14 +1083,18 @@ def _element_classes() -> tuple[type, type, type, type, type]:
             self._name = "Shapes"
             self.interactive = interactive
             self.attribution = attribution
-            styles: dict[str, int] = {}
+            styles: dict[Any, int] = {}
             table: list[Any] = []
             lines: dict[str, int] = {}
             rows = []
             for given in props:
                 row = dict(given)
                 style = row.pop("style", {})
-                key = json.dumps(style, sort_keys=True)
+                try:  # a few distinct styles for thousands of features: a tuple key is cheaper than JSON
+                    key: Any = tuple(sorted(style.items()))
+                    hash(key)
+                except TypeError:  # a list or a dict as a value
+                    key = json.dumps(style, sort_keys=True)
                 if key not in styles:
                     styles[key] = len(table)
                     table.append(style)
