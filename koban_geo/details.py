@@ -55,12 +55,16 @@ def place_details(
     policy = Policy.for_audience(audience, settings)
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     params = {**flt.params(), "area": area_code, "wkt": polygon_wkt}
-    raw = query(con, "details_counts", params).df()
+    counted = query(con, "details_counts", params).df()  # per month and theme, and per theme (whole)
+    whole = counted["whole"].astype(bool)
+    raw = counted.loc[~whole, ["month", "theme", "count"]].reset_index(drop=True)
     themes_counted = list(flt.themes or ())
 
     by_month = _monthly(raw, flt)
     months = release(by_month, audience, settings, theme=None, themes_counted=themes_counted)
-    by_theme = query(con, "details_themes", params).df()  # distinct groups over the window, per theme
+    by_theme = counted.loc[whole, ["theme", "count"]].reset_index(
+        drop=True
+    )  # distinct groups over the window
     if by_theme.empty:
         by_theme = _empty("theme")
     mix = release(by_theme, audience, settings)

@@ -63,3 +63,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_demo(con, Settings(db=db, _env_file=None), folder / "inputs")  # type: ignore[call-arg]
     con.close()
     return db
+
+
+@pytest.fixture
+def ops_cli():
+    """The koban-geo command group (koban_geo.cli registers every command module, operations included)."""
+    from koban_geo.cli import cli
+
+    return cli

@@ -20,18 +20,6 @@ NEW = "id,date,lat,lon,theme,text\nafter-1,2026-01-05 10:00,60.17,24.94,noise,lo
 
 
 @pytest.fixture
-def ops_cli():
-    """koban_geo.cli.cli with the operations commands (the lead registers them in koban_geo.cli)."""
-    from koban_geo.cli import cli
-    from koban_geo.cli_ops import COMMANDS
-
-    for command in COMMANDS:
-        if command.name not in cli.commands:
-            cli.add_command(command)
-    return cli
-
-
-@pytest.fixture
 def demo_copy(demo_db: Path, tmp_path: Path) -> Path:
     db = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_db, db)

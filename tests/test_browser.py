@@ -459,6 +459,17 @@ def test_language_switch_changes_the_texts(site, browser):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _assert_map_tip_inert(page, site: Site, shot: str) -> None:
+    """The area's tooltip on the page's map shows the hostile name as text, and nothing in the page or the map
+    frame ran the injected script or image."""
+    frame = map_frame(page)
+    tip = frame.evaluate(OPEN_AREA_TIP_JS, "Rautatientori")
+    screenshot(page, shot)
+    assert tip is not None and site.area_name in tip["text"] and tip["elements"] == 0, tip
+    for where in (page, frame):
+        assert where.evaluate(INJECTED_JS) == {"xss": "undefined", "imgs": 0}
+
+
 def test_script_payloads_in_the_store_are_shown_as_text(site, officer, screen, phone):
     assert all(SCRIPT in t or IMG in t for t in site.xss_texts), site.xss_texts  # the scrubber left them
     assert SCRIPT in site.area_name and SCRIPT in site.title and SCRIPT in site.item
@@ -470,23 +481,13 @@ def test_script_payloads_in_the_store_are_shown_as_text(site, officer, screen, p
     assert site.area_name in text
     for description in site.xss_texts:
         assert description in text, description
-    frame = map_frame(page)
-    tip = frame.evaluate(OPEN_AREA_TIP_JS, "Rautatientori")
-    screenshot(page, "browser-6-officer-tooltip")
-    assert tip is not None and site.area_name in tip["text"] and tip["elements"] == 0, tip
-    for where in (page, frame):
-        assert where.evaluate(INJECTED_JS) == {"xss": "undefined", "imgs": 0}
+    _assert_map_tip_inert(page, site, "browser-6-officer-tooltip")
 
     # Meeting screen: the title, the item in the tally, the public map's tooltip.
     page = screen.page
     text = _main_text(page)
     assert site.title in text and site.item in text
-    frame = map_frame(page)
-    tip = frame.evaluate(OPEN_AREA_TIP_JS, "Rautatientori")
-    screenshot(page, "browser-6-screen-tooltip")
-    assert tip is not None and site.area_name in tip["text"] and tip["elements"] == 0, tip
-    for where in (page, frame):
-        assert where.evaluate(INJECTED_JS) == {"xss": "undefined", "imgs": 0}
+    _assert_map_tip_inert(page, site, "browser-6-screen-tooltip")
 
     # Phone: the title and the item's label.
     page = phone.page

@@ -19,18 +19,6 @@ from koban_geo.settings import Settings
 
 
 @pytest.fixture
-def ops_cli():
-    """koban_geo.cli.cli with the operations commands (the lead registers them in koban_geo.cli)."""
-    from koban_geo.cli import cli
-    from koban_geo.cli_ops import COMMANDS
-
-    for command in COMMANDS:
-        if command.name not in cli.commands:
-            cli.add_command(command)
-    return cli
-
-
-@pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A dashboard folder with complete map assets, used through KOBAN_APP."""
     root = tmp_path / "dashboard"

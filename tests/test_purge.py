@@ -34,18 +34,6 @@ d1,2026-10-01 10:00,60.1700,24.9300,noise,loud now
 
 
 @pytest.fixture
-def ops_cli():
-    """koban_geo.cli.cli with the operations commands (the lead registers them in koban_geo.cli)."""
-    from koban_geo.cli import cli
-    from koban_geo.cli_ops import COMMANDS
-
-    for command in COMMANDS:
-        if command.name not in cli.commands:
-            cli.add_command(command)
-    return cli
-
-
-@pytest.fixture
 def small(con, settings: Settings, tmp_path: Path):
     ingest_file(con, settings, write_areas(tmp_path / "areas.geojson"), kind="areas")
     result = ingest_file(con, settings, write_text(tmp_path / "p.csv", CONCERNS))
