@@ -37,11 +37,11 @@ def load_sql(name: str) -> str:
 
 
 def app_path() -> Path:
-    """The dashboard entry point (dashboard/app.py beside the package, or $KOBAN_APP)."""
+    """The dashboard entry point (dashboard/server.py beside the package, or $KOBAN_APP)."""
     import os
 
     override = os.environ.get("KOBAN_APP")
-    path = Path(override) if override else _PKG.parent / "dashboard" / "app.py"
+    path = Path(override) if override else _PKG.parent / "dashboard" / "server.py"
     if not path.is_file():
-        raise FileNotFoundError(f"dashboard not found at {path}; set KOBAN_APP to dashboard/app.py")
+        raise FileNotFoundError(f"dashboard not found at {path}; set KOBAN_APP to dashboard/server.py")
     return path

@@ -44,12 +44,12 @@ def free_port() -> int:
 
 @contextmanager
 def dashboard_server(db: Path, env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on a free port against store `db`; yields the base URL."""
+    """`streamlit run dashboard/server.py` on a free port against store `db`; yields the base URL."""
     port = free_port()
     log = ARTIFACTS / f"server-{port}.log"
     ARTIFACTS.mkdir(exist_ok=True)
     environment = dict(os.environ, KOBAN_DB=str(db), KOBAN_TILES_URL="", **(env or {}))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
     with log.open("wb") as out:
