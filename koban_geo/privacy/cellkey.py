@@ -30,7 +30,6 @@ from functools import cache
 
 import numpy as np
 
-
 __all__ = [
     "BASE",
     "MAX_NOISE",
