@@ -516,7 +516,7 @@ def test_changes_since_last_meeting(demo_copy):
         "WHERE area_code = 'HEL-102' AND theme = ? AND reported_at >= ? AND reported_at < ?",
         [shown.theme, ch.since, until],
     ).fetchone()
-    assert shown.now == n
+    assert abs(shown.now - n) <= 2  # the public count, with its cell key noise (privacy.cellkey)
     assert shown.label != shown.theme  # Finnish label from the taxonomy
 
 
