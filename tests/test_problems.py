@@ -161,9 +161,12 @@ def test_tiers_of_the_assessment(store, settings):
     )
     council = P.assess(store, settings, problem, audience="council")
     # 3 < k is hidden, and so is 24 (else 27 - 24 would give it away when the place's total is known)
-    assert (council.place_before, council.place_after, council.comparison_before,
-            council.comparison_after) == (None, None, 20, 20)  # fmt: skip
-    assert (council.change_pct, council.comparison_change_pct, council.relative_effect) == (None, 0.0, None)
+    assert (council.place_before, council.place_after) == (None, None)
+    before, after = council.comparison_before, council.comparison_after
+    assert abs(before - 20) <= 2 and abs(after - 20) <= 2  # shown with their cell key noise (privacy.cellkey)
+    # the percentage comes from the counts shown (from the true ones it would undo the noise)
+    assert council.comparison_change_pct == assessment_figures(0, 0, before, after).comparison_change_pct
+    assert (council.change_pct, council.relative_effect) == (None, None)
     assert council.verdict == officer.verdict and council.effect_low is None
     public = P.assess(store, settings, problem, audience="public")
     assert all(getattr(public, f) is None for f in ("place_before", "place_after", "comparison_before",
@@ -222,9 +225,10 @@ def test_scanning_counts_per_month_and_the_officers_concern_keys(store, settings
     assert len(officer.concerns) == 37 and {c["theme"] for c in officer.concerns} == {"noise"}
     assert {"source", "id", "reported_at", "theme"} == set(officer.concerns[0])
     council = P.scan(store, settings, problem, audience="council")
-    assert council.months["count"].astype(object).where(council.months["count"].notna(), None).tolist() == [
-        None, 15, 9, 8, 0, None]  # fmt: skip
-    assert council.total == 37 and council.concerns == []
+    shown = council.months["count"].astype(object).where(council.months["count"].notna(), None).tolist()
+    assert [n is None for n in shown] == [True, False, False, False, False, True] and shown[4] == 0
+    assert all(abs(n - t) <= 2 for n, t in zip(shown[1:4], [15, 9, 8], strict=True))  # cell key noise
+    assert abs(council.total - 37) <= 2 and council.concerns == []
 
 
 def test_sensitive_themes_are_officers_only(store, settings):
@@ -233,7 +237,7 @@ def test_sensitive_themes_are_officers_only(store, settings):
     officer = P.card(store, settings, problem, audience="officer").properties
     assert officer["sensitive_themes"] == ["domestic"]
     council = P.card(store, settings, problem, audience="council").properties
-    assert council["themes"] == ["noise"] and council["scanning"]["total"] == 37
+    assert council["themes"] == ["noise"] and abs(council["scanning"]["total"] - 37) <= 2  # cell key noise
     only_sensitive = _new(store, settings, title="At home", themes=["domestic"])
     assert P.card(store, settings, only_sensitive, audience="public") is None
     assert P.card(store, settings, only_sensitive, audience="council") is None
