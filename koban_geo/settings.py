@@ -46,8 +46,14 @@ class Settings(BaseSettings):
         description="address residents' phones open (e.g. http://10.0.0.5:8501); the join QR code points here",
     )
     tiles_url: str | None = Field(
-        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        description="base map tile URL template; empty for no tiles (areas and streets are drawn instead)",
+        None,
+        description="raster tile URL template of your own tile server (wins over the offline basemap); "
+        "unset: the offline basemap when built, else the store's streets",
+    )
+    basemap: Path | None = Field(
+        None,
+        description="offline vector basemap (PMTiles) the dashboard serves; default: beside the store, "
+        "koban.duckdb -> koban.basemap.pmtiles (`koban-geo basemap build`)",
     )
     tiles_attribution: str = Field(
         "&copy; OpenStreetMap contributors", description="attribution shown with the base map tiles"

@@ -1,0 +1,42 @@
+"""The offline vector basemap: an OpenStreetMap extract cut into one PMTiles archive, and read back by z/x/y.
+
+`build_basemap` (`koban-geo basemap build EXTRACT.osm.pbf`) turns an .osm.pbf extract into vector tiles with
+DuckDB spatial (sql/queries/basemap_*.sql) in the Protomaps basemap v4 layers (earth, landuse, water, roads,
+buildings, places, pois) and writes them with the `pmtiles` package; `open_archive` and `active_basemap` are
+what the dashboard's tile route and maps use. Nothing here imports the dashboard. docs/basemap.md has the
+why and the figures.
+"""
+
+from koban_geo.basemap.archive import (
+    Archive,
+    active_basemap,
+    archive_path,
+    default_path,
+    open_archive,
+)
+from koban_geo.basemap.build import (
+    ATTRIBUTION,
+    FIELDS,
+    LAYERS,
+    MAX_ZOOM,
+    MIN_ZOOM,
+    BasemapError,
+    BuildReport,
+    build_basemap,
+)
+
+__all__ = [
+    "ATTRIBUTION",
+    "FIELDS",
+    "LAYERS",
+    "MAX_ZOOM",
+    "MIN_ZOOM",
+    "Archive",
+    "BasemapError",
+    "BuildReport",
+    "active_basemap",
+    "archive_path",
+    "build_basemap",
+    "default_path",
+    "open_archive",
+]
