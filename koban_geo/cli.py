@@ -204,9 +204,24 @@ def demo(obj: _Context, seed: int, force: bool) -> None:
     password, code = _demo_login_and_meeting(con, obj.settings)
     con.close()
     click.echo(f"demo store {db}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    _demo_basemap(obj.settings)
     click.echo(f"dashboard login: demo / {password}  (an admin account; shown once, change it with "
                f"`koban-geo users passwd demo`)")  # fmt: skip
     click.echo(f"open demo meeting: join code {code} (phones open /vote?meeting={code})")
+
+
+def _demo_basemap(settings: Settings) -> None:
+    """The demo's offline basemap beside the store, from the extract `make demo-extract` put in place."""
+    from koban_geo.basemap import archive_path, build_basemap, demo_extract
+
+    extract = demo_extract()
+    if extract is None:
+        click.echo(
+            "no basemap: run `make demo-extract`, then `koban-geo basemap build .cache/osm/Helsinki.osm.pbf`"
+        )
+        return
+    report = build_basemap(extract, archive_path(settings))
+    click.echo(f"basemap {report.path}: zoom {report.minzoom}-{report.maxzoom}, {report.size / 1e6:.1f} MB")
 
 
 def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
@@ -550,12 +565,13 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
 
 def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
+    from koban_geo.cli_basemap import basemap_group
     from koban_geo.cli_export import export_command, problems_group
     from koban_geo.cli_meetings import meetings
     from koban_geo.cli_ops import COMMANDS as ops
     from koban_geo.cli_users import users
 
-    for command in (users, meetings, export_command, problems_group, *ops):
+    for command in (users, meetings, export_command, problems_group, basemap_group, *ops):
         cli.add_command(command)
 
 

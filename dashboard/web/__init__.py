@@ -10,13 +10,14 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from web.headers import SecurityHeaders
+from web.tiles import tile_routes
 
 __all__ = ["middleware", "routes"]
 
 
 def routes() -> list[BaseRoute]:
     """The app's own routes, checked by st.App against Streamlit's reserved ones."""
-    return []
+    return [*tile_routes()]
 
 
 def middleware() -> list[Middleware]:

@@ -24,6 +24,7 @@ from koban_geo.basemap.build import (
     BuildReport,
     build_basemap,
 )
+from koban_geo.basemap.sample import demo_extract
 
 __all__ = [
     "ATTRIBUTION",
@@ -38,5 +39,6 @@ __all__ = [
     "archive_path",
     "build_basemap",
     "default_path",
+    "demo_extract",
     "open_archive",
 ]

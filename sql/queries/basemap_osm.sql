@@ -40,7 +40,7 @@ WITH way_areas AS (
     WHERE r.kind = 'relation' AND r.tags['type'] = 'multipolygon'
 ), relation_areas AS (
     SELECT m.id, 'relation' AS kind, any_value(m.tags) AS tags,
-           ST_MakeValid(ST_BuildArea(ST_Collect(list(l.line)))) AS geom
+           ST_MakeValid(ST_BuildArea(ST_Collect(list(l.line ORDER BY l.id)))) AS geom
     FROM members AS m JOIN bm_lines AS l ON m.ref_type = 'way' AND l.id = m.ref
     GROUP BY m.id
 )

@@ -24,14 +24,15 @@ WITH params AS (
 ), by_tile AS (
     SELECT by_x.*, unnest(range(y0, y1 + 1))::INTEGER AS y FROM by_x
 ), clipped AS (
-    SELECT x, y, sort_rank, kind, kind_detail, name, min_zoom, is_tunnel, is_bridge,
+    SELECT x, y, sort_rank, osm_id, kind, kind_detail, name, min_zoom, is_tunnel, is_bridge,
            ST_AsMVTGeom(geom, ST_Extent(ST_TileEnvelope($z, x, y)), $extent, $buffer, true) AS g
     FROM by_tile
 )
 SELECT x, y,
        ST_AsMVT({'geom': g, 'kind': kind, 'kind_detail': kind_detail, 'name': name, 'min_zoom': min_zoom,
                  'is_tunnel': is_tunnel, 'is_bridge': is_bridge},
-                $layer, $extent, 'geom' ORDER BY sort_rank, min_zoom) AS mvt
+                $layer, $extent, 'geom'
+                ORDER BY sort_rank, min_zoom, kind, name, osm_id, ST_AsWKB(g)) AS mvt
 FROM clipped
 WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)
 GROUP BY x, y
