@@ -13,7 +13,7 @@ from pmtiles.reader import MmapSource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType, deserialize_directory, tileid_to_zxy, zxy_to_tileid
 
 from koban_geo.basemap import LAYERS, BasemapError, build_basemap, default_path, open_archive
-from koban_geo.cli import cli
+from koban_geo.cli.main import cli
 from tests.mvt import decode
 
 
@@ -175,3 +175,17 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     assert wrong_out.exit_code == 2
     nothing = runner.invoke(cli, ["--db", str(tmp_path / "k.duckdb"), "basemap", "info"])
     assert nothing.exit_code == 2 and "koban-geo basemap build" in nothing.output
+
+
+def test_doctor_says_which_base_map_is_drawn(helsinki_basemap: Path, tmp_path: Path) -> None:
+    from koban_geo.ops import doctor
+    from koban_geo.store.settings import Settings
+
+    built = Settings(db=tmp_path / "k.duckdb", basemap=helsinki_basemap, _env_file=None)  # type: ignore[call-arg]
+    assert f"the offline basemap {helsinki_basemap}" in doctor.check_tiles(built).message
+    none = Settings(db=tmp_path / "k.duckdb", _env_file=None)  # type: ignore[call-arg]
+    check = doctor.check_tiles(none)
+    assert check.ok and "no offline basemap" in check.message and "koban-geo basemap build" in check.fix
+    server = Settings(db=tmp_path / "k.duckdb", basemap=helsinki_basemap, _env_file=None,  # type: ignore[call-arg]
+                      tiles_url="/tiles/{z}/{x}/{y}.png")  # fmt: skip
+    assert "tiles from this machine" in doctor.check_tiles(server).message  # a tile server wins

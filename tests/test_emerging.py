@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from koban_geo.emerging import (
+from koban_geo.analysis.emerging import (
     CODES,
     LANGS,
     PATTERNS,

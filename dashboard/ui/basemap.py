@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from koban_geo.basemap import active_basemap, open_archive
-from koban_geo.settings import Settings
+from koban_geo.store.settings import Settings
 
 if TYPE_CHECKING:
     import folium

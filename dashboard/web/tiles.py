@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from koban_geo.basemap import Archive, BasemapError, active_basemap, open_archive
-from koban_geo.settings import Settings, get_settings
+from koban_geo.store.settings import Settings, get_settings
 
 TILE_PATH = "/basemap/tiles/{z:int}/{x:int}/{y:int}.mvt"
 ARCHIVE_PATH = "/basemap.pmtiles"

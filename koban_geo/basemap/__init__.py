@@ -3,8 +3,11 @@
 `build_basemap` (`koban-geo basemap build EXTRACT.osm.pbf`) turns an .osm.pbf extract into vector tiles with
 DuckDB spatial (sql/queries/basemap_*.sql) in the Protomaps basemap v4 layers (earth, landuse, water, roads,
 buildings, places, pois) and writes them with the `pmtiles` package; `open_archive` and `active_basemap` are
-what the dashboard's tile route and maps use. Nothing here imports the dashboard. docs/basemap.md has the
-why and the figures.
+what the dashboard's tile route and maps use. docs/basemap.md has the why and the figures.
+
+Owns: the OSM-to-tiles SQL and the archive writer (`build`), reading an archive (`archive`), where the demo's
+extract is (`sample`).
+Imports: `koban_geo.store` (the DuckDB connection helpers and settings).
 """
 
 from koban_geo.basemap.archive import (

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from koban_geo.basemap.build import BasemapError
-from koban_geo.settings import Settings
+from koban_geo.store.settings import Settings
 
 SUFFIX = ".basemap.pmtiles"
 _MAX_DEPTH = 4  # root plus at most three levels of leaf directories (the PMTiles v3 limit)

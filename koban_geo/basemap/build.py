@@ -23,7 +23,8 @@ from typing import Any
 
 import duckdb
 
-from koban_geo.db import StoreError, load_spatial, query
+from koban_geo.store.db import StoreError, load_spatial
+from koban_geo.store.sql import query
 
 # Layers in drawing order (bottom first), each a Protomaps basemap v4 layer name.
 LAYERS: tuple[str, ...] = ("earth", "landuse", "water", "roads", "buildings", "places", "pois")
