@@ -42,6 +42,7 @@ HIGHEST_ZOOM = 18  # beyond it a tile holds a few metres: overzoom 17 or 18 in t
 EXTENT = 4096  # tile coordinate units (the MVT default)
 BUFFER = 64  # units drawn beyond a tile's edge, so lines and labels meet across tiles
 MIN_PIXELS = 4  # polygons smaller than this many screen pixels (256-px tiles) are left out at a zoom
+SIMPLIFY_PIXELS = 0.5  # lines and polygons are simplified to half a screen pixel at each zoom
 ATTRIBUTION = "© OpenStreetMap contributors"
 _HALF = 20037508.342789244  # half the width of the Web Mercator world, metres
 
@@ -143,6 +144,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
+    con.execute("SET enable_progress_bar = false")  # the CLI prints its own progress, one line per zoom
     try:
         load_spatial(con)
     except StoreError as exc:
@@ -209,7 +211,14 @@ def _cut(con: duckdb.DuckDBPyConnection, z: int) -> dict[tuple[int, int], bytes]
         rows = query(
             con,
             "basemap_tiles",
-            {"layer": layer, "z": z, "extent": EXTENT, "buffer": BUFFER, "min_area": min_area},
+            {
+                "layer": layer,
+                "z": z,
+                "extent": EXTENT,
+                "buffer": BUFFER,
+                "min_area": min_area,
+                "simplify": size / 256 * SIMPLIFY_PIXELS,
+            },
         ).fetchall()
         for x, y, mvt in rows:
             parts.setdefault((int(x), int(y)), []).append(bytes(mvt))

@@ -3,13 +3,17 @@
 -- quantised there by ST_AsMVTGeom, and each tile's layer is encoded by ST_AsMVT (Mapbox Vector Tile 2.1).
 -- Parameters: $layer VARCHAR (the layer, a constant for ST_AsMVT), $z INTEGER (zoom), $extent INTEGER (tile units, 4096), $buffer INTEGER (tile units drawn
 -- beyond the edge, so lines and labels join across tiles), $min_area DOUBLE (polygons smaller than this,
--- in EPSG:3857 m², are left out at this zoom: a pixel or two).
+-- in EPSG:3857 m², are left out at this zoom: a pixel or two), $simplify DOUBLE (tolerance in EPSG:3857 m,
+-- about half a screen pixel: fewer vertices, and straight runs of street long enough for protomaps-leaflet to
+-- lay a name along, which the grid snapping of many tiny segments would otherwise bend).
 -- Returns x, y, mvt (BLOB: a tile holding this one layer), ordered by x and y.
 WITH params AS (
     SELECT 20037508.342789244 AS half, 2 * 20037508.342789244 / (1 << $z) AS size,
            $buffer / $extent::DOUBLE AS pad, (1 << $z) - 1 AS last
 ), features AS (
-    SELECT f.*, ST_Extent(f.geom) AS box
+    SELECT f.* REPLACE (CASE WHEN ST_Dimension(f.geom) > 0 THEN ST_SimplifyPreserveTopology(f.geom, $simplify)
+                             ELSE f.geom END AS geom),
+           ST_Extent(f.geom) AS box
     FROM bm_features AS f
     WHERE f.layer = $layer AND f.min_zoom <= $z AND (f.area IS NULL OR f.area >= $min_area)
 ), spans AS (
