@@ -58,7 +58,7 @@ def _element_class() -> Any:
         from folium.elements import JSCSSMixin
         from jinja2 import Template
 
-        class VectorBasemap(JSCSSMixin, MacroElement):  # type: ignore[misc]
+        class VectorBasemap(JSCSSMixin, MacroElement):
             """Calls kobanBasemap(map, options) once the map exists; its two scripts are listed in
             default_js, which streamlit-folium loads for JSCSSMixin elements (the renderer through the
             vendored-asset map)."""
