@@ -390,9 +390,10 @@ def test_no_process_counts_a_torn_batch(fresh_db: Path, big_csv: Path, tmp_path:
     con = connect(db, read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM concerns").fetchone()[0] == 0
-        assert con.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'recover.torn_batches'"
-        ).fetchone()[0] == 1
+        assert (
+            con.execute("SELECT count(*) FROM audit_log WHERE action = 'recover.torn_batches'").fetchone()[0]
+            == 1
+        )
     finally:
         con.close()
     assert_store_whole(db)

@@ -30,7 +30,7 @@ from koban_geo import __version__
 from koban_geo.store.db import StoreError, connect, latest_version, load_spatial, migrations
 from koban_geo.store.recovery import rebuild_indexes, without_rtree
 from koban_geo.store.settings import Settings
-from koban_geo.store.sql import audit, meta_get, meta_set, query, quote_ident, writing
+from koban_geo.store.sql import audit, query, quote_ident, writing
 
 BACKUP_FORMAT = "koban-geo-backup"
 BACKUP_FORMAT_VERSION = 1

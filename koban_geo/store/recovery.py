@@ -14,7 +14,14 @@ import duckdb
 
 from koban_geo.store.sql import audit, meta_get, meta_set, quote_ident, writing
 
-__all__ = ["BATCH_TABLES", "needs_recovery", "rebuild_indexes", "recover_torn_batches", "torn_batches", "without_rtree"]
+__all__ = [
+    "BATCH_TABLES",
+    "needs_recovery",
+    "rebuild_indexes",
+    "recover_torn_batches",
+    "torn_batches",
+    "without_rtree",
+]
 
 
 # Tables whose rows belong to an ingest batch (identifiers for the statements below come from this tuple).
@@ -90,7 +97,7 @@ def without_rtree(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[None]:
 
 def rebuild_indexes(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Create the R-tree indexes `without_rtree` dropped and has not rebuilt yet (after a crash); their SQL."""
-    pending = json.loads(meta_get(con, _PENDING_INDEXES) or "[]")
+    pending: list[str] = json.loads(meta_get(con, _PENDING_INDEXES) or "[]")
     if not pending:
         return []
     with writing(con) as cur:
