@@ -138,14 +138,16 @@ def ingest_file(
         return ingest_concerns(con, settings, path, fmt=fmt, source=source, sha256=sha, mapping=mapping,
                                progress=progress)  # fmt: skip
     from koban_geo.ingest import opendata
+    from koban_geo.ingest.limits import FileLimits
 
+    limits = FileLimits.from_settings(settings)
     if kind == "areas":
         return opendata.ingest_areas(
-            con, path, sha256=sha, code_field=code_field, name_field=name_field, repair=repair
+            con, path, sha256=sha, code_field=code_field, name_field=name_field, repair=repair, limits=limits
         )
     if kind == "layer":
         assert layer is not None
-        return opendata.ingest_layer(con, path, sha256=sha, layer=layer)
+        return opendata.ingest_layer(con, path, sha256=sha, layer=layer, limits=limits)
     if kind == "crime":
         return opendata.ingest_crime(con, path, sha256=sha)
     return opendata.ingest_stats(con, path, sha256=sha)

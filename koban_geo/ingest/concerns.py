@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
+from koban_geo.ingest.limits import FileLimits
 from koban_geo.ingest.readers import (
     Staged,
     csv_parse_error,
@@ -122,19 +123,20 @@ def ingest_concerns(
     result = BatchResult(kind="concerns", format=fmt, file=file)
     started = datetime.now()
     note = progress or (lambda _stage: None)
+    limits = FileLimits.from_settings(settings)
     with ExitStack() as stack:
         note("reading")
         staged: Staged
         if fmt == "csv":
             dialect = sniff(path, file)
             readable = stack.enter_context(utf8_copy(path, dialect.encoding))
-            staged = stage_csv(con, file, dialect, mapping, readable)
+            staged = stage_csv(con, file, dialect, mapping, readable, limits)
         elif fmt in ("geojson", "open311"):
             if fmt == "geojson":
-                table, staged = stage_geojson(path, file, mapping)
+                table, staged = stage_geojson(path, file, mapping, limits)
             else:
                 labels = {r[0] for r in con.execute("SELECT label FROM theme_mapping").fetchall()}
-                table, staged = stage_open311(path, file, labels)
+                table, staged = stage_open311(path, file, labels, limits)
             con.register("_staged", table)
             stack.callback(con.unregister, "_staged")
         else:
@@ -144,7 +146,7 @@ def ingest_concerns(
             scrubbed = _scrub_staged(con)  # the first full read of the file
         except duckdb.InvalidInputException as exc:  # a malformed record past the rows sniffed and sampled
             if fmt == "csv":
-                raise csv_parse_error(file, exc) from exc
+                raise csv_parse_error(file, exc, limits.max_line_bytes) from exc
             raise
         con.register("_scrubbed", scrubbed)
         stack.callback(con.unregister, "_scrubbed")
@@ -182,7 +184,7 @@ def ingest_concerns(
             )
         except duckdb.InvalidInputException as exc:
             if fmt == "csv":
-                raise csv_parse_error(file, exc) from exc
+                raise csv_parse_error(file, exc, limits.max_line_bytes) from exc
             raise
         result.read = _scalar(con, "SELECT count(*) FROM _prep")
         if result.read == 0:

@@ -189,6 +189,11 @@ def sniff_csv(path: Path) -> CsvDialect:
     encoding = detect_encoding(path)
     with path.open("rb") as fh:
         raw = fh.read(_SAMPLE_BYTES)
+    if b"\n" not in raw and b"\r" not in raw and path.stat().st_size > _SAMPLE_BYTES:
+        raise DialectError(
+            f"1: no line end in the first {_SAMPLE_BYTES >> 10} KB: a CSV file starts with a header line "
+            "naming its columns"
+        )
     sample = raw.decode(encoding, errors="replace")
     if encoding == "utf-8-sig":
         sample = sample.removeprefix("\ufeff")
@@ -196,7 +201,10 @@ def sniff_csv(path: Path) -> CsvDialect:
         raise DialectError("the file holds no header line")
     delimiter = detect_delimiter(sample)
     header_line = next(line for line in sample.splitlines() if line.strip())
-    headers = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    try:
+        headers = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise DialectError(f"1: the header line cannot be read as CSV ({exc})") from exc
     headers = [h.strip() for h in headers]
     if len(set(headers)) != len(headers):
         twice = sorted({h for h in headers if headers.count(h) > 1})

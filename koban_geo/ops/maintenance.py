@@ -116,7 +116,10 @@ def backup(
         raise MaintenanceError(f"{target} already exists; back up into a new folder")
     if not target.parent.is_dir():
         raise MaintenanceError(f"{target.parent} is not a folder; create it first")
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    except OSError as exc:
+        raise MaintenanceError(f"cannot write into {target.parent}: {exc.strerror or exc}") from exc
     alias = f"koban_backup_{secrets.token_hex(6)}"
     cur = con.cursor()
     try:
@@ -163,6 +166,9 @@ def backup(
     except duckdb.Error as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise MaintenanceError(f"backup to {target} failed: {str(exc).splitlines()[0]}") from exc
+    except OSError as exc:  # disk full, a folder that refuses files
+        shutil.rmtree(work, ignore_errors=True)
+        raise MaintenanceError(f"backup to {target} failed: {exc.strerror or exc}; nothing was kept") from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -219,6 +225,7 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or STORE_FILE not in files:
         raise MaintenanceError(f"{manifest_path} lists no {STORE_FILE}")
+    _check_manifest_shape(manifest_path, manifest)
     for name, facts in files.items():
         file = folder / name
         if Path(name).name != name or not file.is_file():
@@ -228,6 +235,31 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
                 f"{folder}: {name} does not match its manifest (sha256): the backup is damaged; use another"
             )
     return manifest
+
+
+def _check_manifest_shape(manifest_path: Path, manifest: dict[str, Any]) -> None:
+    """Every member the restore reads has its type: a damaged or edited manifest is refused, field named."""
+
+    def counts(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in value.items()
+        )
+
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise MaintenanceError(f"{manifest_path}: schema_version: expected a whole number, got {version!r}")
+    for key in ("tables", "sequences"):
+        if not counts(manifest.get(key)):
+            raise MaintenanceError(f"{manifest_path}: {key}: expected names with whole-number counts")
+    for name, facts in manifest["files"].items():
+        if (
+            not isinstance(facts, dict)
+            or not isinstance(facts.get("sha256"), str)
+            or not isinstance(facts.get("bytes"), int)
+        ):
+            raise MaintenanceError(
+                f"{manifest_path}: files: {name!r}: expected {{\"sha256\": ..., \"bytes\": ...}}, got {facts!r:.60}"
+            )
 
 
 def _lock_free(db: Path) -> None:
