@@ -126,7 +126,9 @@ def ingest_file(
     _check_memory(path, kind, fmt)
     from koban_geo.store.recovery import recover_torn_batches
 
-    recover_torn_batches(con)  # connect() does it on every open; here too for connections opened migrate=False
+    recover_torn_batches(
+        con
+    )  # connect() does it on every open; here too for connections opened migrate=False
     sha = file_sha256(path)
     earlier = previous_batch(
         con, sha, kind, layer if kind == "layer" else source if kind == "concerns" else None

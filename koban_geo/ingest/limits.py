@@ -19,7 +19,7 @@ import numpy as np
 from koban_geo.ingest.batch import IngestError
 from koban_geo.store.settings import Settings
 
-__all__ = ["FileLimits", "check_json_depth", "check_vertices", "vertex_count"]
+__all__ = ["DEFAULT_LIMITS", "FileLimits", "check_json_depth", "check_vertices", "vertex_count"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class FileLimits:
             max_vertices_per_geometry=settings.max_vertices_per_geometry,
             max_vertices_per_file=settings.max_vertices_per_file,
         )
+
+
+DEFAULT_LIMITS = FileLimits()
 
 
 # A JSON string (escapes included); replaced by "" so brackets inside strings do not count. JSON strings hold

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
 from koban_geo.ingest.dialect import detect_decimal_comma, normalise_header
-from koban_geo.ingest.limits import FileLimits, check_vertices
+from koban_geo.ingest.limits import DEFAULT_LIMITS, FileLimits, check_vertices
 from koban_geo.ingest.readers import (
     csv_parse_error,
     feature_properties,
@@ -77,7 +77,7 @@ def ingest_areas(
     code_field: str | None = None,
     name_field: str | None = None,
     repair: bool = False,
-    limits: FileLimits = FileLimits(),
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> BatchResult:
     """Neighbourhood boundaries: all or nothing, since a partial set of areas would mislead every count."""
     file = path.name
@@ -148,7 +148,12 @@ def ingest_areas(
 
 
 def ingest_layer(
-    con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str, layer: str, limits: FileLimits = FileLimits()
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    sha256: str,
+    layer: str,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> BatchResult:
     """A named open-data layer; a new file for the same layer replaces its features.
 

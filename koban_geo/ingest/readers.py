@@ -21,7 +21,6 @@ import duckdb
 import pyarrow as pa
 
 from koban_geo.ingest.batch import IngestError
-from koban_geo.ingest.limits import FileLimits, check_json_depth
 from koban_geo.ingest.dialect import (
     CONCERN_FIELDS,
     CsvDialect,
@@ -32,6 +31,7 @@ from koban_geo.ingest.dialect import (
     reporter_headers,
     sniff_csv,
 )
+from koban_geo.ingest.limits import DEFAULT_LIMITS, FileLimits, check_json_depth
 
 STAGED = ("line", "src_id", "reported_at_raw", "lat_raw", "lon_raw", "theme_raw", "text_raw")
 _RAW_OF = {"id": "src_id", "reported_at": "reported_at_raw", "lat": "lat_raw", "lon": "lon_raw",
@@ -77,7 +77,9 @@ _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
-def csv_parse_error(file: str, exc: duckdb.Error, max_line_bytes: int = FileLimits.max_line_bytes) -> IngestError:
+def csv_parse_error(
+    file: str, exc: duckdb.Error, max_line_bytes: int = FileLimits.max_line_bytes
+) -> IngestError:
     """A DuckDB CSV error as 'FILE:LINE: reason', without echoing the line's content (it may be personal)."""
     text = str(exc)
     line = _CSV_LINE.search(text)
@@ -180,7 +182,7 @@ def stage_csv(
     dialect: CsvDialect,
     mapping: Mapping[str, str] | None,
     readable: Path,
-    limits: FileLimits = FileLimits(),
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> Staged:
     """Register view _staged over the CSV file (read by DuckDB in parallel, all columns as text)."""
     try:
@@ -227,7 +229,7 @@ def stage_csv(
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def load_json(path: Path, file: str, limits: FileLimits = FileLimits()) -> Any:
+def load_json(path: Path, file: str, limits: FileLimits = DEFAULT_LIMITS) -> Any:
     """The parsed JSON document, or IngestError (empty, over the size cap, not UTF-8, too deep, invalid)."""
     size = path.stat().st_size
     if size == 0:
@@ -273,7 +275,9 @@ def legacy_crs(doc: Mapping[str, Any]) -> str | None:
     try:
         CRS.from_user_input(code)
     except CRSError as exc:
-        raise IngestError(f"crs member {name!r}: {code} is not a coordinate system this system knows") from exc
+        raise IngestError(
+            f"crs member {name!r}: {code} is not a coordinate system this system knows"
+        ) from exc
     return code
 
 
@@ -316,7 +320,7 @@ def feature_properties(feature: Any) -> dict[str, Any]:
 
 
 def stage_geojson(
-    path: Path, file: str, mapping: Mapping[str, str] | None, limits: FileLimits = FileLimits()
+    path: Path, file: str, mapping: Mapping[str, str] | None, limits: FileLimits = DEFAULT_LIMITS
 ) -> tuple[pa.Table, Staged]:
     doc = load_json(path, file, limits)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
@@ -405,7 +409,7 @@ _OPEN311 = {"id": "service_request_id", "reported_at": "requested_datetime", "la
 
 
 def stage_open311(
-    path: Path, file: str, known_labels: set[str], limits: FileLimits = FileLimits()
+    path: Path, file: str, known_labels: set[str], limits: FileLimits = DEFAULT_LIMITS
 ) -> tuple[pa.Table, Staged]:
     doc = load_json(path, file, limits)
     if isinstance(doc, dict):
