@@ -140,7 +140,7 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
                 click.echo(json.dumps({"file": path.name, "kind": kind, "exit_code": 2, "error": str(exc)}))
             codes.append(2)
             continue
-        for line in result.errors:
+        for line in result.errors + result.warnings:
             click.echo(line, err=True)
         if as_json:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))

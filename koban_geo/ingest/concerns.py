@@ -63,7 +63,8 @@ def _scrub_staged(con: duckdb.DuckDBPyConnection) -> pa.Table:
     reader = con.execute("SELECT line, text_raw, src_id FROM _staged").to_arrow_reader(_SCRUB_BATCH)
     for batch in reader:
         lines.append(batch.column(0))
-        texts.append(scrub_texts(batch.column(1)))
+        # composed (NFC) first: the rules' letter classes know "ñ", not "n" + a combining tilde
+        texts.append(scrub_texts(pc.utf8_normalize(batch.column(1), "NFC")))
         ids = batch.column(2)
         personal.append(pc.not_equal(scrub_texts(ids), ids))
     if not lines:
@@ -129,8 +130,15 @@ def ingest_concerns(
         staged: Staged
         if fmt == "csv":
             dialect = sniff(path, file)
-            readable = stack.enter_context(utf8_copy(path, dialect.encoding))
+            repaired: list[int] = []
+            readable = stack.enter_context(utf8_copy(path, dialect.encoding, repaired))
             staged = stage_csv(con, file, dialect, mapping, readable, limits)
+            if repaired:
+                staged.parameters["lines_read_as_cp1252"] = {"count": len(repaired), "first": repaired[:20]}
+                shown = ", ".join(map(str, repaired[:20])) + (", ..." if len(repaired) > 20 else "")
+                result.warnings.append(
+                    f"{file}: {len(repaired)} line(s) not valid UTF-8, read as cp1252: {shown}; check their accents"
+                )
         elif fmt in ("geojson", "open311"):
             if fmt == "geojson":
                 table, staged = stage_geojson(path, file, mapping, limits)

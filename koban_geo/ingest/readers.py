@@ -23,8 +23,10 @@ import pyarrow as pa
 from koban_geo.ingest.batch import IngestError
 from koban_geo.ingest.dialect import (
     CONCERN_FIELDS,
+    MIXED,
     CsvDialect,
     DialectError,
+    decode_line,
     detect_decimal_comma,
     map_headers,
     normalise_header,
@@ -52,13 +54,26 @@ class Staged:
 
 
 @contextmanager
-def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
-    """The file itself when it is UTF-8, else a temporary UTF-8 copy (deleted afterwards)."""
+def utf8_copy(path: Path, encoding: str, repaired: list[int] | None = None) -> Iterator[Path]:
+    """The file itself when it is UTF-8, else a temporary UTF-8 copy (deleted afterwards).
+
+    A MIXED file is decoded line by line (koban_geo.ingest.dialect.decode_line); the numbers of the lines
+    that were not UTF-8 are appended to `repaired`.
+    """
     if encoding in ("utf-8", "utf-8-sig"):
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="koban-") as tmp:
         target = Path(tmp) / "utf8.csv"
+        if encoding == MIXED:
+            with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+                for n, raw in enumerate(src, start=1):
+                    text, was_repaired = decode_line(raw)
+                    dst.write(text)
+                    if was_repaired and repaired is not None:
+                        repaired.append(n)
+            yield target
+            return
         try:
             with (
                 path.open("r", encoding=encoding, newline="") as src,
