@@ -259,9 +259,12 @@ def stats(obj: _Context, as_json: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8501 or $KOBAN_PORT).")
 @pass_ctx
 def serve(obj: _Context, port: int | None) -> None:
-    """Start the dashboard (headless) on the store."""
+    """Start the dashboard (headless) on the store.
+
+    The command becomes the Streamlit server (exec, same process id), so stopping it (SIGTERM, Ctrl-C, a
+    service manager) stops the server and frees the store for CLI writes.
+    """
     import os
-    import subprocess
 
     from koban_geo.store.resources import app_path
 
@@ -269,7 +272,10 @@ def serve(obj: _Context, port: int | None) -> None:
     env = dict(os.environ, KOBAN_DB=str(obj.settings.db.resolve()))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.port", str(port or obj.settings.port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    sys.exit(subprocess.call(cmd, env=env, cwd=app.parent.parent))
+    os.chdir(app.parent.parent)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # a child process would keep the store when only this one is stopped
 
 
 @cli.command()
