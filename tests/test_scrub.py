@@ -659,3 +659,23 @@ def test_duckdb_function_gives_the_same_as_scrub_text(mem) -> None:
         {"texts": texts},
     ).fetchall()
     assert [r[1] for r in rows] == [None if t is None else scrub_text(t) for t in texts]
+
+
+def test_every_example_of_the_per_country_table_is_scrubbed() -> None:
+    """docs/scrubbing.md "By country" cannot drift from the rules: each example there is caught whole."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scrubbing.md").read_text(encoding="utf-8")
+    table = doc[doc.index("### By country") : doc.index("IBANs (`[IBAN]`)")]
+    examples = [
+        ex
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| country")
+        for ex in re.findall(r"`([^`]+)`", line)
+        if not ex.startswith("[")
+    ]
+    assert len(examples) > 50
+    for example in examples:
+        out = scrub_text(f"near {example} today")
+        assert re.fullmatch(r"near \[[A-Z]+\] today", out), (example, out)
