@@ -456,6 +456,13 @@ def test_migration_0008_fills_the_place_keys_of_an_older_store(areas, settings, 
             old.execute(path.read_text(encoding="utf-8"))
             old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
     old.execute("INSERT INTO meta VALUES ('metric_crs', ?)", [crs])
+    for (batch,) in {(r[8],) for r in rows}:  # every stored row has its batch record (else it is torn)
+        old.execute(
+            "INSERT INTO ingest_batches (id, kind, format, file_name, sha256, rows_read, rows_accepted, "
+            "rows_rejected, rows_duplicate, parameters, errors, started_at, finished_at) "
+            "VALUES (?, 'concerns', 'csv', 'c.csv', 'x', 3, 3, 0, 0, '{}', '[]', now(), now())",
+            [batch],
+        )
     old.executemany(
         f"INSERT INTO concerns ({old_columns}) VALUES (?, ?, ?, ?, ?, ST_GeomFromText(?::VARCHAR), ?, ?, ?, ?)",
         rows,
