@@ -140,7 +140,7 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
                 click.echo(json.dumps({"file": path.name, "kind": kind, "exit_code": 2, "error": str(exc)}))
             codes.append(2)
             continue
-        for line in result.errors:
+        for line in result.errors + result.warnings:
             click.echo(line, err=True)
         if as_json:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
@@ -274,9 +274,12 @@ def stats(obj: _Context, as_json: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8501 or $KOBAN_PORT).")
 @pass_ctx
 def serve(obj: _Context, port: int | None) -> None:
-    """Start the dashboard (headless) on the store."""
+    """Start the dashboard (headless) on the store.
+
+    The command becomes the Streamlit server (exec, same process id), so stopping it (SIGTERM, Ctrl-C, a
+    service manager) stops the server and frees the store for CLI writes.
+    """
     import os
-    import subprocess
 
     from koban_geo.store.resources import app_path
 
@@ -284,7 +287,10 @@ def serve(obj: _Context, port: int | None) -> None:
     env = dict(os.environ, KOBAN_DB=str(obj.settings.db.resolve()))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.port", str(port or obj.settings.port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    sys.exit(subprocess.call(cmd, env=env, cwd=app.parent.parent))
+    os.chdir(app.parent.parent)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # a child process would keep the store when only this one is stopped
 
 
 @cli.command()

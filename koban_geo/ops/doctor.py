@@ -152,7 +152,7 @@ def _check_schema(version: int) -> Check:
 
 def _check_data(con: duckdb.DuckDBPyConnection, version: int) -> list[Check]:
     """Every concerns batch holds exactly the rows it recorded (less those purged), no row lacks its batch,
-    and no spatial index waits to be rebuilt (koban_geo.ops.maintenance)."""
+    and no spatial index waits to be rebuilt (koban_geo.store.recovery)."""
     if version < 6:
         return [
             Check(name, True, "not checked until the schema is up to date")
@@ -165,7 +165,8 @@ def _check_data(con: duckdb.DuckDBPyConnection, version: int) -> list[Check]:
             "Batches",
             False,
             f"rows of {orphans} batch(es) have no batch record: a crash cut an ingest's commit short",
-            "run the interrupted `koban-geo ingest` again: it removes those rows first, then stores the file",
+            "open the store read-write once (restart the dashboard, or run the interrupted `koban-geo ingest` "
+            "again): every open removes those rows first",
         )
     elif bad:
         batches = Check(
