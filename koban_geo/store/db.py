@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import duckdb
 
 from koban_geo.store.recovery import needs_recovery, recover_torn_batches
 from koban_geo.store.resources import sql_dir
-from koban_geo.store.sql import register_macros, transaction
+from koban_geo.store.sql import meta_get, meta_set, query, register_macros, transaction
 from koban_geo.store.taxonomy import seed_taxonomy
 
 
@@ -95,12 +96,29 @@ def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) ->
         # from a process that has died. Audited as recover.torn_batches; a no-op costs one scan of batch ids.
         recover_torn_batches(con)
     register_macros(con)
+    if migrate and not read_only:
+        ensure_cell_keys(con)
     return con
 
 
 def _needs_writing(con: duckdb.DuckDBPyConnection) -> bool:
     """A read-only open must first write: the schema is older than this code, or a crash left a torn batch."""
     return schema_version(con) < latest_version() or needs_recovery(con)
+
+
+CELL_KEY_SALT = "cell_key_salt"
+
+
+def ensure_cell_keys(con: duckdb.DuckDBPyConnection) -> bool:
+    """Make the store's cell-key salt (32 random bytes, meta 'cell_key_salt') if it has none, and give every
+    concern without record keys its keys (stores made before migration 0009); True when it did. The keys and
+    the method are koban_geo.privacy.cellkey's; they are made here because every read-write open needs them."""
+    if meta_get(con, CELL_KEY_SALT) is not None:
+        return False
+    with transaction(con):
+        meta_set(con, CELL_KEY_SALT, secrets.token_hex(32))
+        query(con, "cellkey_fill")
+    return True
 
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
