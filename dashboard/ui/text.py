@@ -48,8 +48,8 @@ def table(data: Any, **kwargs: Any) -> None:
     frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
     frame.columns = [_cell(c) for c in frame.columns]
     for column in frame.columns:
-        if frame[column].dtype == object:
-            frame[column] = frame[column].map(_cell)
-    if isinstance(frame.index, pd.Index) and frame.index.dtype == object:
-        frame.index = frame.index.map(_cell)
+        values = list(frame[column])
+        if any(isinstance(v, str) for v in values):  # text, or text mixed with numbers ("–" for hidden)
+            frame[column] = [plain(v) for v in values]
+    frame.index = [_cell(i) for i in frame.index]
     st.table(frame, **kwargs)
