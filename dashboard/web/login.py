@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ui.i18n import LANG_NAMES, LANGS, translate
+from ui.i18n import LANG_NAMES, LANGS
+from ui.i18n import translate as _
 from web import process
 from web.session import (
     COOKIE,
@@ -85,12 +86,22 @@ def _lang(request: Request, next_path: str) -> str:
 def _page(lang: str, next_path: str, form_cookie: str, message: str = "", kind: str = "error") -> str:
     """The login form as one HTML page (every value escaped; styles inline, no script)."""
 
-    def _(msgid: str) -> str:
-        return html.escape(translate(msgid, lang))
+    def esc(text: str) -> str:
+        return html.escape(text)
 
     def attr(value: str) -> str:
         return html.escape(value, quote=True)
 
+    # the words (outside the f-string, where the message extractor finds them)
+    log_in = esc(_("Log in", lang))
+    user = esc(_("User name", lang))
+    password = esc(_("Password", lang))
+    residents = esc(
+        _("Residents do not need an account: open the meeting link or scan the code on the screen.", lang)
+    )
+    screen = esc(_("Meeting screen", lang))
+    outcomes = esc(_("You said, we did", lang))
+    other = esc(_("Other ways to log in", lang))
     token = form_token(process.session_key(), "login", form_cookie)
     note = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
     langs = " · ".join(
@@ -101,7 +112,7 @@ def _page(lang: str, next_path: str, form_cookie: str, message: str = "", kind: 
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_("Log in")} · KOBAN Geo</title>
+<title>{log_in} · KOBAN Geo</title>
 <style>
 body {{ font-family: system-ui, sans-serif; background: #f6f7f9; color: #111; margin: 0; }}
 main {{ max-width: 24rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 0.5rem;
@@ -116,21 +127,21 @@ button {{ margin-top: 1.5rem; width: 100%; padding: .7rem; font-size: 1rem; back
 small, nav {{ display: block; margin-top: 1.2rem; color: #444; }}
 </style></head>
 <body><main>
-<h1>{_("Log in")}</h1>
+<h1>{log_in}</h1>
 {note}
 <form method="post" action="{LOGIN}">
 <input type="hidden" name="csrf" value="{attr(token)}">
 <input type="hidden" name="next" value="{attr(next_path)}">
 <input type="hidden" name="lang" value="{lang}">
-<label for="username">{_("User name")}</label>
+<label for="username">{user}</label>
 <input type="text" id="username" name="username" autocomplete="username" required maxlength="64" autofocus>
-<label for="password">{_("Password")}</label>
+<label for="password">{password}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit">{_("Log in")}</button>
+<button type="submit">{log_in}</button>
 </form>
-<small>{_("Residents do not need an account: open the meeting link or scan the code on the screen.")}
-<a href="/screen?lang={lang}">{_("Meeting screen")}</a> · <a href="/outcomes?lang={lang}">{_("You said, we did")}</a>
-· <a href="/login?lang={lang}">{_("Other ways to log in")}</a></small>
+<small>{residents}
+<a href="/screen?lang={lang}">{screen}</a> · <a href="/outcomes?lang={lang}">{outcomes}</a>
+· <a href="/login?lang={lang}">{other}</a></small>
 <nav>{langs}</nav>
 </main></body></html>"""
 
@@ -151,7 +162,7 @@ async def login_form(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next"))
     lang = _lang(request, next_path)
     if request.query_params.get("ended"):
-        message = translate("Your session has ended. Please log in again.", lang)
+        message = _("Your session has ended. Please log in again.", lang)
         return _form_response(request, lang, next_path, message, "warning")
     return _form_response(request, lang, next_path)
 
@@ -182,14 +193,14 @@ async def login_submit(request: Request) -> Response:
     settings = process.settings()
     form_cookie = request.cookies.get(FORM_COOKIE)
     if not valid_form_token(process.session_key(), "login", form_cookie, str(form.get("csrf") or "")):
-        message = translate("This form has expired. Please try again.", lang)
+        message = _("This form has expired. Please try again.", lang)
         return _form_response(request, lang, next_path, message, status=400)
     assert form_cookie is not None
     client = client_address(request, settings.trust_proxy)
     throttles = process.throttles()
     if throttles.blocked(form_cookie, client):
         await run_in_threadpool(_audit_throttled, client)
-        message = translate("Too many attempts. Please wait a minute and try again.", lang)
+        message = _("Too many attempts. Please wait a minute and try again.", lang)
         return _form_response(request, lang, next_path, message, status=429)
     username = str(form.get("username") or "").strip().lower()
     password = str(form.get("password") or "")
@@ -197,9 +208,7 @@ async def login_submit(request: Request) -> Response:
         token = await run_in_threadpool(_check, username, password)
     except LoginError:
         throttles.failed(form_cookie, client)
-        message = translate(
-            "Login failed: wrong user name or password, or the account is locked for a while.", lang
-        )
+        message = _("Login failed: wrong user name or password, or the account is locked for a while.", lang)
         return _form_response(request, lang, next_path, message, status=401)
     response = RedirectResponse(next_path, status_code=303)
     secure = is_https(request, settings.trust_proxy)
