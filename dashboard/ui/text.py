@@ -4,7 +4,7 @@ Area names, theme labels from a source, meeting titles and items, problem titles
 account names may hold Markdown or HTML written by anyone. Streamlit renders Markdown in titles, captions,
 `st.write`, alerts, widget labels and `st.table` cells; there such a string goes through `plain()`, which
 escapes every character Markdown gives a meaning to (links, images, emphasis, headings, lists, HTML tags,
-`:emoji:` and `$math$`), so it shows literally. `st.text`, `st.code`, `st.dataframe` and the options of
+`:emoji:` and `$math$`) and breaks bare links with an invisible word joiner, so it shows literally. `st.text`, `st.code`, `st.dataframe` and the options of
 select boxes and multiselects show text as it is: there the raw string is right (escaping would show the
 backslashes). `table()` is `st.table` with every text cell made plain.
 """
@@ -12,12 +12,17 @@ backslashes). `table()` is `st.table` with every text cell made plain.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import streamlit as st
 
 __all__ = ["escape", "plain", "table"]
 
+# GitHub's bare-link detection (www.x, http://x, a@b.c) turns text into links even with every symbol escaped:
+# an invisible WORD JOINER (U+2060) after the scheme or "www", and before "@", keeps those words text.
+_BARE_LINK = re.compile(r"(?i)\b(https?|ftps?|mailto|xmpp|www)(?=[:.])")
+JOINER = "\u2060"
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:=&@/"})
 
 
@@ -27,7 +32,7 @@ def plain(text: object) -> str:
     >>> print(plain("**bold** [x](y)"))
     \\*\\*bold\\*\\* \\[x\\]\\(y\\)
     """
-    value = "" if text is None else str(text)
+    value = _BARE_LINK.sub(r"\g<1>" + JOINER, "" if text is None else str(text)).replace("@", JOINER + "@")
     # Line breaks stay line breaks (two spaces before them, as Markdown wants); every symbol is escaped.
     return "  \n".join(line.translate(_MARKDOWN) for line in value.splitlines()) or value.translate(_MARKDOWN)
 
