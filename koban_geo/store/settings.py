@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         "&copy; OpenStreetMap contributors", description="attribution shown with the base map tiles"
     )
     session_minutes: int = Field(480, ge=5, le=7 * 24 * 60, description="a login expires after this")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key that signs the session cookie (32+ characters); when unset, a random key per server "
+        "start, so a restart ends every login",
+    )
+    trust_proxy: bool = Field(
+        False,
+        description="trust X-Forwarded-Proto and X-Forwarded-For from a reverse proxy (set only behind one)",
+    )
     login_max_failures: int = Field(
         5, ge=3, le=50, description="failed logins in a row before an account is locked for a while"
     )
@@ -88,6 +97,15 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://", "/")) or "{z}" not in value:
             raise ValueError("tiles_url must be an http(s) or /path template containing {z}, {x} and {y}")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("session_secret must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return value
 
     @field_validator("metric_crs")
