@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from web import middleware
-from web.tiles import ARCHIVE_PATH, tile_routes
 
 from koban_geo.basemap import open_archive
 from tests.mvt import decode
+from web import middleware
+from web.tiles import ARCHIVE_PATH, tile_routes
 
 # A tile of central Helsinki at zoom 15 (Kluuvi, the railway station): Mannerheimintie runs through it.
 HELSINKI_15 = (15, 18654, 9484)
