@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from koban_geo.community.admission import normalise_slip, slip_hash
 from koban_geo.community.meetings import (
     ROLES,
     Candidate,
@@ -265,13 +266,15 @@ def cast_ballot(
     allocation: Mapping[str, int] | None = None,
     *,
     ranking: Sequence[str] | None = None,
+    slip: str | None = None,
 ) -> Receipt:
     """Take a phone's ballot for the open meeting with join code `code`, replacing the phone's earlier one.
 
     Dot voting: `allocation` maps item key -> dots (at most the budget in all, at most the cap on one item,
     at least one dot). Ranking: `ranking` lists item keys, most important first (any number, each once).
     Stored in one serialised transaction that also checks the meeting is still open; raises VoteError
-    with a message for the phone.
+    with a message for the phone. A meeting in slip mode (koban_geo.community.admission) takes a phone's
+    first ballot only with an unused `slip`, redeemed in the same transaction; later ballots need none.
     """
     if role not in ROLES:
         raise VoteError("role", "Choose whether you vote as a resident, an officer or a partner.")
@@ -289,9 +292,11 @@ def cast_ballot(
         if ranking is None or allocation is not None:
             raise VoteError("form", "This meeting uses ranking: put the items in your order of priority.")
         points = _borda(ranking, keys)
+    device = device_hash(mid, token)
     with writing(con) as cur:
+        _admit(cur, mid, device, slip)
         stored = query(cur, "vote_cast", {
-            "meeting_id": mid, "device_sha256": device_hash(mid, token), "role": role,
+            "meeting_id": mid, "device_sha256": device, "role": role,
             "keys": list(points), "points": list(points.values()), "now": utcnow(),
         }).fetchone()  # fmt: skip
     if stored is None:
@@ -303,6 +308,24 @@ def cast_ballot(
         ranking=tuple(points) if method == "ranking" else None,
         revision=revision, cast_at=cast_at, code=normalise_code(code) or "", replaced=revision > 1,
     )  # fmt: skip
+
+
+def _admit(cur: duckdb.DuckDBPyConnection, meeting_id: int, device: str, slip: str | None) -> None:
+    """In slip mode, let a phone in only with a slip it redeemed before or an unused one it redeems now."""
+    required, has_slip = query(
+        cur, "vote_slip_state", {"meeting_id": meeting_id, "device_sha256": device}
+    ).fetchone()
+    if not required or has_slip:
+        return
+    if not slip:
+        raise VoteError("slip_needed", "This meeting votes with ballot slips: enter the code on your slip.")
+    clean = normalise_slip(slip)
+    redeemed = clean is not None and query(cur, "vote_slip_redeem", {
+        "meeting_id": meeting_id, "slip_sha256": slip_hash(meeting_id, clean), "device_sha256": device,
+        "now": utcnow(),
+    }).fetchone()  # fmt: skip
+    if not redeemed:
+        raise VoteError("slip_invalid", "This slip code is not valid or has already been used.")
 
 
 def ballot_of(con: duckdb.DuckDBPyConnection, code: str, device_token: str) -> Ballot | None:
