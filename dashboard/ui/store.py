@@ -10,7 +10,6 @@ refused with a clear "the store is open in the dashboard" message (koban_geo.sto
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import duckdb
 import streamlit as st
@@ -28,13 +27,10 @@ def _settings(db: str | None) -> Settings:
     return get_settings(db=db)
 
 
-@st.cache_resource(show_spinner=False)
 def _connection(db: str) -> duckdb.DuckDBPyConnection:
-    from koban_geo.store.db import StoreError, connect
+    from web.connection import connection_for  # one per process, shared with the phones' page (web/phone.py)
 
-    if not Path(db).exists():
-        raise StoreError(f"No KOBAN store at {db}: run `koban-geo init` or `koban-geo demo` first.")
-    return connect(Path(db))
+    return connection_for(db)
 
 
 def connection() -> duckdb.DuckDBPyConnection:
