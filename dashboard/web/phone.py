@@ -23,6 +23,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -33,9 +35,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from koban_geo.community.admission import phone_rules, role_for_code
-from koban_geo.community.meetings import Meeting, meeting_by_code
-from koban_geo.community.voting import MAX_TOKEN, MIN_TOKEN, VoteError, ballot_of, cast_ballot
+from koban_geo.community.admission import role_for_code
+from koban_geo.community.meetings import Meeting, meeting_by_code, normalise_code
+from koban_geo.community.voting import MAX_TOKEN, MIN_TOKEN, VoteError, cast_ballot, phone_state
 from ui.i18n import LANGS
 from web.connection import store_connection
 from web.phone_page import Item, PhoneView, render, vote_error
@@ -49,7 +51,38 @@ MAX_BODY = 16_384  # a ballot is a few hundred bytes
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _CSRF_LABEL = b"koban phone form"
 
+MEETING_TTL = 2.0  # seconds a meeting read for the page is reused (items are fixed once open; a ballot
+# is checked against the stored state in its own transaction, so a stale state never lets one through)
+
 Connect = Callable[[], duckdb.DuckDBPyConnection]
+
+
+class _Meetings:
+    """Meetings by join code, read at most once per MEETING_TTL per process: 150 phones opening the page at
+    once need one read of the meeting and its items, not 150."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: dict[tuple[int, str], tuple[float, Meeting | None]] = {}
+
+    def get(self, con: duckdb.DuckDBPyConnection, code: str) -> Meeting | None:
+        clean = normalise_code(code)
+        if clean is None:
+            return None
+        key, now = (id(con), clean), time.monotonic()
+        with self._lock:
+            hit = self._found.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        meeting = meeting_by_code(con, clean)
+        with self._lock:
+            if len(self._found) > 1000:  # codes typed at random do not pile up
+                self._found.clear()
+            self._found[key] = (now + MEETING_TTL, meeting)
+        return meeting
+
+
+_MEETINGS = _Meetings()
 
 
 def pick_lang(request: Request) -> str:
@@ -103,8 +136,7 @@ def _view(
     if state != "open":
         return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=f"{meeting.date:%d.%m.%Y}",
                          state=state)  # fmt: skip
-    current = ballot_of(con, meeting.code, device)
-    rules = phone_rules(con, meeting.id)
+    current, slips_required = phone_state(con, meeting.id, meeting.rules.method, device)
     values: dict[str, int] = {}
     if current is not None:
         if meeting.rules.method == "dots":
@@ -120,7 +152,7 @@ def _view(
         "state": "open", "method": meeting.rules.method, "budget": meeting.rules.budget,
         "cap": meeting.rules.max_per_item, "items": items, "csrf": csrf_token(device),
         "role": current.role if current else "resident", "voted": current is not None,
-        "revision": current.revision if current else 0, "needs_slip": rules.slips_required and current is None,
+        "revision": current.revision if current else 0, "needs_slip": slips_required and current is None,
     }  # fmt: skip
     fields.update(extra)
     return PhoneView(**fields)
@@ -158,7 +190,7 @@ def _get(con: duckdb.DuckDBPyConnection, request: Request, device: str, lang: st
     code = request.query_params.get("meeting", "").strip()
     if not code:
         return _html(PhoneView(lang=lang))
-    meeting = meeting_by_code(con, code)
+    meeting = _MEETINGS.get(con, code)
     if meeting is None:
         return _html(PhoneView(lang=lang, code=code[:12], state="unknown"), 404)
     return _html(_view(con, meeting, device, lang, sent=request.query_params.get("sent") == "1"))
@@ -168,7 +200,7 @@ def _post(
     con: duckdb.DuckDBPyConnection, request: Request, device: str | None, lang: str, body: bytes
 ) -> Response:
     code = request.query_params.get("meeting", "").strip()
-    meeting = meeting_by_code(con, code) if code else None
+    meeting = _MEETINGS.get(con, code) if code else None
     if meeting is None:
         return _html(PhoneView(lang=lang, code=code[:12], state="unknown"), 404)
     if device is None:  # no cookie: a forged cross-site post, or cookies switched off
@@ -180,16 +212,12 @@ def _post(
     group_typed = (form.get("group") or [""])[0].strip()[:12]
     typed: dict[str, int] | None = None
     try:
-        if meeting.status != "open":
-            raise VoteError("not_open" if meeting.status == "draft" else "closed", "Voting is not open.")
         allocation, ranking, typed = _read_ballot(meeting, form)
+        role = None  # the group of the phone's earlier ballot, else resident (kept in the same upsert)
         if group_typed:
             role = role_for_code(con, meeting.id, group_typed)
             if role is None:
                 raise VoteError("group", "This group code is not valid for this meeting.")
-        else:
-            current = ballot_of(con, meeting.code, device)
-            role = current.role if current else "resident"
         cast_ballot(con, meeting.code, device, role, allocation, ranking=ranking,
                     slip=(form.get("slip") or [""])[0] or None)  # fmt: skip
     except VoteError as exc:

@@ -262,7 +262,7 @@ def cast_ballot(
     con: duckdb.DuckDBPyConnection,
     code: str,
     device_token: str,
-    role: str,
+    role: str | None,
     allocation: Mapping[str, int] | None = None,
     *,
     ranking: Sequence[str] | None = None,
@@ -275,8 +275,9 @@ def cast_ballot(
     Stored in one serialised transaction that also checks the meeting is still open; raises VoteError
     with a message for the phone. A meeting in slip mode (koban_geo.community.admission) takes a phone's
     first ballot only with an unused `slip`, redeemed in the same transaction; later ballots need none.
+    `role` None keeps the group of the phone's earlier ballot (a resident's, for a first ballot).
     """
-    if role not in ROLES:
+    if role is not None and role not in ROLES:
         raise VoteError("role", "Choose whether you vote as a resident, an officer or a partner.")
     token = _check_token(device_token)
     # Checked before taking the write lock: an open meeting's items never change, and the upsert below
@@ -293,7 +294,7 @@ def cast_ballot(
             raise VoteError("form", "This meeting uses ranking: put the items in your order of priority.")
         points = _borda(ranking, keys)
     device = device_hash(mid, token)
-    with writing(con) as cur:
+    with writing(con, macros=False) as cur:
         _admit(cur, mid, device, slip)
         stored = query(cur, "vote_cast", {
             "meeting_id": mid, "device_sha256": device, "role": role,
@@ -301,9 +302,9 @@ def cast_ballot(
         }).fetchone()  # fmt: skip
     if stored is None:
         raise VoteError("closed", "Voting has closed for this meeting.")
-    revision, cast_at = stored
+    revision, cast_at, stored_role = stored
     return Receipt(
-        meeting_id=mid, role=role, points=points,
+        meeting_id=mid, role=stored_role, points=points,
         allocation=dict(points) if method == "dots" else None,
         ranking=tuple(points) if method == "ranking" else None,
         revision=revision, cast_at=cast_at, code=normalise_code(code) or "", replaced=revision > 1,
@@ -326,6 +327,26 @@ def _admit(cur: duckdb.DuckDBPyConnection, meeting_id: int, device: str, slip: s
     }).fetchone()  # fmt: skip
     if not redeemed:
         raise VoteError("slip_invalid", "This slip code is not valid or has already been used.")
+
+
+def phone_state(
+    con: duckdb.DuckDBPyConnection, meeting_id: int, method: str, device_token: str
+) -> tuple[Ballot | None, bool]:
+    """(the phone's current ballot or None, whether the meeting needs a ballot slip) in one read: what the
+    phone page shows on every visit (`method` is the meeting's, dots or ranking)."""
+    with snapshot(con) as cur:
+        row = query(cur, "phone_state", {
+            "meeting_id": int(meeting_id), "device_sha256": device_hash(meeting_id, device_token),
+        }).fetchone()  # fmt: skip
+    slips_required, role, keys, pts, revision, cast_at = row
+    if role is None:
+        return None, bool(slips_required)
+    points = dict(zip(keys, pts, strict=True))
+    return Ballot(
+        meeting_id=int(meeting_id), role=role, points=points,
+        allocation=dict(points) if method == "dots" else None,
+        ranking=tuple(keys) if method == "ranking" else None, revision=revision, cast_at=cast_at,
+    ), bool(slips_required)  # fmt: skip
 
 
 def ballot_of(con: duckdb.DuckDBPyConnection, code: str, device_token: str) -> Ballot | None:
