@@ -219,7 +219,7 @@ def _post(
             if role is None:
                 raise VoteError("group", "This group code is not valid for this meeting.")
         cast_ballot(con, meeting.code, device, role, allocation, ranking=ranking,
-                    slip=(form.get("slip") or [""])[0] or None)  # fmt: skip
+                    slip=(form.get("slip") or [""])[0] or None, meeting=meeting)  # fmt: skip
     except VoteError as exc:
         typed = typed if typed is not None else exc.params.get("typed")
         message = vote_error(exc.reason, exc.params, lang)

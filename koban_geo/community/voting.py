@@ -21,6 +21,7 @@ combined scores of all items sum to 1 (100 %) once anyone has voted.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -267,6 +268,7 @@ def cast_ballot(
     *,
     ranking: Sequence[str] | None = None,
     slip: str | None = None,
+    meeting: Meeting | None = None,
 ) -> Receipt:
     """Take a phone's ballot for the open meeting with join code `code`, replacing the phone's earlier one.
 
@@ -276,14 +278,20 @@ def cast_ballot(
     with a message for the phone. A meeting in slip mode (koban_geo.community.admission) takes a phone's
     first ballot only with an unused `slip`, redeemed in the same transaction; later ballots need none.
     `role` None keeps the group of the phone's earlier ballot (a resident's, for a first ballot).
+    `meeting`: the meeting with this code as the caller read it while open (its rules and items are fixed
+    from then on), to skip reading them again; whether it is still open is checked in the write either way.
     """
     if role is not None and role not in ROLES:
         raise VoteError("role", "Choose whether you vote as a resident, an officer or a partner.")
     token = _check_token(device_token)
     # Checked before taking the write lock: an open meeting's items never change, and the upsert below
     # stores the ballot only if the meeting is still open, in the same transaction.
-    with snapshot(con) as cur:
-        mid, method, budget, cap, keys = _open_meeting(cur, code)
+    if meeting is not None and meeting.status == "open" and meeting.code == normalise_code(code):
+        mid, method, keys = meeting.id, meeting.rules.method, list(meeting.keys)
+        budget, cap = meeting.rules.budget, meeting.rules.max_per_item
+    else:
+        with snapshot(con) as cur:
+            mid, method, budget, cap, keys = _open_meeting(cur, code)
     if method == "dots":
         if allocation is None or ranking is not None:
             raise VoteError("form", "This meeting uses dot voting: place your dots on the items.")
@@ -293,13 +301,7 @@ def cast_ballot(
         if ranking is None or allocation is not None:
             raise VoteError("form", "This meeting uses ranking: put the items in your order of priority.")
         points = _borda(ranking, keys)
-    device = device_hash(mid, token)
-    with writing(con, macros=False) as cur:
-        _admit(cur, mid, device, slip)
-        stored = query(cur, "vote_cast", {
-            "meeting_id": mid, "device_sha256": device, "role": role,
-            "keys": list(points), "points": list(points.values()), "now": utcnow(),
-        }).fetchone()  # fmt: skip
+    stored = _GROUP_COMMIT.write(_Pending(con, mid, device_hash(mid, token), role, points, slip))
     if stored is None:
         raise VoteError("closed", "Voting has closed for this meeting.")
     revision, cast_at, stored_role = stored
@@ -309,6 +311,76 @@ def cast_ballot(
         ranking=tuple(points) if method == "ranking" else None,
         revision=revision, cast_at=cast_at, code=normalise_code(code) or "", replaced=revision > 1,
     )  # fmt: skip
+
+
+@dataclass
+class _Pending:
+    """A checked ballot waiting for the writer; `result` is the vote_cast row (None: not open) or the error."""
+
+    con: duckdb.DuckDBPyConnection
+    meeting_id: int
+    device: str
+    role: str | None
+    points: Mapping[str, int]
+    slip: str | None
+    result: Any = None
+    done: bool = False
+
+
+class _GroupCommit:
+    """Ballots written in groups: while one transaction commits, the ballots that arrive wait and then go
+    together (those of the same connection) in the next one (one COMMIT and one WAL flush for many phones, the way
+    databases do group commit). Each ballot is still its own upsert and gets its own answer; a slip error
+    fails only its ballot; any other error rolls back the group and every ballot in it hears so."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._busy = False
+
+    def write(self, entry: _Pending) -> Any:
+        with self._cond:
+            self._queue.append(entry)
+            while not entry.done and self._busy:
+                self._cond.wait()
+            if not entry.done:  # nobody is writing: this thread writes all that is queued for its connection
+                batch = [e for e in self._queue if e.con is entry.con]
+                self._queue = [e for e in self._queue if e.con is not entry.con]
+                self._busy = True
+        if not entry.done:
+            try:
+                _write_group(entry.con, batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        if isinstance(entry.result, BaseException):
+            raise entry.result
+        return entry.result
+
+
+def _write_group(con: duckdb.DuckDBPyConnection, batch: list[_Pending]) -> None:
+    try:
+        with writing(con, macros=False) as cur:
+            now = utcnow()
+            for entry in batch:
+                try:
+                    _admit(cur, entry.meeting_id, entry.device, entry.slip)
+                except VoteError as exc:  # changed nothing: the other ballots go on
+                    entry.result = exc
+                    continue
+                entry.result = query(cur, "vote_cast", {
+                    "meeting_id": entry.meeting_id, "device_sha256": entry.device, "role": entry.role,
+                    "keys": list(entry.points), "points": list(entry.points.values()), "now": now,
+                }).fetchone()  # fmt: skip
+    except BaseException as exc:  # rolled back: no ballot of the group is stored
+        for entry in batch:
+            entry.result = exc
+    for entry in batch:
+        entry.done = True
+
+
+_GROUP_COMMIT = _GroupCommit()
 
 
 def _admit(cur: duckdb.DuckDBPyConnection, meeting_id: int, device: str, slip: str | None) -> None:
