@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402
-import httpx  # noqa: E402
+import httpx2 as httpx  # noqa: E402
 
 from koban_geo.community.admission import group_codes  # noqa: E402
 from koban_geo.community.meetings import create_meeting, open_meeting, theme_candidate  # noqa: E402
@@ -44,7 +44,7 @@ from koban_geo.store.db import connect  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "phones.md"
 THEMES = ("noise", "asb", "litter", "traffic", "parking", "vandalism")
 SEED = 20261207
-PACKAGES = ("duckdb", "streamlit", "starlette", "uvicorn", "httpx")
+PACKAGES = ("duckdb", "streamlit", "starlette", "uvicorn", "httpx2")
 
 
 def _pct(values: list[float], q: float) -> float:

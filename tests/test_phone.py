@@ -11,8 +11,6 @@ from http.cookies import SimpleCookie
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from web import middleware
-from web.phone import COOKIE, csrf_token, phone_routes
 
 from koban_geo.community.admission import group_codes, issue_slips
 from koban_geo.community.meetings import (
@@ -24,6 +22,8 @@ from koban_geo.community.meetings import (
 )
 from koban_geo.community.voting import results
 from ui.i18n import translate
+from web import middleware
+from web.phone import COOKIE, csrf_token, phone_routes
 
 SCRIPT = "<script>window.xss=1</script>"
 

@@ -11,16 +11,16 @@ import threading
 import time
 from datetime import date
 
-import httpx
+import httpx2 as httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from web import middleware
-from web.phone import phone_routes
 
 from koban_geo.community.admission import group_codes
 from koban_geo.community.meetings import create_meeting, open_meeting, theme_candidate
 from koban_geo.community.voting import results
+from web import middleware
+from web.phone import phone_routes
 
 PHONES = 150
 THEMES = ("noise", "asb", "litter", "traffic", "parking")

@@ -39,7 +39,7 @@ from koban_geo.community.admission import role_for_code
 from koban_geo.community.meetings import Meeting, meeting_by_code, normalise_code
 from koban_geo.community.voting import MAX_TOKEN, MIN_TOKEN, VoteError, cast_ballot, phone_state
 from ui.i18n import LANGS
-from web.connection import store_connection
+from web import process
 from web.phone_page import Item, PhoneView, render, vote_error
 
 __all__ = ["COOKIE", "csrf_token", "phone_routes", "pick_lang"]
@@ -231,7 +231,7 @@ def _post(
     return RedirectResponse(PATH + "?" + urlencode({"meeting": meeting.code, "lang": lang, "sent": "1"}), 303)
 
 
-def phone_routes(connect: Connect = store_connection) -> list[BaseRoute]:
+def phone_routes(connect: Connect = process.connection) -> list[BaseRoute]:
     """The phone page's route; `connect` gives the store connection (tests pass their own)."""
 
     async def vote(request: Request) -> Response:

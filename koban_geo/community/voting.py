@@ -21,7 +21,7 @@ combined scores of all items sum to 1 (100 %) once anyone has voted.
 from __future__ import annotations
 
 import hashlib
-import threading
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from koban_geo.community.admission import normalise_slip, slip_hash
+from koban_geo.community.ballot_writer import GROUP_COMMIT, Pending, Refused
 from koban_geo.community.meetings import (
     ROLES,
     Candidate,
@@ -301,7 +301,9 @@ def cast_ballot(
         if ranking is None or allocation is not None:
             raise VoteError("form", "This meeting uses ranking: put the items in your order of priority.")
         points = _borda(ranking, keys)
-    stored = _GROUP_COMMIT.write(_Pending(con, mid, device_hash(mid, token), role, points, slip))
+    stored = GROUP_COMMIT.write(Pending(con, mid, device_hash(mid, token), role, points, slip))
+    if isinstance(stored, Refused):
+        raise VoteError(stored.reason, stored.message)
     if stored is None:
         raise VoteError("closed", "Voting has closed for this meeting.")
     revision, cast_at, stored_role = stored
@@ -311,94 +313,6 @@ def cast_ballot(
         ranking=tuple(points) if method == "ranking" else None,
         revision=revision, cast_at=cast_at, code=normalise_code(code) or "", replaced=revision > 1,
     )  # fmt: skip
-
-
-@dataclass
-class _Pending:
-    """A checked ballot waiting for the writer; `result` is the vote_cast row (None: not open) or the error."""
-
-    con: duckdb.DuckDBPyConnection
-    meeting_id: int
-    device: str
-    role: str | None
-    points: Mapping[str, int]
-    slip: str | None
-    result: Any = None
-    done: bool = False
-
-
-class _GroupCommit:
-    """Ballots written in groups: while one transaction commits, the ballots that arrive wait and then go
-    together (those of the same connection) in the next one (one COMMIT and one WAL flush for many phones, the way
-    databases do group commit). Each ballot is still its own upsert and gets its own answer; a slip error
-    fails only its ballot; any other error rolls back the group and every ballot in it hears so."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._queue: list[_Pending] = []
-        self._busy = False
-
-    def write(self, entry: _Pending) -> Any:
-        with self._cond:
-            self._queue.append(entry)
-            while not entry.done and self._busy:
-                self._cond.wait()
-            if not entry.done:  # nobody is writing: this thread writes all that is queued for its connection
-                batch = [e for e in self._queue if e.con is entry.con]
-                self._queue = [e for e in self._queue if e.con is not entry.con]
-                self._busy = True
-        if not entry.done:
-            try:
-                _write_group(entry.con, batch)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
-        if isinstance(entry.result, BaseException):
-            raise entry.result
-        return entry.result
-
-
-def _write_group(con: duckdb.DuckDBPyConnection, batch: list[_Pending]) -> None:
-    try:
-        with writing(con, macros=False) as cur:
-            now = utcnow()
-            for entry in batch:
-                try:
-                    _admit(cur, entry.meeting_id, entry.device, entry.slip)
-                except VoteError as exc:  # changed nothing: the other ballots go on
-                    entry.result = exc
-                    continue
-                entry.result = query(cur, "vote_cast", {
-                    "meeting_id": entry.meeting_id, "device_sha256": entry.device, "role": entry.role,
-                    "keys": list(entry.points), "points": list(entry.points.values()), "now": now,
-                }).fetchone()  # fmt: skip
-    except BaseException as exc:  # rolled back: no ballot of the group is stored
-        for entry in batch:
-            entry.result = exc
-    for entry in batch:
-        entry.done = True
-
-
-_GROUP_COMMIT = _GroupCommit()
-
-
-def _admit(cur: duckdb.DuckDBPyConnection, meeting_id: int, device: str, slip: str | None) -> None:
-    """In slip mode, let a phone in only with a slip it redeemed before or an unused one it redeems now."""
-    required, has_slip = query(
-        cur, "vote_slip_state", {"meeting_id": meeting_id, "device_sha256": device}
-    ).fetchone()
-    if not required or has_slip:
-        return
-    if not slip:
-        raise VoteError("slip_needed", "This meeting votes with ballot slips: enter the code on your slip.")
-    clean = normalise_slip(slip)
-    redeemed = clean is not None and query(cur, "vote_slip_redeem", {
-        "meeting_id": meeting_id, "slip_sha256": slip_hash(meeting_id, clean), "device_sha256": device,
-        "now": utcnow(),
-    }).fetchone()  # fmt: skip
-    if not redeemed:
-        raise VoteError("slip_invalid", "This slip code is not valid or has already been used.")
 
 
 def phone_state(
@@ -513,12 +427,7 @@ def results(con: duckdb.DuckDBPyConnection, meeting_id: int) -> Results:
         meeting = load_meeting(cur, meeting_id)
         totals = query(cur, "vote_totals", {"meeting_id": meeting.id}).fetchall()
         participants = dict(query(cur, "vote_participants", {"meeting_id": meeting.id}).fetchall())
-        counts = tuple(
-            FacilitatorCount(cid, role, source, dict(zip(keys, pts, strict=True)), note, by, at)
-            for cid, role, source, keys, pts, note, by, at in query(
-                cur, "vote_counts", {"meeting_id": meeting.id}
-            ).fetchall()
-        )
+        counts = _facilitator_counts(cur, meeting.id)
     return tally(meeting, totals, participants, counts)
 
 
@@ -567,3 +476,87 @@ def tally(
         for c in order
     )  # fmt: skip
     return Results(meeting, groups, combined, ranking, tuple(counts))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The public tally while voting runs
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicTally:
+    """What the public screen shows of a meeting's votes: `results` as of the last published tally (every
+    figure in it, the number of ballots included, comes from that one moment), or the final results once
+    the meeting is closed. `live` is False after closing."""
+
+    results: Results
+    ballots: int
+    live: bool
+
+
+def public_results(con: duckdb.DuckDBPyConnection, meeting_id: int, k: int) -> PublicTally:
+    """The tally the public may see: while the meeting is open it changes only once at least `k` phones
+    have a new or changed ballot since it last changed, so the difference between two tallies shown one
+    after the other always mixes at least k phones' ballots and never tells one phone's vote (issue 13).
+
+    The published tally is stored (meeting_tallies) and taken again here when due, in one serialised write;
+    facilitator counts (shown in the room anyway) and the weights are always current. Before k phones have
+    voted it holds no ballot. Closed meetings show their final results (staff views use `results`).
+    """
+    with snapshot(con) as cur:
+        meeting = load_meeting(cur, meeting_id)
+    if meeting.status == "closed":
+        final = results(con, meeting_id)
+        return PublicTally(final, final.ballots, live=False)
+    if meeting.status == "open":
+        _advance_tally(con, meeting.id, k)
+    with snapshot(con) as cur:
+        meeting = load_meeting(cur, meeting_id)
+        stored = query(cur, "vote_tally_get", {"meeting_id": meeting.id}).fetchone()
+        counts = _facilitator_counts(cur, meeting.id)
+    totals: list[tuple[str, str, int]] = []
+    participants: dict[str, int] = {}
+    ballots = 0
+    if stored is not None:
+        ballots = int(stored[0])
+        totals = [(str(r), str(key), int(p)) for r, key, p in json.loads(stored[2])]
+        participants = {str(r): int(n) for r, n in json.loads(stored[3]).items()}
+    return PublicTally(tally(meeting, totals, participants, counts), ballots, live=True)
+
+
+def _facilitator_counts(cur: duckdb.DuckDBPyConnection, meeting_id: int) -> tuple[FacilitatorCount, ...]:
+    return tuple(
+        FacilitatorCount(cid, role, source, dict(zip(keys, pts, strict=True)), note, by, at)
+        for cid, role, source, keys, pts, note, by, at in query(
+            cur, "vote_counts", {"meeting_id": meeting_id}
+        ).fetchall()
+    )
+
+
+def _advance_tally(con: duckdb.DuckDBPyConnection, meeting_id: int, k: int) -> bool:
+    """Take the published tally again when at least k phones have a new or changed ballot since it was
+    taken (checked again inside the write, so two screens cannot both take it); True when it did."""
+
+    def pending(cur: duckdb.DuckDBPyConnection) -> tuple[int, list[str], int]:
+        stored = query(cur, "vote_tally_get", {"meeting_id": meeting_id}).fetchone()
+        seen = list(stored[1]) if stored is not None else []
+        row = query(cur, "vote_tally_pending", {"meeting_id": meeting_id, "seen": seen}).fetchone()
+        assert row is not None
+        return int(row[0]), list(row[1]), int(row[2])
+
+    with snapshot(con) as cur:
+        changed, _, _ = pending(cur)
+    if changed < k:
+        return False
+    with writing(con) as cur:
+        changed, now_seen, ballots = pending(cur)
+        if changed < k:
+            return False
+        totals = query(cur, "vote_totals", {"meeting_id": meeting_id}).fetchall()
+        participants = dict(query(cur, "vote_participants", {"meeting_id": meeting_id}).fetchall())
+        query(cur, "vote_tally_put", {
+            "meeting_id": meeting_id, "now": utcnow(), "ballots": ballots, "seen": now_seen,
+            "totals": json.dumps([[r, key, int(p)] for r, key, p in totals]),
+            "participants": json.dumps({r: int(n) for r, n in participants.items()}),
+        })  # fmt: skip
+    return True
