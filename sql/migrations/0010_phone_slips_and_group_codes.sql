@@ -1,4 +1,4 @@
--- 0009_phone_slips_and_group_codes: who may vote from a phone, and as which group (koban_geo.community.admission).
+-- 0010_phone_slips_and_group_codes: who may vote from a phone, and as which group (koban_geo.community.admission).
 -- meeting_phone_rules: one row per meeting once staff set anything (no row = cookie mode, no headcount).
 --   slips_required: strict one-person-one-vote; a phone needs an unused ballot slip for its first ballot.
 --   headcount: the people in the room as the facilitator counted them, shown beside the ballots.
