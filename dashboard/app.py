@@ -1,8 +1,9 @@
 """KOBAN Geo dashboard: the navigation, and nothing else (pages live in views/, shared parts in ui/).
 
 Run with `koban-geo serve` (or `streamlit run dashboard/app.py` from the repository root).
-A visitor who is not logged in reaches only the public pages: the meeting screen, the phone vote and
-"you said, we did"; officers, analysts, council users and admins log in (see docs/accounts.md).
+A visitor who is not logged in reaches only the public pages: the meeting screen and "you said, we did"
+(phones vote on /vote, the app's own HTML page); officers, analysts, council users and admins log in (see
+docs/accounts.md).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ st.set_page_config(page_title="KOBAN Geo", page_icon="🗺️", layout="wide")
 
 def _pages(tier: Audience) -> list[st.Page]:
     # The default page is served at "/" (Streamlit ignores its url_path): for the public it is the login,
-    # for staff the map. Phones open /vote?meeting=CODE, which exists for everyone. A page load of a staff
-    # address without a live session never gets here: the server sends it to its login form (web.login).
+    # for staff the map. Phones open /vote?meeting=CODE: a plain HTML page of the app's own (web/phone.py),
+    # no Streamlit session. A page load of a staff address without a live session never gets here: the
+    # server sends it to its login form (web.login).
     public = [
-        st.Page("views/vote.py", title=_("Vote"), icon=":material/how_to_vote:", url_path="vote"),
         st.Page(
             "views/meeting_screen.py",
             title=_("Meeting screen"),

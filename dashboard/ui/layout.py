@@ -46,17 +46,6 @@ PROJECTOR_CSS = """
 </style>
 """
 
-PHONE_CSS = """
-<style>
-/* Residents' phones: one column from 360 px, big touch targets. */
-.block-container { padding: 4rem 0.75rem 3rem; max-width: 40rem; }  /* clear of the 60 px header */
-[data-testid="stAppViewContainer"] h1 { font-size: 1.8rem; }  /* a long meeting title in 3 lines, not 6 */
-[data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] label { font-size: 1.1rem; }
-button[kind] { min-height: 3rem; width: 100%; }
-</style>
-"""
-
-
 def style(css: str) -> None:
     """Inject one of the constant stylesheets above (no user data ever reaches this markup)."""
     st.html(css)

@@ -12,6 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
 from ui.meeting import group_summary, join_url, role_label, tally_table
+from ui.phones_panel import phones_panel
 from ui.text import plain
 
 auth.require(Audience.OFFICER)
@@ -109,6 +110,8 @@ st.caption(
         "Combined score: each group's share of its own points, weighted; a big group cannot outvote the others."
     )
 )
+
+phones_panel(meeting, outcome.ballots, actor)  # ballots beside the headcount, group codes, ballot slips
 
 if meeting.status != "closed":
     with st.form("weights"):
