@@ -89,14 +89,21 @@ def _square(n: int, code: str = "A") -> dict:
         (
             "concerns",
             "crs.geojson",
-            json.dumps(_point_fc(crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}})),
+            json.dumps(
+                _point_fc(crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}})
+            ),
             "EPSG:999999 is not a coordinate system this system knows",
         ),
         (
             "areas",
             "crs_areas.geojson",
-            json.dumps({"type": "FeatureCollection", "features": [_square(10)],
-                        "crs": {"type": "name", "properties": {"name": "EPSG:999999"}}}),  # fmt: skip
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [_square(10)],
+                    "crs": {"type": "name", "properties": {"name": "EPSG:999999"}},
+                }
+            ),  # fmt: skip
             "EPSG:999999 is not a coordinate system this system knows",
         ),
     ],
@@ -116,7 +123,7 @@ def test_a_hostile_file_is_one_sentence_and_exit_2(
 
 def test_json_depth_is_counted_outside_strings_only() -> None:
     limits = FileLimits(max_json_depth=8)
-    ok = json.dumps({"a": [{"b": "[[[[[[[[[[[[[[[[{{{{{{{{ \\\" [[[["}]}).encode()
+    ok = json.dumps({"a": [{"b": '[[[[[[[[[[[[[[[[{{{{{{{{ \\" [[[['}]}).encode()
     check_json_depth(ok, "f.json", limits)
     with pytest.raises(IngestError, match=r"^f.json:3: JSON nested more than 8 levels"):
         check_json_depth(b'{\n"x": "]]]]",\n' + b"[" * 9 + b"]" * 9 + b"}", "f.json", limits)
@@ -126,7 +133,9 @@ def test_an_area_over_the_vertex_limit_is_refused_before_any_geometry_work(
     settings: Settings, before: dict, tmp_path: Path
 ) -> None:
     path = tmp_path / "huge.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [_square(10), _square(150_000, "B")]}))
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [_square(10), _square(150_000, "B")]})
+    )
     result = _run(settings, "ingest", "--kind", "areas", str(path))
     assert result.exit_code == 2, result.output
     assert "huge.geojson:feature 2: geometry: 150,001 vertices, over the limit of 100,000 per geometry" in (

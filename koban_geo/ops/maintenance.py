@@ -258,7 +258,7 @@ def _check_manifest_shape(manifest_path: Path, manifest: dict[str, Any]) -> None
             or not isinstance(facts.get("bytes"), int)
         ):
             raise MaintenanceError(
-                f"{manifest_path}: files: {name!r}: expected {{\"sha256\": ..., \"bytes\": ...}}, got {facts!r:.60}"
+                f'{manifest_path}: files: {name!r}: expected {{"sha256": ..., "bytes": ...}}, got {facts!r:.60}'
             )
 
 

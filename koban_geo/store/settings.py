@@ -63,7 +63,10 @@ class Settings(BaseSettings):
     )
 
     max_line_bytes: int = Field(
-        2_000_000, ge=10_000, le=100_000_000, description="longest CSV line (record) ingestion reads, in bytes"
+        2_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="longest CSV line (record) ingestion reads, in bytes",
     )
     max_json_depth: int = Field(
         64, ge=8, le=500, description="deepest JSON nesting ingestion parses (GeoJSON needs about 8)"
@@ -72,7 +75,10 @@ class Settings(BaseSettings):
         100_000, ge=100, le=10_000_000, description="most vertices of one area or layer geometry"
     )
     max_vertices_per_file: int = Field(
-        2_000_000, ge=100, le=100_000_000, description="most vertices of all geometries in one areas or layer file"
+        2_000_000,
+        ge=100,
+        le=100_000_000,
+        description="most vertices of all geometries in one areas or layer file",
     )
 
     @field_validator("tiles_url")
