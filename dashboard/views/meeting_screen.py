@@ -11,8 +11,9 @@ from ui import auth, store
 from ui import map as maps
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import PROJECTOR_CSS, escape, plain, precision_note, style
+from ui.layout import PROJECTOR_CSS, precision_note, style
 from ui.meeting import group_summary, join_url, qr_png, tally_table
+from ui.text import escape, plain, table
 
 style(PROJECTOR_CSS)
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
@@ -76,7 +77,7 @@ with right:
             }
             for r in changes.rows
         ]
-        st.table(rows)
+        table(rows)
 
 
 meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not the page's state
@@ -91,7 +92,7 @@ def tally() -> None:
     outcome = shown.results
     st.subheader(_("Votes so far: {n}").format(n=shown.ballots))
     if outcome.ranking:
-        st.table(tally_table(outcome, lang, k=k).set_index("#"))
+        table(tally_table(outcome, lang, k=k).set_index("#"))
     if any(0 < g.participants < k for g in outcome.groups.values()):
         st.caption(
             _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(
