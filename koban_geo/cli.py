@@ -550,12 +550,13 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
 
 def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
+    from koban_geo.cli_analyst import COMMANDS as analyst
     from koban_geo.cli_export import export_command, problems_group
     from koban_geo.cli_meetings import meetings
     from koban_geo.cli_ops import COMMANDS as ops
     from koban_geo.cli_users import users
 
-    for command in (users, meetings, export_command, problems_group, *ops):
+    for command in (users, meetings, export_command, problems_group, *ops, *analyst):
         cli.add_command(command)
 
 
