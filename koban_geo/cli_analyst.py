@@ -32,23 +32,41 @@ def _filter(obj: StoreContext, themes: tuple[str, ...], since: datetime | None, 
     from koban_geo.grid import Filter
 
     codes = tuple(t.strip() for value in themes for t in value.split(",") if t.strip())
-    return Filter(themes=codes or None, since=since, until=until, areas=areas or None,
-                  unit=unit or obj.settings.count_unit)  # fmt: skip
+    chosen: Any = unit or obj.settings.count_unit  # "reports" | "groups": click and Settings check it
+    return Filter(themes=codes or None, since=since, until=until, areas=areas or None, unit=chosen)
 
 
 def _common(command: Any) -> Any:
     """The options both commands share: themes, window, areas, unit, audience, JSON."""
     options = [
         click.option("--since", type=click.DateTime(), default=None, help="First day counted (YYYY-MM-DD)."),
-        click.option("--until", type=click.DateTime(), default=None,
-                     help="Day after the last day counted (YYYY-MM-DD)."),  # fmt: skip
-        click.option("--area", "areas", multiple=True, metavar="CODE",
-                     help="Area code; repeatable (default: the whole study area)."),  # fmt: skip
-        click.option("--unit", type=click.Choice(["reports", "groups"]), default=None,
-                     help="Count every report or near-duplicate groups (default $KOBAN_COUNT_UNIT, groups)."),  # fmt: skip
-        click.option("--audience", type=click.Choice(AUDIENCES), default="public", show_default=True,
-                     help="Audience tier the output is made for (public and council: counts under k hidden, "
-                          "and nothing computed from them)."),  # fmt: skip
+        click.option(
+            "--until",
+            type=click.DateTime(),
+            default=None,
+            help="Day after the last day counted (YYYY-MM-DD).",
+        ),  # fmt: skip
+        click.option(
+            "--area",
+            "areas",
+            multiple=True,
+            metavar="CODE",
+            help="Area code; repeatable (default: the whole study area).",
+        ),  # fmt: skip
+        click.option(
+            "--unit",
+            type=click.Choice(["reports", "groups"]),
+            default=None,
+            help="Count every report or near-duplicate groups (default $KOBAN_COUNT_UNIT, groups).",
+        ),  # fmt: skip
+        click.option(
+            "--audience",
+            type=click.Choice(AUDIENCES),
+            default="public",
+            show_default=True,
+            help="Audience tier the output is made for (public and council: counts under k hidden, "
+            "and nothing computed from them).",
+        ),  # fmt: skip
         click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON."),
     ]
     for option in reversed(options):
@@ -134,7 +152,9 @@ def _p(value: float) -> str:
               help="Time band edges in whole days [default: 0,7,14,21,28: 0-7, 8-14, 15-21, 22-28 days].")  # fmt: skip
 @click.option("--permutations", type=click.IntRange(1, 9999), default=99, show_default=True,
               help="Monte Carlo permutations of the times (999 for p-values down to 0.001; ten times slower).")  # fmt: skip
-@click.option("--seed", type=int, default=None, help="Random seed for the permutations (same seed, same table).")
+@click.option(
+    "--seed", type=int, default=None, help="Random seed for the permutations (same seed, same table)."
+)
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level.")  # fmt: skip
 @_common

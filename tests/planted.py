@@ -30,7 +30,10 @@ def lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def box_areas(path: Path) -> Path:
     """Two areas side by side (west and east halves of the box), as a GeoJSON file."""
     areas = {}
-    for code, name, (a, b) in (("BOX-W", "West", (X0, X0 + WIDTH / 2)), ("BOX-E", "East", (X0 + WIDTH / 2, X0 + WIDTH))):
+    for code, name, (a, b) in (
+        ("BOX-W", "West", (X0, X0 + WIDTH / 2)),
+        ("BOX-E", "East", (X0 + WIDTH / 2, X0 + WIDTH)),
+    ):
         xs = np.array([a, b, b, a, a])
         ys = np.array([Y0, Y0, Y0 + HEIGHT, Y0 + HEIGHT, Y0])
         lon, lat = lonlat(xs, ys)

@@ -3,6 +3,8 @@ hides small counts and everything computed from them. Stores are built through t
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -16,7 +18,17 @@ from koban_geo.analysis.risk import (
     risk_factors,
 )
 from koban_geo.grid import Filter
-from tests.planted import HEIGHT, WIDTH, X0, Y0, Concerns, in_squares, ingest, square_centres, write_points_layer
+from tests.planted import (
+    HEIGHT,
+    WIDTH,
+    X0,
+    Y0,
+    Concerns,
+    in_squares,
+    ingest,
+    square_centres,
+    write_points_layer,
+)
 
 BANDS = (0, 100, 200, 300)
 FACTOR = 3.0  # planted: drug concerns three times as dense in squares within 100 m of a licensed premise
@@ -70,7 +82,12 @@ def test_planted_factor_is_found_with_its_size(planted):
     report = risk_factors(con, settings, ["licensed_premises", "benches"], Filter(themes=("drugs",), unit="reports"),
                           bands=BANDS, audience="analyst")  # fmt: skip
     near, mid, far, reference = rows_of(report, "licensed_premises")
-    assert [r["band"] for r in (near, mid, far, reference)] == ["0-100 m", "101-200 m", "201-300 m", "more than 300 m"]
+    assert [r["band"] for r in (near, mid, far, reference)] == [
+        "0-100 m",
+        "101-200 m",
+        "201-300 m",
+        "more than 300 m",
+    ]
     assert reference["reference"] and reference["rr"] is None
     assert near["rr_low"] < FACTOR < near["rr_high"]  # the interval holds the planted factor
     assert near["rr"] == pytest.approx(FACTOR, rel=0.2)
@@ -90,18 +107,26 @@ def test_planted_factor_is_found_with_its_size(planted):
 
 def test_counts_follow_the_filter_and_the_unit(planted):
     con, settings = planted
-    drugs = risk_factors(con, settings, ["benches"], Filter(themes=("drugs",), unit="reports"), audience="officer")
+    drugs = risk_factors(
+        con, settings, ["benches"], Filter(themes=("drugs",), unit="reports"), audience="officer"
+    )
     both = risk_factors(con, settings, ["benches"], Filter(themes=("drugs", "noise"), unit="reports"),
                         audience="officer")  # fmt: skip
     noise = con.execute("SELECT count(*) FROM concerns WHERE theme = 'noise'").fetchone()[0]
     assert both.meta["total"] == drugs.meta["total"] + noise
-    groups = risk_factors(con, settings, ["benches"], Filter(themes=("drugs",), unit="groups"), audience="officer")
-    n_groups = con.execute("SELECT count(DISTINCT unit_key) FROM concerns WHERE theme = 'drugs'").fetchone()[0]
+    groups = risk_factors(
+        con, settings, ["benches"], Filter(themes=("drugs",), unit="groups"), audience="officer"
+    )
+    n_groups = con.execute("SELECT count(DISTINCT unit_key) FROM concerns WHERE theme = 'drugs'").fetchone()[
+        0
+    ]
     assert groups.meta["total"] == n_groups < drugs.meta["total"]  # same square, same theme, within 3 days
     west = risk_factors(con, settings, ["benches"], Filter(themes=("drugs",), areas=("BOX-W",), unit="reports"),
                         audience="officer")  # fmt: skip
     assert west.meta["study_cells"] == 600  # only the squares of the named area are exposed
-    n_west = con.execute("SELECT count(*) FROM concerns WHERE theme = 'drugs' AND area_code = 'BOX-W'").fetchone()[0]
+    n_west = con.execute(
+        "SELECT count(*) FROM concerns WHERE theme = 'drugs' AND area_code = 'BOX-W'"
+    ).fetchone()[0]
     assert west.meta["total"] == n_west
 
 
@@ -109,7 +134,9 @@ def test_no_effect_gives_no_finding(tmp_path, con, settings):
     rng = np.random.default_rng(7)
     layers = {name: write_points_layer(tmp_path / f"{name}.geojson", _features(rng, n))
               for name, n in (("bus_stops", 15), ("schools", 8), ("kiosks", 25))}  # fmt: skip
-    ingest(con, settings, tmp_path, layers=layers, concerns=planted_concerns(rng, _features(rng, 10), factor=1.0))
+    ingest(
+        con, settings, tmp_path, layers=layers, concerns=planted_concerns(rng, _features(rng, 10), factor=1.0)
+    )
     report = risk_factors(con, settings, list(layers), Filter(themes=("drugs",), unit="reports"), bands=BANDS,
                           audience="analyst")  # fmt: skip
     tested = [r for r in report.rows if not r["reference"]]
@@ -148,7 +175,9 @@ def test_overdispersion_widens_intervals_for_clustered_counts():
     assert 3 < phi < 8
     o = np.bincount(groups, weights=clustered)
     plain, scaled = rate_ratio(o[0], 100, o[1], 900), rate_ratio(o[0], 100, o[1], 900, dispersion=phi)
-    assert scaled.rr == plain.rr and scaled.low < plain.low and scaled.high > plain.high and scaled.p > plain.p
+    assert (
+        scaled.rr == plain.rr and scaled.low < plain.low and scaled.high > plain.high and scaled.p > plain.p
+    )
 
 
 def test_public_tier_hides_small_counts_and_everything_computed_from_them(tmp_path, con, settings):
@@ -160,7 +189,9 @@ def test_public_tier_hides_small_counts_and_everything_computed_from_them(tmp_pa
     drugs = np.r_[centres[near][:3], centres[~near][rng.choice((~near).sum(), 20, replace=False)]]
     ingest(con, settings, tmp_path, layers={"bars": write_points_layer(tmp_path / "bars.geojson", bar)},
            concerns=in_squares(rng, drugs, "drugs") + in_squares(rng, np.repeat(bar, 9, axis=0), "domestic"))  # fmt: skip
-    analyst = risk_factors(con, settings, ["bars"], Filter(themes=("drugs",), unit="reports"), audience="analyst")
+    analyst = risk_factors(
+        con, settings, ["bars"], Filter(themes=("drugs",), unit="reports"), audience="analyst"
+    )
     assert rows_of(analyst, "bars")[0]["count"] == 3 and rows_of(analyst, "bars")[0]["rr"] is not None
     for audience in ("public", "council"):
         report = risk_factors(con, settings, ["bars"], Filter(unit="reports"), audience=audience)
@@ -174,7 +205,11 @@ def test_public_tier_hides_small_counts_and_everything_computed_from_them(tmp_pa
         assert "hidden" in near_row["sentence"] and "3" not in near_row["sentence"]
         # the three hidden concerns cannot be worked out from the shown counts and the published total
         shown = sum(r["count"] for r in rows if r["count"] is not None)
-        assert report.meta["total"] is None or report.meta["total"] - shown == 0 or report.meta["total"] - shown >= 5
+        assert (
+            report.meta["total"] is None
+            or report.meta["total"] - shown == 0
+            or report.meta["total"] - shown >= 5
+        )
         # no band is compared with a hidden reference, and the correction counts shown tests only
         reference = rows[-1]
         if reference["count"] is None:
@@ -191,7 +226,9 @@ def test_dense_layers_keep_their_near_bands_and_say_so(tmp_path, con, settings):
     lamps = square_centres()[::2] + 10  # a lamp in every other square: nothing is more than 300 m away
     ingest(con, settings, tmp_path, layers={"streetlights": write_points_layer(tmp_path / "l.geojson", lamps)},
            concerns=in_squares(rng, square_centres(), "drugs"))  # fmt: skip
-    report = risk_factors(con, settings, ["streetlights"], Filter(themes=("drugs",)), bands=BANDS, audience="officer")
+    report = risk_factors(
+        con, settings, ["streetlights"], Filter(themes=("drugs",)), bands=BANDS, audience="officer"
+    )
     rows = rows_of(report, "streetlights")
     assert [r["band"] for r in rows] == ["0-100 m", "more than 100 m"]
     assert any("streetlights: bands beyond 100 m left out" in w for w in report.meta["warnings"])
@@ -199,7 +236,9 @@ def test_dense_layers_keep_their_near_bands_and_say_so(tmp_path, con, settings):
 
 def test_bad_requests_say_what_is_wrong(planted):
     con, settings = planted
-    with pytest.raises(RiskError, match="unknown layer.*licensed_premise; layers in the store: benches, licensed_premises"):
+    with pytest.raises(
+        RiskError, match="unknown layer.*licensed_premise; layers in the store: benches, licensed_premises"
+    ):
         risk_factors(con, settings, ["licensed_premise"])
     with pytest.raises(RiskError, match="start at 0"):
         checked_bands((50, 100))
@@ -213,3 +252,48 @@ def test_bad_requests_say_what_is_wrong(planted):
 
 def test_band_edges_are_inclusive_at_the_top():
     assert band_index([0, 99.9, 100, 100.5, 300, 300.1, np.inf], BANDS).tolist() == [0, 0, 0, 1, 2, 3, 3]
+
+
+def test_cli_risk_json_text_and_errors(tmp_path, con, settings):
+    from click.testing import CliRunner
+
+    from koban_geo.cli import cli
+
+    rng = np.random.default_rng(21)
+    premises = _features(rng, 12)
+    ingest(con, settings, tmp_path, layers={"licensed_premises": write_points_layer(tmp_path / "p.geojson", premises)},
+           concerns=planted_concerns(rng, premises))  # fmt: skip
+    con.close()
+    runner = CliRunner()
+    base = ["--db", str(settings.db), "risk"]
+    args = [
+        *base,
+        "--layer",
+        "licensed_premises",
+        "--theme",
+        "drugs",
+        "--unit",
+        "reports",
+        "--audience",
+        "analyst",
+    ]
+    result = runner.invoke(cli, [*args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    near = data["rows"][0]
+    assert near["band"] == "0-100 m" and near["rr_low"] < FACTOR < near["rr_high"] and near["significant"]
+    assert data["sentences"][0] == near["sentence"]
+    text = runner.invoke(cli, [*args, "--bands", "0,100,200"], catch_exceptions=False)
+    assert text.exit_code == 0
+    assert "licensed_premises" in text.stdout and "more than 200 m" in text.stdout
+    assert f"{near['rr']:.1f} times as dense within 100 m of licensed premises" in text.stdout
+    public = json.loads(runner.invoke(cli, [*base, "--layer", "licensed_premises", "--json"]).stdout)
+    assert public["meta"]["privacy"]["audience"] == "public"
+    for argv, message in (
+        (base, "name at least one --layer; layers in the store: licensed_premises"),
+        ([*base, "--layer", "bars"], "unknown layer(s) bars"),
+        ([*base, "--layer", "licensed_premises", "--bands", "0,a"], "--bands: give numbers"),
+        ([*base, "--layer", "licensed_premises", "--bands", "100,200"], "must start at 0"),
+    ):
+        bad = runner.invoke(cli, argv)
+        assert bad.exit_code == 2 and message in bad.stderr, (argv, bad.output)

@@ -81,7 +81,7 @@ class KnoxResult:
     @property
     def p(self) -> NDArray[np.float64]:
         """Monte Carlo p-value of more pairs than chance: (at_least + 1) / (permutations + 1)."""
-        return (self.at_least + 1.0) / (self.permutations + 1.0)
+        return np.asarray((self.at_least + 1.0) / (self.permutations + 1.0), dtype=np.float64)
 
     def distance_labels(self) -> list[str]:
         return band_labels(self.distance_edges, "m")
@@ -117,7 +117,9 @@ def checked_edges(edges: ArrayLike, what: str, *, integer: bool = False) -> tupl
     rest = values[2:] if values[1] == 0 else values[1:]
     if values[1] == 0 and len(values) < 3:
         raise NearRepeatError(f"{what} bands: after 0, 0 give at least one more edge")
-    if any(not math.isfinite(v) or v <= 0 for v in rest) or any(b <= a for a, b in zip(rest, rest[1:])):
+    if any(not math.isfinite(v) or v <= 0 for v in rest) or any(
+        b <= a for a, b in zip(rest, rest[1:], strict=False)
+    ):
         raise NearRepeatError(f"{what} band edges must increase: {values}")
     if integer and any(v != int(v) for v in values):
         raise NearRepeatError(f"{what} band edges must be whole numbers: {values}")
@@ -410,8 +412,8 @@ def _distance_phrase(lo: float, hi: float) -> str:
     return f"within {hi:g} m" if lo == 0 else f"{lo + 1:g}-{hi:g} m away"
 
 
-def _time_phrase(lo: int, hi: int) -> str:
-    return f"within {hi} days" if lo == 0 else f"{lo + 1}-{hi} days later"
+def _time_phrase(lo: float, hi: float) -> str:
+    return f"within {hi:g} days" if lo == 0 else f"{lo + 1:g}-{hi:g} days later"
 
 
 def _sentences(rows: list[dict[str, Any]], flt: Filter, meta: dict[str, Any]) -> list[str]:

@@ -23,12 +23,15 @@ confidence interval is Clopper-Pearson on that share, turned into a rate ratio. 
 a Poisson process (one busy square, one persistent resident), so the counts are first divided by the
 overdispersion of the layer's cell counts (Pearson chi-square / degrees of freedom of the band model, at
 least 1: quasi-Poisson); with Poisson data it is about 1 and changes nothing. p-values are two-sided and
-corrected with Benjamini-Hochberg (q) across every layer x band of the run.
+corrected with Benjamini-Hochberg (q) across every layer x band of the run. A relative risk says where
+concerns are, not why: licensed premises stand where people are, and layers share places (no layer is
+adjusted for another, as RTM's later modelling step would).
 
 **Audiences** (koban_geo.audience.release): public and council get the counts per band with counts under k
 hidden (complementary suppression within each layer, whose counts add up to the study area's total), and
 no relative risk, interval or test that uses a hidden count (a band whose own count or whose reference
-count is hidden); the overdispersion and the correction use shown rows only.
+count is hidden); the overdispersion and the correction use shown rows only, and the overdispersion (a
+sum over every shown square of a layer) is used and published rounded up to one decimal.
 
     report = risk_factors(con, settings, ["licensed_premises"], Filter(themes=("drugs",)), audience="officer")
     report.sentences  # ['Concerns about drugs are 3.1 times as dense within 100 m of licensed premises ...']
@@ -245,7 +248,9 @@ def risk_factors(
         raise RiskError(f"name at least one layer; layers in the store: {', '.join(known) or 'none'}")
     unknown = [name for name in wanted if name not in known]
     if unknown:
-        raise RiskError(f"unknown layer(s) {', '.join(unknown)}; layers in the store: {', '.join(known) or 'none'}")
+        raise RiskError(
+            f"unknown layer(s) {', '.join(unknown)}; layers in the store: {', '.join(known) or 'none'}"
+        )
     policy = Policy.for_audience(audience, settings)
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     if not flt.themes:
@@ -274,7 +279,7 @@ def risk_factors(
     counts = bin_counts(con, grid, flt)
 
     groups_of: dict[str, NDArray[np.intp]] = {}
-    records = []
+    records: list[dict[str, Any]] = []
     for layer in wanted:
         distance = nearest_distance(con, layer, crs, centres, edges[-1])
         used = _bands_with_reference(distance, edges, min_reference_share)
@@ -315,6 +320,8 @@ def risk_factors(
         visible = shown[part]
         ref = part[-1]
         dispersion[layer] = overdispersion(counts, groups_of[layer], visible)
+        if aggregates_only:  # a coarse summary of the shown squares' variation, never a square's count
+            dispersion[layer] = math.ceil(dispersion[layer] * 10 - 1e-9) / 10
         for row in part[:-1]:
             if not (shown[row] and shown[ref]):
                 stats.append(None)  # nothing computed from a hidden count
@@ -365,7 +372,9 @@ def risk_factors(
     return RiskReport(rows, meta, [r["sentence"] for r in rows if not r["reference"]])
 
 
-def _bands_with_reference(distance: NDArray[np.float64], edges: tuple[float, ...], share: float) -> tuple[float, ...]:
+def _bands_with_reference(
+    distance: NDArray[np.float64], edges: tuple[float, ...], share: float
+) -> tuple[float, ...]:
     """The edges without the outer bands that leave less than `share` of the cells as the reference (at
     least the first band is kept)."""
     n = max(1, distance.size)
@@ -400,9 +409,7 @@ def _records(frame: Any, k: int) -> list[dict[str, Any]]:
         for key, value in record.items():
             if isinstance(value, np.generic):
                 value = value.item()
-            if value is None or (isinstance(value, float) and not math.isfinite(value)):
-                value = None
-            elif value is not None and key == "count" and _na(value):
+            if value is None or (isinstance(value, float) and not math.isfinite(value)) or _na(value):
                 value = None
             elif key in ("p", "q") and isinstance(value, float):
                 value = float(f"{value:.4g}")  # small p-values keep their size
