@@ -51,13 +51,14 @@ demo: demo-db
 serve: install
 	$(PY) -m koban_geo --db $(DB) serve --port $(PORT)
 
-test: install-test browser
-	$(VENV)/bin/ruff check koban_geo dashboard tests bench
+# The house rules run first (lint, format, types, the library's docstring examples), then every test.
+test: install-test browser lint
+	$(PY) -m pytest --doctest-modules koban_geo -q -p no:cacheprovider
 	$(PY) -m pytest
 
 lint: install-test
-	$(VENV)/bin/ruff check koban_geo dashboard tests bench
-	$(VENV)/bin/ruff format --check koban_geo dashboard tests bench
+	$(VENV)/bin/ruff check koban_geo dashboard tests bench tools
+	$(VENV)/bin/ruff format --check koban_geo dashboard tests bench tools
 	$(VENV)/bin/mypy koban_geo dashboard
 
 bench: install-test

@@ -330,7 +330,7 @@ def write_concerns(path: Path, rows: int, seed: int = SEED) -> dict[str, float]:
     """A deterministic Finnish concerns export (`tunnus;ilmoitettu;leveysaste;pituusaste;aihe;kuvaus`)."""
     import numpy as np
 
-    from koban_geo.taxonomy import themes
+    from koban_geo.store.taxonomy import themes
 
     rng = np.random.default_rng([seed, rows])
     label_fi = {t.code: t.labels["fi"] for t in themes()}

@@ -79,9 +79,9 @@ def build_store(out: Path, burglaries: int) -> Path:
     import numpy as np
     from scipy.spatial import cKDTree
 
-    from koban_geo.db import connect
     from koban_geo.ingest import ingest_file
-    from koban_geo.settings import Settings
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
 
     db = out / f"analyst-{burglaries}-{GENERATOR}.duckdb"
     if db.exists():
@@ -178,12 +178,12 @@ def _process(db: Path, args: list[str]) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from koban_geo import grid
+    from koban_geo.analysis import grid
+    from koban_geo.analysis.grid import Filter
     from koban_geo.analysis.near_repeat import near_repeat
     from koban_geo.analysis.risk import risk_factors
-    from koban_geo.db import connect
-    from koban_geo.grid import Filter
-    from koban_geo.settings import Settings
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
 
     db = build_store(Path(args.out), args.burglaries)
     settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]

@@ -3,7 +3,7 @@
     python bench/backtest.py                                # demo seed 7 + 8 more crime seeds + 5 concern seeds
     python bench/backtest.py --seeds 0 --concern-seeds 0    # the demo seed only (about 20 s)
 
-Two data sets, both made by koban_geo.demo (synthetic, with planted persistent / emerging / fading
+Two data sets, both made by koban_geo.ops.demo (synthetic, with planted persistent / emerging / fading
 patterns, over 1.7 km² of central Helsinki, 18 months 2025-05 .. 2026-10):
   crime     the 18 monthly police.uk street-level CSVs, read from the files (`run_backtest`, no store);
   concerns  the residents' concerns after ingestion into a demo store (`backtest_store`, by month).
@@ -31,7 +31,7 @@ from typing import Any
 import _common
 import numpy as np
 
-from koban_geo.backtest import (
+from koban_geo.analysis.backtest import (
     COUNT_PARAMS,
     DEFAULT_COVERAGE,
     KDE_PARAMS,
@@ -42,9 +42,9 @@ from koban_geo.backtest import (
     read_policeuk,
     run_backtest,
 )
-from koban_geo.db import connect
-from koban_geo.demo import MONTHS, build_demo, write_demo_inputs
-from koban_geo.settings import Settings
+from koban_geo.ops.demo import MONTHS, build_demo, write_demo_inputs
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "backtest.md"
 DEMO_SEED = 7  # the seed `koban-geo demo` uses
@@ -476,7 +476,7 @@ def write_report(report: dict[str, Any], path: Path) -> None:
         "",
         *summary_table(report),
         "",
-        "**Read this first.** The data are the demo's, made by `koban_geo.demo`: *synthetic* crime and concerns "
+        "**Read this first.** The data are the demo's, made by `koban_geo.ops.demo`: *synthetic* crime and concerns "
         "with patterns planted on purpose (a persistent drug market, a bar street that emerges from 2026-06, a "
         "bridge where graffiti fades after 2025-12, a shopping street with much recorded theft), over only "
         "1.7 km² of central Helsinki. The recorded crime is, apart from the planted emerging and fading spots, "

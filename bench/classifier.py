@@ -1,4 +1,4 @@
-"""Benchmark of the report theme classifier (koban_geo.classify); writes bench/results/classifier.md.
+"""Benchmark of the report theme classifier (koban_geo.ingest.classify); writes bench/results/classifier.md.
 
     python bench/classifier.py            # CV comparison on train.csv, then the held-out test split
     python bench/classifier.py --no-cv    # only train on train.csv and score test.csv (a few seconds)
@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from koban_geo import classify
-from koban_geo.classify import LANGUAGES, LOW_CONFIDENCE, Example, ThemeClassifier, load_examples
+from koban_geo.ingest import classify
+from koban_geo.ingest.classify import LANGUAGES, LOW_CONFIDENCE, Example, ThemeClassifier, load_examples
 
 RESULTS = Path(__file__).resolve().parent / "results" / "classifier.md"
 FOLDS = 5
@@ -85,7 +85,7 @@ class _LexiconVote:
     """No training: the theme with the most lexicon hits (ties and texts without hits: first in themes.csv)."""
 
     def fit(self, texts: list[str], y: np.ndarray) -> _LexiconVote:
-        from koban_geo.taxonomy import theme_codes
+        from koban_geo.store.taxonomy import theme_codes
 
         self.classes_ = np.array(theme_codes())
         return self
@@ -360,7 +360,7 @@ def _forward_table(fwd: dict[str, Any]) -> str:
 def _coverage(train: list[Example]) -> tuple[str, dict[str, float]]:
     """How often a training report has lexicon hits, and hits for its own theme, per language and per
     writing step (the table, and the per-step shares with a hit for the report's own theme)."""
-    from koban_geo.taxonomy import theme_codes
+    from koban_geo.store.taxonomy import theme_codes
 
     counts = classify.lexicon_counts([e.text for e in train])
     column = {code: i for i, code in enumerate(theme_codes())}
@@ -869,7 +869,7 @@ def cv_only(train: list[Example], concepts: list[str], compare: bool) -> str:
     """Grouped CV of the library's model on train.csv alone, as plain text (test.csv is not opened)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-    from koban_geo.taxonomy import theme_codes
+    from koban_geo.store.taxonomy import theme_codes
 
     X = [e.text for e in train]
     y = np.array([e.theme for e in train])

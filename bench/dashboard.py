@@ -61,8 +61,8 @@ def _month_start(year: int, month: int) -> date:
 
 
 def _add_officer(db: Path) -> None:
-    from koban_geo.accounts import add_user
-    from koban_geo.db import connect
+    from koban_geo.community.accounts import add_user
+    from koban_geo.store.db import connect
 
     con = connect(db)
     try:
@@ -75,9 +75,9 @@ def _add_officer(db: Path) -> None:
 
 def demo_store(out: Path) -> tuple[Path, dict[str, Any]]:
     """The demo store (`koban-geo demo`), with a bench officer; built once."""
-    from koban_geo.db import connect
-    from koban_geo.demo import build_demo
-    from koban_geo.settings import Settings
+    from koban_geo.ops.demo import build_demo
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
 
     db, record = out / f"dashboard-demo-{GENERATOR}.duckdb", out / f"dashboard-demo-{GENERATOR}.json"
     if db.exists() and record.exists():
@@ -98,10 +98,10 @@ def million_store(out: Path, rows: int) -> tuple[Path, dict[str, Any]]:
     map is drawn without tiles) and a bench officer; built once per month and generator."""
     import hotspots
 
-    from koban_geo.db import connect
-    from koban_geo.demo import demo_dir
     from koban_geo.ingest import ingest_file
-    from koban_geo.settings import get_settings
+    from koban_geo.ops.demo import demo_dir
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import get_settings
 
     today = date.today()
     start = _month_start(today.year, today.month - hotspots.MONTHS)
@@ -138,7 +138,7 @@ def million_store(out: Path, rows: int) -> tuple[Path, dict[str, Any]]:
 
 
 def _describe(db: Path) -> dict[str, Any]:
-    from koban_geo.db import connect
+    from koban_geo.store.db import connect
 
     con = connect(db, read_only=True)
     try:
@@ -279,7 +279,7 @@ class Session:
 
 
 def browser_run(db: Path, reps: int) -> dict[str, Any]:
-    from koban_geo.taxonomy import themes
+    from koban_geo.store.taxonomy import themes
     from tests.browser import chromium, dashboard_server, screenshot
     from ui.filters import PRESETS
 
@@ -320,9 +320,9 @@ def profile_child(db: Path, reps: int) -> dict[str, Any]:
     """Time what the problem map page does in Python for the default filter and for a theme change."""
     import streamlit_folium
 
-    from koban_geo.db import connect
-    from koban_geo.grid import Filter
-    from koban_geo.settings import get_settings
+    from koban_geo.analysis.grid import Filter
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import get_settings
     from ui import map as maps
     from ui.filters import window
 

@@ -37,7 +37,7 @@ MONTHS = 18
 N_CLUSTERS = 300
 BACKGROUND = 0.15  # share of concerns spread evenly in space and time
 CELL_M = 100
-EPS_M = 105.0  # koban_geo.hotspots defaults: eps just over the snapping grid, min 10 reports
+EPS_M = 105.0  # koban_geo.analysis.hotspots defaults: eps just over the snapping grid, min 10 reports
 SOURCE = "bench-hotspots"
 PACKAGES = (
     "duckdb",
@@ -78,7 +78,7 @@ HEIGHT_KM = (BOX[3] - BOX[1]) * _KM_PER_DEG_LAT
 
 def _filters() -> list[tuple[str, Any]]:
     """The filters measured, by name: the main one first, then the filter changes."""
-    from koban_geo.grid import Filter
+    from koban_geo.analysis.grid import Filter
 
     return [
         ("noise", Filter(themes=("noise",))),
@@ -238,9 +238,10 @@ def ensure_store(out: Path, rows: int) -> tuple[Path, dict[str, Any]]:
         return store, json.loads(record.read_text(encoding="utf-8"))
     for stale in (store, Path(f"{store}.wal"), record):
         stale.unlink(missing_ok=True)
-    from koban_geo.db import connect, meta_get
     from koban_geo.ingest import ingest_file
-    from koban_geo.settings import get_settings
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import get_settings
+    from koban_geo.store.sql import meta_get
 
     areas_path = out / f"hotspots-areas-{GENERATOR}.geojson"
     csv_path = out / f"hotspots-concerns-{rows}-{GENERATOR}.csv"
@@ -333,14 +334,15 @@ def repeat(reps: int, body: Callable[[Clock], Any]) -> dict[str, Any]:
 def koban_child(store: Path, reps: int, npz: Path) -> dict[str, Any]:
     import numpy as np
 
-    from koban_geo.clusters import auto_min_reports, dbscan_clusters
-    from koban_geo.db import connect, meta_get, query
-    from koban_geo.emerging import classify
-    from koban_geo.gistar import gi_bins, gi_star, hotspot_cells, weights_queen, z_to_p
-    from koban_geo.grid import bin_counts, bin_counts_by_slice, clear_cache, study_grid
-    from koban_geo.hotspots import hotspots
-    from koban_geo.kde import kde_for_store
-    from koban_geo.settings import get_settings
+    from koban_geo.analysis.clusters import auto_min_reports, dbscan_clusters
+    from koban_geo.analysis.emerging import classify
+    from koban_geo.analysis.gistar import clear_cache, gi_bins, gi_star, hotspot_cells, weights_queen, z_to_p
+    from koban_geo.analysis.grid import bin_counts, bin_counts_by_slice, study_grid
+    from koban_geo.analysis.hotspots import hotspots
+    from koban_geo.analysis.kde import kde_for_store
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import get_settings
+    from koban_geo.store.sql import meta_get, query
 
     con = connect(store, read_only=True)
     settings = get_settings(db=store)
@@ -537,11 +539,11 @@ def fresh_child(store: Path) -> dict[str, Any]:
     """What a fresh process pays: imports and connect, then the first call of each output (nothing cached)."""
     clock = Clock()
     with clock("imports + connect"):
-        from koban_geo.db import connect
-        from koban_geo.gistar import hotspot_cells
-        from koban_geo.grid import study_grid
-        from koban_geo.hotspots import hotspots
-        from koban_geo.settings import get_settings
+        from koban_geo.analysis.gistar import hotspot_cells
+        from koban_geo.analysis.grid import study_grid
+        from koban_geo.analysis.hotspots import hotspots
+        from koban_geo.store.db import connect
+        from koban_geo.store.settings import get_settings
 
         con = connect(store, read_only=True)
         settings = get_settings(db=store)
@@ -590,7 +592,8 @@ def baseline_child(
         import shapely
         from sklearn.cluster import DBSCAN
 
-        from koban_geo.db import connect, meta_get
+        from koban_geo.store.db import connect
+        from koban_geo.store.sql import meta_get
     con = connect(store, read_only=True)  # only to load the spatial extension offline
     crs = meta_get(con, "metric_crs")
     filters = _filters()
@@ -1090,7 +1093,7 @@ def markdown(r: dict[str, Any], previous: dict[str, Any] | None) -> str:
     add("")
     add(
         f"Medians of {k['reps']} repetitions in one process after an untimed warm-up (imports, DuckDB buffer pool); "
-        '"cold" = `grid.clear_cache()` first, so the study grid and the Queen weights are rebuilt. '
+        '"cold" = `gistar.clear_cache()` first, so the study grid and the Queen weights are rebuilt. '
         "Each repetition in brackets."
     )
     add("")
@@ -1215,7 +1218,7 @@ def markdown(r: dict[str, Any], previous: dict[str, Any] | None) -> str:
     for variant in k["whatif"][names[0]]["median"]:
         add(f"| {variant} | " + " | ".join(_s(k["whatif"][n]["median"][variant]) for n in names) + " |")
     add("")
-    add("### As the CLI runs them: `koban_geo.hotspots.hotspots(...)`")
+    add("### As the CLI runs them: `koban_geo.analysis.hotspots.hotspots(...)`")
     add("")
     add(
         "Public audience (KDE is refused for public audiences, so it runs as analyst). These calls also build "

@@ -53,9 +53,9 @@ def _fresh(db: Path) -> None:
 
 
 def run_koban(csv_path: Path, areas: Path, db: Path) -> dict[str, Any]:
-    from koban_geo.db import connect
     from koban_geo.ingest import ingest_file
-    from koban_geo.settings import Settings
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
 
     _fresh(db)
     settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
@@ -97,10 +97,10 @@ def run_baseline(csv_path: Path, areas_path: Path, db: Path, *, arrow_strings: b
     import pyarrow as pa
     import shapely
 
-    from koban_geo.db import connect
-    from koban_geo.scrub import RULES
-    from koban_geo.settings import Settings
-    from koban_geo.taxonomy import normalise_label, themes
+    from koban_geo.privacy.scrub import RULES
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
+    from koban_geo.store.taxonomy import normalise_label, themes
 
     # Untimed set-up: a store with the same schema (so the INSERT maintains the same PK and R-tree),
     # the areas as a GeoDataFrame, the label -> theme dictionary.
@@ -133,7 +133,9 @@ def run_baseline(csv_path: Path, areas_path: Path, db: Path, *, arrow_strings: b
             repl = validated(rule) if rule.validator else rule.replacement
             once = values.str.replace(rule.pattern, repl, regex=True)
             changed = once.notna() & (once != values)
-            if changed.any():  # a second pass where something changed: adjacent matches (as koban_geo.scrub)
+            if (
+                changed.any()
+            ):  # a second pass where something changed: adjacent matches (as koban_geo.privacy.scrub)
                 once = once.copy()
                 once[changed] = once[changed].str.replace(rule.pattern, repl, regex=True)
             values = once
@@ -185,7 +187,7 @@ def run_baseline(csv_path: Path, areas_path: Path, db: Path, *, arrow_strings: b
     keep = ~df["id"].duplicated().to_numpy()
     df = df[keep].reset_index(drop=True)
     lon6, lat6 = lon6[keep], lat6[keep]
-    # Near-duplicate groups (koban_geo.grouping's rule): same theme and snapped place, within `days` of the
+    # Near-duplicate groups (koban_geo.privacy.grouping's rule): same theme and snapped place, within `days` of the
     # group's first report; sorted, then one pass, as an analyst would write it.
     window = group_days * 86400.0
     t = df["reported_at"].to_numpy().astype("datetime64[s]").astype("int64").astype(float)
@@ -284,9 +286,9 @@ def _instrument(steps: dict[str, float]) -> None:
     """Time the real pipeline's named queries, scrubbing, grouping and commit (patches this process only)."""
     from contextlib import contextmanager
 
-    import koban_geo.db
-    import koban_geo.grouping
     import koban_geo.ingest.concerns as concerns
+    import koban_geo.privacy.grouping
+    import koban_geo.store.sql
 
     def add(name: str, started: float) -> None:
         steps[name] = round(steps.get(name, 0.0) + time.perf_counter() - started, 3)
@@ -304,7 +306,7 @@ def _instrument(steps: dict[str, float]) -> None:
     def timed_query(con: Any, name: str, params: Any = None) -> Any:
         started = time.perf_counter()
         try:
-            return koban_geo.db.query(con, name, params)
+            return koban_geo.store.sql.query(con, name, params)
         finally:
             add(f"query {name}", started)
 
@@ -320,7 +322,7 @@ def _instrument(steps: dict[str, float]) -> None:
         con.execute("COMMIT")
         add("COMMIT", started)
 
-    for module in (concerns, koban_geo.grouping):
+    for module in (concerns, koban_geo.privacy.grouping):
         if hasattr(module, "query"):
             module.query = timed_query  # type: ignore[attr-defined]
     for name in ("sniff", "stage_csv", "_scrub_staged", "_timestamp_format", "_choose_crs", "_row_errors",
@@ -336,11 +338,11 @@ def run_profile(csv_path: Path, areas: Path, db: Path) -> dict[str, Any]:
     query taken apart (PROFILE_SQL). Only public entry points are required; internals are timed if present."""
     import re
 
-    from koban_geo.db import connect
     from koban_geo.ingest import ingest_file
     from koban_geo.ingest.readers import sniff, stage_csv
-    from koban_geo.scrub import scrub_texts
-    from koban_geo.settings import Settings
+    from koban_geo.privacy.scrub import scrub_texts
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
 
     _fresh(db)
     settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
@@ -415,7 +417,7 @@ def compare(koban_db: Path, other_db: Path) -> dict[str, Any]:
     """Row counts, and per column the number of ids whose stored values differ (with up to 3 example ids)."""
     import duckdb
 
-    from koban_geo.db import load_spatial
+    from koban_geo.store.db import load_spatial
 
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     load_spatial(con)
@@ -602,7 +604,7 @@ descriptions in Finnish, Swedish, English, Russian and Estonian built from fragm
 Share of rows: {data}.
 {size}. Areas: {areas} polygons tiling the box (jittered corners, shared wavy borders of 30 vertices);
 about 4% of the points lie just outside them (no area).
-Every row carries a valid theme label, so the classifier (`koban_geo.classify`) is **not** in the
+Every row carries a valid theme label, so the classifier (`koban_geo.ingest.classify`) is **not** in the
 measured path.
 
 **Measured**: wall time of the work only, each contender in a fresh process; peak RSS is that process's
@@ -610,13 +612,13 @@ own high-water mark (VmHWM: imports and set-up included). Generating the data is
 
 - `koban`: a fresh store with the areas already ingested (untimed), then
   `ingest_file(con, settings, csv, kind="concerns")` end to end: SHA-256 and re-ingest check, dialect
-  sniffing, DuckDB `read_csv`, the number and date macros, `koban_geo.scrub` on texts and ids, snapping in
+  sniffing, DuckDB `read_csv`, the number and date macros, `koban_geo.privacy.scrub` on texts and ids, snapping in
   EPSG:32635 (100 m; 500 m for sensitive themes), spatial join to the areas, themes, duplicate checks,
   insert, near-duplicate groups, commit.
 - `baseline`: the same work the usual way: `pd.read_csv(sep=";", decimal=",")`,
   `pd.to_datetime(format=..., dayfirst=True)` floored to the hour, `gpd.points_from_xy` +
   `to_crs(32635)`, numpy snapping, `to_crs(4326)`, `gpd.sjoin(predicate="intersects")`, a dict for the
-  theme labels, every rule of `koban_geo.scrub.RULES` (same patterns, same order) through
+  theme labels, every rule of `koban_geo.privacy.scrub.RULES` (same patterns, same order) through
   `Series.str.replace(regex=True)` over texts and ids, with a Python callable where a rule validates
   check digits, then the groups in one sorted pass. Text columns are Python objects, so this is Python's
   `re` (as with pandas 2, or pandas 3 with `future.infer_string=False`). The rows go through Arrow (WKB

@@ -6,7 +6,7 @@
 One read-write connection to a store file in a temporary folder, shared by every thread (DuckDB lets one
 process write a store; the server's Streamlit threads share its connection). N phone threads start together
 and each changes its ballot C times (seeded random allocations or rankings) through
-`koban_geo.voting.cast_ballot`, while one meeting-screen thread calls `results()` non-stop or once a second;
+`koban_geo.community.voting.cast_ballot`, while one meeting-screen thread calls `results()` non-stop or once a second;
 then a "busy room" where the phones pause 2-8 s between changes. Measured: the
 wall time from the start signal to the last ballot, ballots per second, each ballot's latency (call to
 return, so the wait for the process's write lock is included) and each results() read's latency. Before the
@@ -34,9 +34,17 @@ sys.path.insert(0, str(ROOT))
 
 import _common  # noqa: E402
 
-from koban_geo.db import connect, writing  # noqa: E402
-from koban_geo.meetings import ROLES, Rules, create_meeting, custom_candidate, open_meeting, theme_candidate  # noqa: E402
-from koban_geo.voting import cast_ballot, results  # noqa: E402
+from koban_geo.community.meetings import (  # noqa: E402
+    ROLES,
+    Rules,
+    create_meeting,
+    custom_candidate,
+    open_meeting,
+    theme_candidate,
+)
+from koban_geo.community.voting import cast_ballot, results  # noqa: E402
+from koban_geo.store.db import connect  # noqa: E402
+from koban_geo.store.sql import writing  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "voting.md"
 THEMES = ("noise", "asb", "litter", "traffic", "parking", "vandalism")
@@ -268,7 +276,7 @@ def render(report: dict[str, Any]) -> str:
         "",
         "- A ballot first looks the meeting up by its join code and checks the ballot against the rules and "
         "the item list in a read transaction (outside the lock: an open meeting's items never change); then "
-        "`koban_geo.db.writing` (the process's write lock, a fresh cursor with the SQL macros registered, "
+        "`koban_geo.store.sql.writing` (the process's write lock, a fresh cursor with the SQL macros registered, "
         "BEGIN) runs one upsert that stores the ballot only if the meeting is still open, and COMMIT. Writes "
         "go one at a time: contention adds queueing, never conflicts or lost ballots.",
         "- Under the hammering load, latency is almost all queueing: a ballot waits for the other phones' "

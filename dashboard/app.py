@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui import map as maps
 from ui.i18n import _, language_switch

@@ -1,3 +1,3 @@
-from koban_geo.cli import main
+from koban_geo.cli.main import main
 
 main()

@@ -1,4 +1,4 @@
--- Parsing macros created as TEMP macros on every connection (koban_geo.db.register_macros).
+-- Parsing macros created as TEMP macros on every connection (koban_geo.store.db.register_macros).
 -- They are the one implementation of number and date parsing: Python tests call them through DuckDB.
 
 -- koban_num(s, decimal_comma): a decimal number, NULL when it is not a finite number.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from koban_geo.db import connect
-from koban_geo.settings import Settings
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +55,7 @@ _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real demo store (`koban-geo demo`), built once per session; tests open it read-only or copy it."""
-    from koban_geo.demo import build_demo
+    from koban_geo.ops.demo import build_demo
 
     folder = tmp_path_factory.mktemp("demo")
     db = folder / "demo.duckdb"
@@ -67,7 +67,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def ops_cli():
-    """The koban-geo command group (koban_geo.cli registers every command module, operations included)."""
-    from koban_geo.cli import cli
+    """The koban-geo command group (koban_geo.cli.main registers every command module, operations included)."""
+    from koban_geo.cli.main import cli
 
     return cli

@@ -12,8 +12,9 @@ import pytest
 from argon2 import PasswordHasher, Type
 from click.testing import CliRunner
 
-from koban_geo import accounts
-from koban_geo.accounts import (
+from koban_geo.cli.users import users
+from koban_geo.community import accounts
+from koban_geo.community.accounts import (
     AccountError,
     LoginError,
     PasswordPolicyError,
@@ -32,9 +33,8 @@ from koban_geo.accounts import (
     set_password,
     start_session,
 )
-from koban_geo.audience import Audience
-from koban_geo.cli_users import users
-from koban_geo.db import connect
+from koban_geo.privacy.audience import Audience
+from koban_geo.store.db import connect
 
 REAL_HASHER = accounts._HASHER
 PASSWORD = "correct horse battery staple"
@@ -357,7 +357,7 @@ def test_concurrent_failed_logins_lock_exactly_once(con, settings, anna) -> None
 @pytest.fixture
 def cli() -> click.Group:
     """The real koban-geo group with `users` on it, without changing the shared group object."""
-    from koban_geo.cli import cli as main
+    from koban_geo.cli.main import cli as main
 
     return click.Group(name="koban-geo", params=main.params, callback=main.callback,
                        commands={**main.commands, "users": users})  # fmt: skip

@@ -1,4 +1,4 @@
-"""Concerns per area (koban_geo.areas.area_counts): counts against direct SQL, k-suppression with its
+"""Concerns per area (koban_geo.analysis.areas.area_counts): counts against direct SQL, k-suppression with its
 complementary step for the public tier, and sensitive themes kept out of public counts."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from koban_geo.areas import area_counts, crime_locations, layer_points
-from koban_geo.audience import PrivacyError
-from koban_geo.db import connect
-from koban_geo.grid import Filter
-from koban_geo.settings import Settings
-from koban_geo.taxonomy import sensitive_codes, theme_codes
+from koban_geo.analysis.areas import area_counts, crime_locations, layer_points
+from koban_geo.analysis.grid import Filter
+from koban_geo.privacy.audience import PrivacyError
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
+from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 from tests.helpers import fill_place_keys
 
 # Five side-by-side squares in central Helsinki; (area, theme) -> reports. k is 5 (the default k_min).
@@ -183,7 +183,7 @@ def test_demo_public_release_invariants(demo, theme):
 
 def test_bounds_are_the_areas_else_the_concerns(con):
     """areas_bounds reads the areas only; the concerns' extent (a scan) is asked for only without areas."""
-    from koban_geo.areas import bounds
+    from koban_geo.analysis.areas import bounds
 
     assert bounds(con) is None  # an empty store
     con.execute(

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from koban_geo.audience import Audience, Policy, PrivacyError, release
-from koban_geo.settings import Settings
+from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
+from koban_geo.store.settings import Settings
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 

@@ -1,4 +1,4 @@
-"""Backtesting (koban_geo.backtest): metrics with known answers, the grid, the KDE, reading police.uk files,
+"""Backtesting (koban_geo.analysis.backtest): metrics with known answers, the grid, the KDE, reading police.uk files,
 the rule that chooses the model (on hand-built validation hits), the held-out demo split, concerns from the
 store, and the model finding a planted emerging hotspot."""
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from koban_geo.backtest import (
+from koban_geo.analysis.backtest import (
     COUNT_PARAMS,
     KDE_PARAMS,
     METHODS,
@@ -32,7 +32,7 @@ from koban_geo.backtest import (
     run_backtest,
     study_grid,
 )
-from koban_geo.demo import POLICEUK_HEADER, write_demo_inputs
+from koban_geo.ops.demo import POLICEUK_HEADER, write_demo_inputs
 
 UTM35 = "EPSG:32635"  # Helsinki
 TO_LONLAT = Transformer.from_crs(UTM35, "EPSG:4326", always_xy=True)

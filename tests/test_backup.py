@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from koban_geo.db import audit, connect, latest_version, meta_set, migrations, writing
 from koban_geo.ingest import ingest_file
-from koban_geo.maintenance import MANIFEST_FILE, STORE_FILE, MaintenanceError, backup, read_manifest, restore
-from koban_geo.settings import Settings
+from koban_geo.ops.maintenance import (
+    MANIFEST_FILE,
+    STORE_FILE,
+    MaintenanceError,
+    backup,
+    read_manifest,
+    restore,
+)
+from koban_geo.store.db import connect, latest_version, migrations
+from koban_geo.store.settings import Settings
+from koban_geo.store.sql import audit, meta_set, writing
 from tests.helpers import write_text
 
 NEW = "id,date,lat,lon,theme,text\nafter-1,2026-01-05 10:00,60.17,24.94,noise,loud\n"
@@ -244,7 +252,7 @@ def test_backup_refuses_a_missing_store(ops_cli, tmp_path: Path) -> None:
 
 
 def test_a_failed_backup_leaves_no_folder(settings: Settings, tmp_path: Path, monkeypatch) -> None:
-    import koban_geo.maintenance as maintenance
+    import koban_geo.ops.maintenance as maintenance
 
     def broken(*args: object) -> dict:
         raise MaintenanceError("simulated failure after the copy")

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from koban_geo.accounts import add_user
-from koban_geo.audience import Audience, Policy
-from koban_geo.db import connect
+from koban_geo.community.accounts import add_user
+from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting, propose_candidates
 from koban_geo.ingest import ingest_file
-from koban_geo.meetings import create_meeting, custom_candidate, open_meeting, propose_candidates
-from koban_geo.resources import data_dir
-from koban_geo.settings import Settings
+from koban_geo.privacy.audience import Audience, Policy
+from koban_geo.store.db import connect
+from koban_geo.store.resources import data_dir
+from koban_geo.store.settings import Settings
 from tests.browser import (
     CHROMIUM,
     MAP_FRAME,

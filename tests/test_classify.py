@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koban_geo import taxonomy
-from koban_geo.classify import (
+from koban_geo.ingest.classify import (
     FALLBACK_THEME,
     LANGUAGES,
     LOW_CONFIDENCE,
@@ -27,6 +26,7 @@ from koban_geo.classify import (
     load_examples,
     load_lexicon,
 )
+from koban_geo.store import taxonomy
 
 # Reports written for these tests only (in neither split), each plainly about one theme.
 OBVIOUS = [
@@ -175,7 +175,7 @@ def test_any_text_gets_a_valid_prediction(texts: list[str | None]) -> None:
 
 
 def test_import_does_not_load_scikit_learn() -> None:
-    code = "import sys, koban_geo.classify; sys.exit('sklearn' in sys.modules)"
+    code = "import sys, koban_geo.ingest.classify; sys.exit('sklearn' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

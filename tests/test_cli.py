@@ -9,8 +9,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from koban_geo.cli import cli
-from koban_geo.db import connect, latest_version
+from koban_geo.cli.main import cli
+from koban_geo.store.db import connect, latest_version
 from tests.helpers import snapshot, write_areas, write_text
 
 GOOD = "id,date,lat,lon,theme,text\n1,2025-01-01 10:00,60.17,24.94,noise,loud\n2,2025-01-02,60.168,24.945,litter,bins\n"
@@ -203,7 +203,7 @@ def test_review_commands(runner, db, tmp_path):
 
 
 def test_backtest_command_on_policeuk_files(runner, tmp_path):
-    from koban_geo.demo import write_demo_inputs
+    from koban_geo.ops.demo import write_demo_inputs
 
     inputs = write_demo_inputs(tmp_path / "demo")
     files = sorted(inputs.crime)
@@ -225,9 +225,9 @@ def test_backtest_command_on_policeuk_files(runner, tmp_path):
 def test_demo_command_prints_a_fresh_login_and_an_open_meeting(tmp_path):
     import re
 
-    from koban_geo.accounts import authenticate
-    from koban_geo.meetings import meeting_by_code
-    from koban_geo.settings import Settings
+    from koban_geo.community.accounts import authenticate
+    from koban_geo.community.meetings import meeting_by_code
+    from koban_geo.store.settings import Settings
 
     db = tmp_path / "demo.duckdb"
     out = CliRunner().invoke(cli, ["--db", str(db), "demo"])

@@ -9,9 +9,9 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from koban_geo.clusters import auto_min_reports, clusters_geojson, dbscan_clusters
-from koban_geo.db import meta_set
-from koban_geo.grid import Filter
+from koban_geo.analysis.clusters import auto_min_reports, clusters_geojson, dbscan_clusters
+from koban_geo.analysis.grid import Filter
+from koban_geo.store.sql import meta_set
 from tests.helpers import fill_place_keys
 
 CRS = "EPSG:32635"  # UTM 35N: central Helsinki

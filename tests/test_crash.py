@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from koban_geo.db import connect, query
+from koban_geo.store.db import connect
+from koban_geo.store.sql import query
 
 # More than one DuckDB row group (122,880 rows): a batch that large is written to the file before its commit
 # ("optimistic writes"), the case where DuckDB 1.5.5's crash recovery needs help (see the torn-commit tests).
@@ -102,7 +103,7 @@ def assert_store_whole(
 
     - every concerns batch holds exactly rows_accepted - rows_purged concerns;
     - rows without a batch record number one of `torn_rows`: 0, unless the caller killed a large commit, which
-      DuckDB 1.5.5 may replay in part (koban_geo.maintenance.recover_torn_batches, run by the next ingest);
+      DuckDB 1.5.5 may replay in part (koban_geo.ops.maintenance.recover_torn_batches, run by the next ingest);
     - one 'ingest.*' audit row per batch (written in the batch's transaction);
     - the store's metric CRS is set once a batch is stored;
     - nothing but the schema's tables: no staging table or view left in the file.
@@ -265,9 +266,9 @@ def test_review_theme_killed_is_all_or_nothing(fresh_db: Path, tmp_path: Path, w
 
 TORN_CHILD = """
 import os, sys
-from koban_geo.db import connect
+from koban_geo.store.db import connect
 from koban_geo.ingest import ingest_file
-from koban_geo.settings import Settings
+from koban_geo.store.settings import Settings
 settings = Settings(db=sys.argv[1], _env_file=None)
 con = connect(settings.db)
 ingest_file(con, settings, sys.argv[2])
@@ -342,7 +343,7 @@ os._exit(0)
     strict=True,
     reason="DuckDB 1.5.5 replays the optimistically written rows of a commit whose WAL is cut short while "
     "dropping the rest of the transaction (cf. duckdb/duckdb#25931). When this passes, DuckDB is fixed and "
-    "koban_geo.maintenance.recover_torn_batches can go.",
+    "koban_geo.ops.maintenance.recover_torn_batches can go.",
 )
 def test_duckdb_replays_a_torn_commit_all_or_nothing(tmp_path: Path) -> None:
     import duckdb

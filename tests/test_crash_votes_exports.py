@@ -1,7 +1,7 @@
 """Crash safety of votes and exports: a process SIGKILLed in the middle of casting ballots or writing an
 export leaves the store consistent, and running it again completes the work (issue: reliability).
 
-The vote writer is a real child process doing what the server does for each phone (koban_geo.voting.
+The vote writer is a real child process doing what the server does for each phone (koban_geo.community.voting.
 cast_ballot, one transaction per ballot); the export is the real `koban-geo export` command.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from koban_geo.db import connect
+from koban_geo.community.meetings import Rules, create_meeting, custom_candidate, open_meeting
+from koban_geo.community.voting import results
 from koban_geo.ingest import ingest_file
-from koban_geo.meetings import Rules, create_meeting, custom_candidate, open_meeting
-from koban_geo.voting import results
+from koban_geo.store.db import connect
 from tests.helpers import write_areas, write_text
 from tests.test_crash import _env, kill_at, koban
 
@@ -27,8 +27,8 @@ ITEMS = ("custom:1", "custom:2", "custom:3")
 
 VOTER = """
 import sys
-from koban_geo.db import connect
-from koban_geo.voting import cast_ballot
+from koban_geo.store.db import connect
+from koban_geo.community.voting import cast_ballot
 db, code, progress = sys.argv[1], sys.argv[2], sys.argv[3]
 items = ("custom:1", "custom:2", "custom:3")
 con = connect(db)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from koban_geo.accounts import add_user, start_session
-from koban_geo.db import connect
-from koban_geo.meetings import create_meeting, open_meeting, propose_candidates
-from koban_geo.settings import Settings
-from koban_geo.voting import results
+from koban_geo.community.accounts import add_user, start_session
+from koban_geo.community.meetings import create_meeting, open_meeting, propose_candidates
+from koban_geo.community.voting import results
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGES = ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py",
@@ -188,7 +188,7 @@ def test_repeated_failed_logins_from_one_session_are_throttled(site, monkeypatch
 
 
 def test_public_tally_hides_a_group_with_fewer_than_k_phones(site):
-    from koban_geo.voting import cast_ballot
+    from koban_geo.community.voting import cast_ballot
     from ui.meeting import tally_table
 
     db, _tokens, code, meeting_id = site
@@ -232,7 +232,7 @@ def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
     """The server computes each staff tier's default map once at start, into the cache the map page reads."""
     from datetime import date as day
 
-    from koban_geo.grid import Filter
+    from koban_geo.analysis.grid import Filter
     from ui import map as maps
     from ui import store
     from ui.filters import window

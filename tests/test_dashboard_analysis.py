@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from koban_geo.accounts import add_user, start_session
-from koban_geo.db import connect
-from koban_geo.problems import create_problem
-from koban_geo.settings import Settings
+from koban_geo.community.accounts import add_user, start_session
+from koban_geo.community.problems import create_problem
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
@@ -26,8 +26,12 @@ def site(demo_db, tmp_path_factory):
     con = connect(db)
     add_user(con, "olli", "a long officer passphrase", "officer", actor="test")
     token = start_session(con, settings, "olli")
-    (area,) = con.execute("SELECT area_code FROM concerns GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()
-    create_problem(con, settings, actor="olli", title="Dealing and break-ins", themes=["drugs", "burglary"], area=area)
+    (area,) = con.execute(
+        "SELECT area_code FROM concerns GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    create_problem(
+        con, settings, actor="olli", title="Dealing and break-ins", themes=["drugs", "burglary"], area=area
+    )
     con.close()
     return db, token
 
@@ -42,7 +46,9 @@ def _page(monkeypatch, db: Path, token: str, lang: str = "en") -> AppTest:
 
 
 def _texts(at: AppTest) -> str:
-    return "\n".join(str(e.value) for kind in ("subheader", "markdown", "caption", "info") for e in getattr(at, kind))
+    return "\n".join(
+        str(e.value) for kind in ("subheader", "markdown", "caption", "info") for e in getattr(at, kind)
+    )
 
 
 def test_analysis_tab_shows_risk_factors_and_near_repeats(site, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from koban_geo.demo import (
+from koban_geo.ops.demo import (
     CONCERN_HEADER,
     MONTHS,
     PATTERNS,
@@ -23,8 +23,8 @@ from koban_geo.demo import (
     fi_adessive,
     write_demo_inputs,
 )
-from koban_geo.resources import data_dir
-from koban_geo.taxonomy import themes
+from koban_geo.store.resources import data_dir
+from koban_geo.store.taxonomy import themes
 
 POLICEUK_TYPES = {
     "Anti-social behaviour",

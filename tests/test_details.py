@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from koban_geo.db import connect
-from koban_geo.details import place_at, place_details
-from koban_geo.settings import Settings
+from koban_geo.analysis.details import place_at, place_details
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_polygon_details_and_trend(demo):
 def test_place_at_finds_the_area_and_the_gistar_cell(demo):
     import shapely
 
-    from koban_geo.hotspots import hotspots
+    from koban_geo.analysis.hotspots import hotspots
 
     con, settings = demo
     rows, _ = hotspots(con, settings, method="gistar", audience="officer")

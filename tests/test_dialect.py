@@ -127,7 +127,7 @@ def test_header_normalisation_and_reporter_columns():
 def test_koban_ts_tries_exactly_the_listed_forms(mem):
     import re
 
-    from koban_geo.resources import load_sql
+    from koban_geo.store.resources import load_sql
 
     macros = load_sql("macros")
     body = macros.split("CREATE OR REPLACE TEMP MACRO koban_ts(s, tz)", 1)[1].split("timezone(", 1)[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from koban_geo.cli import cli
+from koban_geo.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -44,7 +44,7 @@ def test_every_cli_option_in_the_readme_is_real():
 
 
 def test_every_setting_in_the_example_env_is_a_setting():
-    from koban_geo.settings import Settings
+    from koban_geo.store.settings import Settings
 
     names = re.findall(
         r"^#?\s*KOBAN_(\w+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), flags=re.MULTILINE

@@ -19,13 +19,13 @@ import shapely
 import shapely.geometry
 from click.testing import CliRunner
 
-from koban_geo import problems as P
-from koban_geo.audience import PrivacyError
-from koban_geo.db import connect
-from koban_geo.export import ATTRIBUTION, KINDS, _guard, csv_safe, export
-from koban_geo.meeting_pack import meeting_pack
-from koban_geo.settings import Settings
-from koban_geo.taxonomy import sensitive_codes, themes
+from koban_geo.community import problems as P
+from koban_geo.outputs.export import ATTRIBUTION, KINDS, _guard, csv_safe, export
+from koban_geo.outputs.meeting_pack import meeting_pack
+from koban_geo.privacy.audience import PrivacyError
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
+from koban_geo.store.taxonomy import sensitive_codes, themes
 from tests.geojson_rules import assert_rfc7946
 
 AUDIENCES = ("public", "council", "officer")
@@ -55,8 +55,8 @@ COUNT_KEY = re.compile(
 @pytest.fixture(scope="module")
 def world(demo_db, tmp_path_factory):
     """A copy of the demo store with a closed meeting (17 ballots) and four problem cards."""
-    from koban_geo.meetings import close_meeting, create_meeting, open_meeting, propose_candidates
-    from koban_geo.voting import cast_ballot
+    from koban_geo.community.meetings import close_meeting, create_meeting, open_meeting, propose_candidates
+    from koban_geo.community.voting import cast_ballot
 
     folder = tmp_path_factory.mktemp("export")
     db = folder / "store.duckdb"
@@ -337,8 +337,8 @@ def test_problem_cards_per_tier(world, tmp_path):
 
 
 def test_priorities_hide_small_groups_from_public_tiers(world, tmp_path):
-    from koban_geo.meetings import close_meeting, create_meeting, open_meeting, theme_candidate
-    from koban_geo.voting import cast_ballot
+    from koban_geo.community.meetings import close_meeting, create_meeting, open_meeting, theme_candidate
+    from koban_geo.community.voting import cast_ballot
 
     con, settings = world["con"], world["settings"]
     meeting = create_meeting(con, title="Small", date=date(2026, 10, 2), areas=["HEL-101"], actor="anna.k",
@@ -371,7 +371,7 @@ def test_priorities_hide_small_groups_from_public_tiers(world, tmp_path):
 
 
 def test_the_last_check_refuses_what_a_public_export_must_not_hold(world):
-    from koban_geo.audience import Policy
+    from koban_geo.privacy.audience import Policy
 
     policy = Policy.for_audience("council", world["settings"])
     square = shapely.box(0, 0, 1, 1)
@@ -451,8 +451,8 @@ def test_the_meeting_pack_speaks_the_meetings_language(world, tmp_path, lang, he
 
 
 def test_the_fixed_headings_exist_in_every_language():
-    from koban_geo.resources import data_dir
-    from koban_geo.taxonomy import LANGUAGES
+    from koban_geo.store.resources import data_dir
+    from koban_geo.store.taxonomy import LANGUAGES
 
     raw = json.loads((data_dir() / "meeting_pack_i18n.json").read_text(encoding="utf-8"))
     assert all(set(raw[lang]) == set(raw["en"]) and all(raw[lang].values()) for lang in LANGUAGES)
@@ -464,8 +464,8 @@ def test_the_fixed_headings_exist_in_every_language():
 
 
 def _cli(settings) -> click.Group:
-    from koban_geo.cli import _Context
-    from koban_geo.cli_export import export_command
+    from koban_geo.cli.export import export_command
+    from koban_geo.cli.main import _Context
 
     @click.group()
     @click.pass_context

@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from koban_geo.classify import classify_texts
-from koban_geo.db import connect
 from koban_geo.ingest import IngestError, ingest_file
+from koban_geo.ingest.classify import classify_texts
 from koban_geo.ingest.opendata import POLICEUK_COLUMNS
 from koban_geo.ingest.readers import MAX_JSON_BYTES
-from koban_geo.scrub import scrub_text, scrub_texts
-from koban_geo.settings import Settings
+from koban_geo.privacy.scrub import scrub_text, scrub_texts
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 from tests.helpers import snapshot
 
 

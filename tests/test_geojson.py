@@ -6,7 +6,7 @@ import json
 
 import shapely
 
-from koban_geo.geojson import feature_collection, write
+from koban_geo.store.geojson import feature_collection, write
 from tests.geojson_rules import assert_rfc7946
 
 

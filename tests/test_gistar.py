@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from koban_geo.gistar import (
+from koban_geo.analysis.gistar import (
     fdr_bh,
     gi_bins,
     gi_star,
@@ -21,7 +21,7 @@ from koban_geo.gistar import (
     weights_queen,
     z_to_p,
 )
-from koban_geo.grid import Filter, make_h3_grid, make_square_grid, study_grid
+from koban_geo.analysis.grid import Filter, make_h3_grid, make_square_grid, study_grid
 from tests.test_grid import add_concerns, cell_at, helsinki  # noqa: F401  (helsinki is a fixture)
 
 CRS = "EPSG:32635"

@@ -12,11 +12,17 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from koban_geo import grid as grid_mod
-from koban_geo.db import meta_get, meta_set, query
-from koban_geo.gistar import weights_queen
-from koban_geo.grid import Filter, bin_counts, bin_counts_by_slice, study_area_fingerprint, study_grid
+from koban_geo.analysis import grid as grid_mod
+from koban_geo.analysis.gistar import weights_queen
+from koban_geo.analysis.grid import (
+    Filter,
+    bin_counts,
+    bin_counts_by_slice,
+    study_area_fingerprint,
+    study_grid,
+)
 from koban_geo.ingest import ingest_file
+from koban_geo.store.sql import meta_get, meta_set, query
 from tests.helpers import HELSINKI_AREAS, fill_place_keys, write_areas, write_text
 
 CRS = "EPSG:32635"  # UTM 35N, the CRS the Helsinki test areas give a store
@@ -206,7 +212,7 @@ def test_filters_by_theme_time_and_area(helsinki):
 
 
 def test_groups_unit_counts_distinct_groups(helsinki, settings, tmp_path):
-    # ingest groups same-theme reports at one snapped place within three days (koban_geo.grouping)
+    # ingest groups same-theme reports at one snapped place within three days (koban_geo.privacy.grouping)
     csv = (
         "id,reported_at,lat,lon,theme,text\n"
         "r1,2025-06-01 10:00,60.1699,24.9384,noise,loud\n"

@@ -8,13 +8,13 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from koban_geo.audience import PrivacyError
-from koban_geo.cli import cli
-from koban_geo.db import connect
-from koban_geo.geojson import feature_collection
-from koban_geo.grid import Filter
-from koban_geo.hotspots import hotspots
-from koban_geo.settings import Settings
+from koban_geo.analysis.grid import Filter
+from koban_geo.analysis.hotspots import hotspots
+from koban_geo.cli.main import cli
+from koban_geo.privacy.audience import PrivacyError
+from koban_geo.store.db import connect
+from koban_geo.store.geojson import feature_collection
+from koban_geo.store.settings import Settings
 from tests.geojson_rules import assert_rfc7946
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]

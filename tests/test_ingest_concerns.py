@@ -7,7 +7,7 @@ import json
 import pytest
 
 from koban_geo.ingest import IngestError, ingest_file
-from koban_geo.taxonomy import set_mapping
+from koban_geo.store.taxonomy import set_mapping
 from tests.helpers import count, write_areas, write_text
 
 FI_CSV = (
@@ -122,7 +122,7 @@ def test_explicit_mapping_wins_over_detection(con, settings, tmp_path):
 
 
 def test_timestamps_with_offsets_are_converted_to_the_local_zone(con, tmp_path):
-    from koban_geo.settings import Settings
+    from koban_geo.store.settings import Settings
 
     local = Settings(db=tmp_path / "x.duckdb", timezone="Europe/Helsinki", _env_file=None)  # type: ignore[call-arg]
     text = "id,date,lat,lon\n1,2025-06-01T21:30:00Z,60.17,24.94\n2,2025-06-01 21:30,60.17,24.94\n"
@@ -291,7 +291,7 @@ def test_path_that_does_not_exist(con, settings, tmp_path):
 
 
 def test_metric_crs_setting_wins_and_is_fixed(con, tmp_path):
-    from koban_geo.settings import Settings
+    from koban_geo.store.settings import Settings
 
     fixed = Settings(db=tmp_path / "x.duckdb", metric_crs="EPSG:3067", _env_file=None)  # type: ignore[call-arg]
     ingest_file(
@@ -441,7 +441,7 @@ def test_place_keys_are_the_snapped_point_and_the_group(areas, settings, tmp_pat
 def test_migration_0008_fills_the_place_keys_of_an_older_store(areas, settings, tmp_path):
     import duckdb
 
-    from koban_geo.db import connect, load_spatial, migrations
+    from koban_geo.store.db import connect, load_spatial, migrations
 
     ingest_file(areas, settings, write_text(tmp_path / "c.csv", FI_CSV), kind="concerns")
     before = _place_keys(areas)

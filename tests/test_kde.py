@@ -8,9 +8,9 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from koban_geo.grid import Filter
+from koban_geo.analysis.grid import Filter
+from koban_geo.analysis.kde import bandwidth, kde_for_store, kde_surface, kernel_weights
 from koban_geo.ingest import ingest_file
-from koban_geo.kde import bandwidth, kde_for_store, kde_surface, kernel_weights
 from tests.helpers import write_text
 
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import shapely
 
-from koban_geo.areas import CrimeLocations
-from koban_geo.audience import PrivacyError
-from koban_geo.db import connect
-from koban_geo.settings import Settings
+from koban_geo.analysis.areas import CrimeLocations
+from koban_geo.privacy.audience import PrivacyError
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 from ui import assets
 from ui import map as maps
 
@@ -304,7 +304,7 @@ def test_the_emerging_layer_finds_the_planted_pattern_with_the_default_filter(de
     'Today' is fixed at the day this was found, so the window keeps holding the demo's data."""
     from datetime import date
 
-    from koban_geo.grid import Filter
+    from koban_geo.analysis.grid import Filter
     from ui.filters import window
 
     con, settings = demo
@@ -325,7 +325,7 @@ def test_the_emerging_layer_finds_the_planted_pattern_with_the_default_filter(de
 def test_the_map_holds_only_the_cells_it_draws(demo):
     """map_data asks for the significant Gi* cells only: the same cells, with the same properties, that the
     full output has with gi_bin != 0 (public: counts suppressed over every cell, as in exports)."""
-    from koban_geo.hotspots import hotspots
+    from koban_geo.analysis.hotspots import hotspots
 
     con, settings = demo
     for audience in ("officer", "public"):

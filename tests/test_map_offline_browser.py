@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from koban_geo.db import connect
-from koban_geo.settings import Settings
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
 from tests.browser import ARTIFACTS, CHROMIUM, chromium
 from ui import assets
 from ui import map as maps
@@ -21,8 +21,8 @@ pytestmark = [
 
 @pytest.fixture
 def demo_with_streets(demo_db, tmp_path):
-    from koban_geo.demo import demo_dir
     from koban_geo.ingest import ingest_file
+    from koban_geo.ops.demo import demo_dir
 
     db = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_db, db)

@@ -12,10 +12,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from koban_geo.cli import cli
-from koban_geo.cli_meetings import meetings as meetings_group
-from koban_geo.db import connect
-from koban_geo.meetings import (
+from koban_geo.cli.main import cli
+from koban_geo.cli.meetings import meetings as meetings_group
+from koban_geo.community.meetings import (
     ALPHABET,
     CODE_LENGTH,
     Candidate,
@@ -37,9 +36,10 @@ from koban_geo.meetings import (
     set_weights,
     theme_candidate,
 )
-from koban_geo.settings import Settings
-from koban_geo.taxonomy import LANGUAGES, sensitive_codes
-from koban_geo.voting import VoteError, add_facilitator_count, ballot_of, cast_ballot, results
+from koban_geo.community.voting import VoteError, add_facilitator_count, ballot_of, cast_ballot, results
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
+from koban_geo.store.taxonomy import LANGUAGES, sensitive_codes
 
 A, B, C, D = "theme:noise", "theme:asb", "theme:litter", "theme:parking"
 
@@ -295,7 +295,7 @@ def test_votes_are_refused_after_closing(store):
 
 def test_a_ballot_checked_just_before_the_close_is_refused(store, monkeypatch):
     """The ballot is checked outside the write lock; the store itself refuses it once the meeting closed."""
-    import koban_geo.voting as voting
+    import koban_geo.community.voting as voting
 
     m = _meeting(store)
     checked = voting._open_meeting
@@ -382,7 +382,7 @@ def test_join_codes_use_the_unambiguous_alphabet():
 
 def test_join_codes_are_unique_among_meetings_not_closed(store, monkeypatch):
     drawn = iter(["AAAAAA", "AAAAAA", "AAAAAA", "BBBBBB", "AAAAAA"])
-    monkeypatch.setattr("koban_geo.meetings.new_join_code", lambda: next(drawn))
+    monkeypatch.setattr("koban_geo.community.meetings.new_join_code", lambda: next(drawn))
     first = _meeting(store)
     second = _meeting(store, open_it=False)  # AAAAAA taken twice over, then BBBBBB
     assert (first.code, second.code) == ("AAAAAA", "BBBBBB")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from koban_geo import moderation
-from koban_geo.moderation import redact_description, review_queue, set_theme
+from koban_geo.privacy import moderation
+from koban_geo.privacy.moderation import redact_description, review_queue, set_theme
 
 
 def _add_concern(con, description: str) -> None:

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from koban_geo.analysis.grid import Filter
 from koban_geo.analysis.near_repeat import NearRepeatError, band_labels, checked_edges, knox_test, near_repeat
-from koban_geo.cli import cli
-from koban_geo.grid import Filter
+from koban_geo.cli.main import cli
 from tests.planted import HEIGHT, WIDTH, X0, Y0, Concerns, ingest
 
 BURGLARY = Filter(themes=("burglary",), unit="reports")

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from koban_geo.perception import COLUMNS, FLAGS, perception_vs_crime
+from koban_geo.analysis.perception import COLUMNS, FLAGS, perception_vs_crime
 from tests.helpers import fill_place_keys
 
 # Five 0.018° x 0.009° squares (about 1 km x 1 km) in a row across central Helsinki.

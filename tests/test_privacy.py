@@ -12,8 +12,8 @@ import struct
 import pytest
 from click.testing import CliRunner
 
-from koban_geo.cli import cli
-from koban_geo.db import connect
+from koban_geo.cli.main import cli
+from koban_geo.store.db import connect
 
 # (reporter name, e-mail, phone, free text with personal data, lat, lon, reported at)
 ROWS = [

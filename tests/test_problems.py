@@ -12,10 +12,10 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from koban_geo import problems as P
-from koban_geo.assessment import VERDICTS, assessment_figures
+from koban_geo.analysis.assessment import VERDICTS, assessment_figures
+from koban_geo.community import problems as P
+from koban_geo.community.problems import ProblemError
 from koban_geo.ingest import ingest_file
-from koban_geo.problems import ProblemError
 from tests.helpers import write_areas, write_text
 
 # The problem's place: about 550 m x 555 m in the west area HEL-W of tests.helpers.HELSINKI_AREAS.
@@ -296,7 +296,7 @@ def test_cards_from_cells_an_area_geojson_and_a_meeting_item(store, settings):
     drawn = _new(store, settings, place=json.dumps(shapely.geometry.mapping(PLACE)))
     assert drawn.place.equals(PLACE) and drawn.area_code == "HEL-W"
 
-    from koban_geo.meetings import create_meeting, custom_candidate, theme_candidate
+    from koban_geo.community.meetings import create_meeting, custom_candidate, theme_candidate
 
     meeting = create_meeting(store, title="Kamppi", date=date(2025, 9, 1), areas=["HEL-W"], actor="anna",
                              candidates=[theme_candidate("noise"), custom_candidate("Bikes on pavements")])  # fmt: skip
@@ -383,7 +383,7 @@ def test_status_moves_one_step_forward_or_back(store, settings):
 
 
 def test_every_change_is_audited_without_its_text(store, settings):
-    from koban_geo.db import audit
+    from koban_geo.store.sql import audit
 
     audit(store, "moderator", "redact", "t/pb0")  # other modules write plain-text details
     before = store.execute("SELECT count(*) FROM audit_log").fetchone()[0]
@@ -432,8 +432,8 @@ def test_public_and_council_cards(store, settings):
 
 
 def _cli(settings) -> click.Group:
-    from koban_geo.cli import _Context
-    from koban_geo.cli_export import problems_group
+    from koban_geo.cli.export import problems_group
+    from koban_geo.cli.main import _Context
 
     @click.group()
     @click.pass_context

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import koban_geo.maintenance as maintenance
-from koban_geo.db import connect, query
+import koban_geo.ops.maintenance as maintenance
 from koban_geo.ingest import ingest_file
-from koban_geo.maintenance import month_cutoff, purge, recover_torn_batches
-from koban_geo.settings import Settings
-from koban_geo.taxonomy import theme_codes
+from koban_geo.ops.maintenance import month_cutoff, purge, recover_torn_batches
+from koban_geo.store.db import connect
+from koban_geo.store.settings import Settings
+from koban_geo.store.sql import query
+from koban_geo.store.taxonomy import theme_codes
 from tests.helpers import write_areas, write_text
 
 NOW = datetime(2026, 11, 24, 9, 30)  # retention 24 months -> concerns before 2024-11-01 go

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
+from koban_geo.analysis.grid import Filter
 from koban_geo.analysis.risk import (
     RiskError,
     band_index,
@@ -17,7 +18,6 @@ from koban_geo.analysis.risk import (
     rate_ratio,
     risk_factors,
 )
-from koban_geo.grid import Filter
 from tests.planted import (
     HEIGHT,
     WIDTH,
@@ -56,8 +56,8 @@ def planted(tmp_path_factory, _template_store):
     do nothing (made once: ingesting ~3,300 concerns takes a second or two)."""
     import shutil
 
-    from koban_geo.db import connect
-    from koban_geo.settings import Settings
+    from koban_geo.store.db import connect
+    from koban_geo.store.settings import Settings
 
     tmp = tmp_path_factory.mktemp("risk")
     db = tmp / "koban.duckdb"
@@ -257,7 +257,7 @@ def test_band_edges_are_inclusive_at_the_top():
 def test_cli_risk_json_text_and_errors(tmp_path, con, settings):
     from click.testing import CliRunner
 
-    from koban_geo.cli import cli
+    from koban_geo.cli.main import cli
 
     rng = np.random.default_rng(21)
     premises = _features(rng, 12)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import koban_geo.scrub as scrub_module
-from koban_geo.scrub import (
+import koban_geo.privacy.scrub as scrub_module
+from koban_geo.privacy.scrub import (
     PLACEHOLDERS,
     register_udf,
     scrub_lines,

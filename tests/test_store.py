@@ -5,8 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from koban_geo import db as store
-from koban_geo.db import StoreError, apply_migrations, connect, latest_version, query, schema_version
+from koban_geo.store import db as store
+from koban_geo.store.db import StoreError, apply_migrations, connect, latest_version, schema_version
+from koban_geo.store.sql import query
 
 REQUIRED = {
     "areas": {"code", "name", "geom"},

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from koban_geo.throttle import Throttle
+from koban_geo.community.throttle import Throttle
 
 
 def test_blocks_after_the_limit_and_frees_after_the_window():

@@ -19,8 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from koban_geo.meetings import ROLES, Rules, create_meeting, custom_candidate, open_meeting, theme_candidate
-from koban_geo.voting import cast_ballot, results
+from koban_geo.community.meetings import (
+    ROLES,
+    Rules,
+    create_meeting,
+    custom_candidate,
+    open_meeting,
+    theme_candidate,
+)
+from koban_geo.community.voting import cast_ballot, results
 
 VOTERS = 60
 CHANGES = 20
@@ -150,7 +157,7 @@ def test_second_process_is_told_the_store_is_in_use(con, settings, tmp_path):
     script = textwrap.dedent(
         """
         import sys
-        from koban_geo.db import StoreError, connect
+        from koban_geo.store.db import StoreError, connect
         try:
             connect(sys.argv[1])
         except StoreError as exc:

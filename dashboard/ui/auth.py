@@ -1,4 +1,4 @@
-"""Who is looking: local accounts (koban_geo.accounts) or the organisation's single sign-on (st.login).
+"""Who is looking: local accounts (koban_geo.community.accounts) or the organisation's single sign-on (st.login).
 
 Each page declares the audience tier it renders with `require(tier)`; a visitor who is not logged in is the
 `public` tier and reaches only the public pages (meeting screen, phone vote, "you said, we did").
@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import store
 from ui.i18n import _
 
@@ -21,7 +21,7 @@ _TOKEN = "koban-session"
 
 def current() -> Any | None:
     """The logged-in account of this browser session, or None (expired and revoked sessions end here)."""
-    from koban_geo.accounts import session_user
+    from koban_geo.community.accounts import session_user
 
     token = st.session_state.get(_TOKEN)
     if token:
@@ -35,7 +35,7 @@ def current() -> Any | None:
 
 def tier() -> Audience:
     """The highest tier this visitor may see."""
-    from koban_geo.accounts import audience_for
+    from koban_geo.community.accounts import audience_for
 
     account = current()
     return audience_for(account.role) if account is not None else Audience.PUBLIC
@@ -59,7 +59,7 @@ def previewable(have: Audience) -> list[Audience]:
 @st.cache_resource(show_spinner=False)
 def _throttles() -> dict[str, Any]:
     """Per-process login throttles: one browser session, one client address, and the server as a whole."""
-    from koban_geo.throttle import Throttle
+    from koban_geo.community.throttle import Throttle
 
     return {
         "session": Throttle(limit=5, window_s=60),
@@ -80,9 +80,9 @@ def login(username: str, password: str) -> str | None:
     """Log in; on failure return a message that does not say whether the user exists.
 
     Too many failures from this session, this client or the whole server within a minute or so are refused
-    before any password is checked (the account lock-out in koban_geo.accounts guards each account)."""
-    from koban_geo.accounts import LoginError, authenticate, start_session
-    from koban_geo.db import audit, writing
+    before any password is checked (the account lock-out in koban_geo.community.accounts guards each account)."""
+    from koban_geo.community.accounts import LoginError, authenticate, start_session
+    from koban_geo.store.sql import audit, writing
 
     throttles, keys = _throttles(), _throttle_keys()
     if any(throttles[name].blocked(key) for name, key in keys.items()):
@@ -102,7 +102,7 @@ def login(username: str, password: str) -> str | None:
 
 
 def logout() -> None:
-    from koban_geo.accounts import end_session
+    from koban_geo.community.accounts import end_session
 
     token = st.session_state.pop(_TOKEN, None)
     if token:
@@ -124,7 +124,7 @@ def _oidc_account() -> Any | None:
     """An SSO user maps to the local account whose username is their e-mail (its role decides the tier)."""
     if not _oidc_configured() or not getattr(st.user, "is_logged_in", False):
         return None
-    from koban_geo.accounts import account_for_sso
+    from koban_geo.community.accounts import account_for_sso
 
     email = str(st.user.get("email") or "").lower()
     return account_for_sso(store.reader(), email) if email else None

@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from koban_geo.audience import Audience
-from koban_geo.grid import Filter
+from koban_geo.analysis.grid import Filter
+from koban_geo.privacy.audience import Audience
 from ui import store
 from ui.filters import theme_label
 from ui.i18n import _
@@ -35,7 +35,7 @@ def _flag_label(code: str) -> str:
 
 def panel(clicked: dict[str, Any] | None, flt: Filter, audience: Audience, lang: str) -> None:
     """Details of the last clicked point (area and 100 m cell), or a hint when nothing is clicked."""
-    from koban_geo.details import place_at
+    from koban_geo.analysis.details import place_at
 
     point = (clicked or {}).get("last_object_clicked") or {}
     if "lat" not in point or "lng" not in point:
@@ -57,7 +57,7 @@ def panel(clicked: dict[str, Any] | None, flt: Filter, audience: Audience, lang:
 
 
 def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> None:
-    from koban_geo.details import place_details
+    from koban_geo.analysis.details import place_details
 
     with st.spinner(_("Counting...")):
         info = place_details(store.reader(), store.settings(), audience=audience, flt=flt, lang=lang, **where)

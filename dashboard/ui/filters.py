@@ -6,9 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 import streamlit as st
 
-from koban_geo.audience import Audience
-from koban_geo.grid import Filter
-from koban_geo.taxonomy import themes
+from koban_geo.analysis.grid import Filter
+from koban_geo.privacy.audience import Audience
+from koban_geo.store.taxonomy import themes
 from ui import auth, store
 from ui.i18n import _
 
@@ -107,18 +107,18 @@ def sidebar(have: Audience, lang: str, *, key: str = "flt") -> tuple[Filter, Aud
 
 
 def _sensitive() -> frozenset[str]:
-    from koban_geo.taxonomy import sensitive_codes
+    from koban_geo.store.taxonomy import sensitive_codes
 
     return sensitive_codes()
 
 
 def _areas() -> dict[str, str]:
-    from koban_geo.areas import area_names
+    from koban_geo.analysis.areas import area_names
 
     return area_names(store.reader())
 
 
 def _last_meeting() -> date | None:
-    from koban_geo.meetings import last_closed_meeting_date
+    from koban_geo.community.meetings import last_closed_meeting_date
 
     return last_closed_meeting_date(store.reader())

@@ -19,8 +19,8 @@ def precision_note(text: str, *, key: str = "precision-note") -> None:
 @contextmanager
 def friendly_errors() -> Iterator[None]:
     """Show a plain, translated message for errors a user can act on, never a traceback."""
-    from koban_geo.audience import PrivacyError
-    from koban_geo.db import StoreError
+    from koban_geo.privacy.audience import PrivacyError
+    from koban_geo.store.db import StoreError
 
     try:
         yield

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from koban_geo.audience import Audience, Policy, PrivacyError
-from koban_geo.grid import Filter
-from koban_geo.settings import Settings
+from koban_geo.analysis.grid import Filter
+from koban_geo.privacy.audience import Audience, Policy, PrivacyError
+from koban_geo.store.settings import Settings
 from ui import assets
 from ui.i18n import translate
 
@@ -155,8 +155,8 @@ def map_data(
     month that holds data (meta["slices_end"]). Raises PrivacyError for a layer the tier may not see (points and density surfaces
     for public/council).
     """
-    from koban_geo import areas
-    from koban_geo.hotspots import hotspots
+    from koban_geo.analysis import areas
+    from koban_geo.analysis.hotspots import hotspots
 
     policy = Policy.for_audience(audience, settings)
     flt = flt or Filter(unit=settings.count_unit)
@@ -581,7 +581,7 @@ def _cached_data_fn() -> Any:
 
         @st.cache_data(max_entries=4, show_spinner=False)
         def _bounds(version: str) -> tuple[float, float, float, float] | None:
-            from koban_geo import areas
+            from koban_geo.analysis import areas
             from ui import store
 
             return areas.bounds(store.reader())
@@ -658,7 +658,7 @@ def layer_picker(audience: Audience | str, key: str = "map-layers") -> set[str]:
     """A multiselect of the layers this audience may see (default: areas and Gi* cells)."""
     import streamlit as st
 
-    from koban_geo.areas import layer_names
+    from koban_geo.analysis.areas import layer_names
     from ui import store
     from ui.i18n import current_lang
 
@@ -836,7 +836,7 @@ def _trend_label(trend: object, lang: str) -> str:
 
 
 def _theme_label(code: str, lang: str) -> str:
-    from koban_geo.taxonomy import themes
+    from koban_geo.store.taxonomy import themes
 
     for theme in themes():
         if theme.code == code:

@@ -7,13 +7,13 @@ from typing import Any
 
 import streamlit as st
 
-from koban_geo.grid import Filter
+from koban_geo.analysis.grid import Filter
 from ui import auth, store
 from ui.i18n import _
 
 
 def action_statuses() -> dict[str, str]:
-    """Action status code -> its label in the session's language (koban_geo.problems.ACTION_STATUSES)."""
+    """Action status code -> its label in the session's language (koban_geo.community.problems.ACTION_STATUSES)."""
     return {
         "planned": _("Planned"),
         "in_progress": _("In progress"),
@@ -24,7 +24,7 @@ def action_statuses() -> dict[str, str]:
 
 def create_from_place(kind: str, ref: str, title: str, flt: Filter) -> int:
     """A new card in 'scanning' for an area (ref = area code) or a 100 m cell (ref = WKT)."""
-    from koban_geo.problems import create_problem
+    from koban_geo.community.problems import create_problem
 
     me = auth.current()
     where = {"area": ref} if kind == "area" else {"place": ref}

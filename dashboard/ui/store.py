@@ -2,9 +2,9 @@
 
 DuckDB lets one process write a store file, so the dashboard server owns it: one read-write connection per
 process (st.cache_resource), a fresh cursor per script run for reading (cursors are DuckDB's way to use one
-connection from many threads), and koban_geo.db.writing for every write (one serialised transaction).
+connection from many threads), and koban_geo.store.sql.writing for every write (one serialised transaction).
 A page that only reads asks for `reader()` and never writes through it; the CLI, while the server runs, is
-refused with a clear "the store is open in the dashboard" message (koban_geo.db.StoreError).
+refused with a clear "the store is open in the dashboard" message (koban_geo.store.db.StoreError).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from koban_geo.settings import Settings, get_settings
+from koban_geo.store.settings import Settings, get_settings
 
 
 def settings() -> Settings:
@@ -30,7 +30,7 @@ def _settings(db: str | None) -> Settings:
 
 @st.cache_resource(show_spinner=False)
 def _connection(db: str) -> duckdb.DuckDBPyConnection:
-    from koban_geo.db import StoreError, connect
+    from koban_geo.store.db import StoreError, connect
 
     if not Path(db).exists():
         raise StoreError(f"No KOBAN store at {db}: run `koban-geo init` or `koban-geo demo` first.")
@@ -44,13 +44,13 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 def reader() -> duckdb.DuckDBPyConnection:
     """A cursor for this script run (reads only)."""
-    from koban_geo.db import cursor
+    from koban_geo.store.sql import cursor
 
     return cursor(connection())
 
 
 def data_version() -> str:
     """Changes whenever the counted concerns change: the key of every cached analytics result."""
-    from koban_geo.stats import data_version as version
+    from koban_geo.store.stats import data_version as version
 
     return version(reader())

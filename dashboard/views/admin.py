@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _
 
@@ -14,7 +14,7 @@ if me is None or not me.is_admin:
     st.warning(_("Only administrators manage accounts."))
     st.stop()
 
-from koban_geo.accounts import AccountError, Role, add_user, disable_user, enable_user, list_users  # noqa: E402
+from koban_geo.community.accounts import AccountError, Role, add_user, disable_user, enable_user, list_users  # noqa: E402
 
 st.title(_("Accounts"))
 accounts = list_users(store.reader())
@@ -60,7 +60,7 @@ st.caption(_("A consistent copy of the store, made by the server itself while it
 if st.button(_("Back up the store now"), key="admin-backup"):
     from datetime import UTC, datetime
 
-    from koban_geo.maintenance import backup
+    from koban_geo.ops.maintenance import backup
 
     folder = store.settings().db.resolve().parent / "backups" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder.parent.mkdir(parents=True, exist_ok=True)

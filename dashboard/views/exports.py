@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import audience_label
 from ui.i18n import _, current_lang
@@ -18,10 +18,10 @@ me = auth.current()
 actor = me.username if me else "council"
 lang = current_lang()
 
-from koban_geo.export import export  # noqa: E402
-from koban_geo.grid import Filter  # noqa: E402
-from koban_geo.meeting_pack import meeting_pack  # noqa: E402
-from koban_geo.meetings import list_meetings  # noqa: E402
+from koban_geo.analysis.grid import Filter  # noqa: E402
+from koban_geo.community.meetings import list_meetings  # noqa: E402
+from koban_geo.outputs.export import export  # noqa: E402
+from koban_geo.outputs.meeting_pack import meeting_pack  # noqa: E402
 
 st.title(_("Exports"))
 WHAT = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui import map as maps
 from ui.filters import theme_label
@@ -18,9 +18,9 @@ style(PROJECTOR_CSS)
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
-from koban_geo.grid import Filter  # noqa: E402
-from koban_geo.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
-from koban_geo.voting import results  # noqa: E402
+from koban_geo.analysis.grid import Filter  # noqa: E402
+from koban_geo.community.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
+from koban_geo.community.voting import results  # noqa: E402
 
 code = st.query_params.get("code", "")
 meeting = meeting_by_code(store.reader(), code) if code else None

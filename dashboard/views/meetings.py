@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from koban_geo.areas import area_names
-from koban_geo.audience import Audience
+from koban_geo.analysis.areas import area_names
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
 from ui.layout import plain
@@ -19,7 +19,7 @@ me = auth.current()
 actor = me.username if me else "officer"
 lang = current_lang()
 
-from koban_geo.meetings import (  # noqa: E402
+from koban_geo.community.meetings import (  # noqa: E402
     ROLES,
     MeetingError,
     Rules,
@@ -31,7 +31,7 @@ from koban_geo.meetings import (  # noqa: E402
     propose_candidates,
     set_weights,
 )
-from koban_geo.voting import add_facilitator_count, results  # noqa: E402
+from koban_geo.community.voting import add_facilitator_count, results  # noqa: E402
 
 st.title(_("Meetings"))
 areas = area_names(store.reader())
@@ -149,7 +149,7 @@ if meeting.status == "closed" and outcome.ranking:
     top = {r.candidate.key: f"{r.rank}. {r.candidate.label(lang)}" for r in outcome.ranking}
     key = st.selectbox(_("Priority"), list(top), format_func=top.__getitem__, key="priority-pick")
     if st.button(_("Turn into a problem"), key="priority-to-problem"):
-        from koban_geo.problems import ProblemError, create_problem
+        from koban_geo.community.problems import ProblemError, create_problem
 
         try:
             problem_id = create_problem(store.connection(), store.settings(), actor=actor,
@@ -162,7 +162,7 @@ if st.button(_("Prepare the meeting pack"), key="meeting-pack"):
     import tempfile
     from pathlib import Path
 
-    from koban_geo.meeting_pack import meeting_pack
+    from koban_geo.outputs.meeting_pack import meeting_pack
 
     with st.spinner(_("Preparing...")), tempfile.TemporaryDirectory() as folder:
         out = meeting_pack(store.connection(), store.settings(), meeting.id, lang,

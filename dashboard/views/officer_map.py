@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, details, store
 from ui import map as maps
 from ui.filters import sidebar

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
@@ -15,9 +15,9 @@ from ui.problems import action_statuses
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
-from koban_geo.export import build  # noqa: E402
-from koban_geo.meetings import list_meetings  # noqa: E402
-from koban_geo.problems import card, get_problem, list_problems  # noqa: E402
+from koban_geo.community.meetings import list_meetings  # noqa: E402
+from koban_geo.community.problems import card, get_problem, list_problems  # noqa: E402
+from koban_geo.outputs.export import build  # noqa: E402
 
 st.title(_("You said, we did"))
 closed = [m for m in list_meetings(store.reader()) if m.status == "closed"]

@@ -6,8 +6,8 @@ from datetime import date
 
 import streamlit as st
 
-from koban_geo.areas import area_names
-from koban_geo.audience import Audience
+from koban_geo.analysis.areas import area_names
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
@@ -19,7 +19,7 @@ me = auth.current()
 actor = me.username if me else "officer"
 lang = current_lang()
 
-from koban_geo.problems import (  # noqa: E402
+from koban_geo.community.problems import (  # noqa: E402
     ProblemError,
     add_action,
     allowed_moves,
@@ -49,7 +49,7 @@ areas = area_names(store.reader())
 
 if officer:
     with st.expander(_("New problem for an area")):
-        from koban_geo.taxonomy import theme_codes
+        from koban_geo.store.taxonomy import theme_codes
 
         area = st.selectbox(_("Area"), list(areas), format_func=areas.__getitem__, key="new-problem-area")
         themes = st.multiselect(_("Themes"), theme_codes(), format_func=lambda c: theme_label(c, lang),

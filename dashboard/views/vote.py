@@ -7,7 +7,7 @@ import secrets
 
 import streamlit as st
 
-from koban_geo.audience import Audience
+from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
 from ui.layout import PHONE_CSS, plain, style
@@ -17,8 +17,8 @@ style(PHONE_CSS)
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
-from koban_geo.meetings import ROLES, meeting_by_code  # noqa: E402
-from koban_geo.voting import VoteError, ballot_of, cast_ballot  # noqa: E402
+from koban_geo.community.meetings import ROLES, meeting_by_code  # noqa: E402
+from koban_geo.community.voting import VoteError, ballot_of, cast_ballot  # noqa: E402
 
 code = st.query_params.get("meeting", "")
 if not code:

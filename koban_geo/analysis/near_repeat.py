@@ -43,8 +43,8 @@ import duckdb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from koban_geo.db import query
-from koban_geo.grid import Filter
+from koban_geo.analysis.grid import Filter
+from koban_geo.store.sql import query
 
 DEFAULT_DISTANCE_BANDS: tuple[float, ...] = (0, 100, 200, 300, 400)  # metres: 0-100, 101-200, ...
 DEFAULT_DAY_BANDS: tuple[int, ...] = (0, 7, 14, 21, 28)  # whole days: 0-7, 8-14, 15-21, 22-28
@@ -293,16 +293,16 @@ def near_repeat(
 ) -> NearRepeatReport:
     """The Knox table of the selected concerns (e.g. Filter(themes=("burglary",))) for one audience.
 
-    Every row passes koban_geo.audience.release: for public and council, pair counts under k are hidden
+    Every row passes koban_geo.privacy.audience.release: for public and council, pair counts under k are hidden
     (with complementary suppression within each distance band), and so are the expected count, Knox ratio
     and p of a hidden cell; with fewer than k events nothing is shown. Sensitive themes are counted only
     for officers and analysts who name them.
     """
     import pandas as pd
 
+    from koban_geo.analysis.hotspots import audience_filter
     from koban_geo.analysis.risk import bh_adjusted
-    from koban_geo.audience import Policy, release
-    from koban_geo.hotspots import audience_filter
+    from koban_geo.privacy.audience import Policy, release
 
     policy = Policy.for_audience(audience, settings)
     flt = audience_filter(flt, policy)
@@ -404,7 +404,7 @@ def _missing(value: Any, pd: Any) -> bool:
 def theme_phrase(themes: tuple[str, ...] | None, plural: bool = True) -> str:
     """'burglaries'-style wording is not available for every theme: 'burglary reports', 'theft or burglary
     reports' (English labels of data/themes.csv, lower case)."""
-    from koban_geo.taxonomy import themes as all_themes
+    from koban_geo.store.taxonomy import themes as all_themes
 
     labels = {t.code: t.labels["en"].lower() for t in all_themes()}
     names = [labels.get(code, code) for code in (themes or ())]

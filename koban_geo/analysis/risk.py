@@ -9,7 +9,7 @@ the density more than the farthest band away (the reference), over the study are
 **Exposure is measured on the snapping grid, not with buffers.** A stored concern sits at the centre of its
 100 m snapping square (500 m for sensitive themes), so a band can only receive the concerns of squares whose
 centre lies in it; its exposure is the number of those squares. This is the study grid of
-koban_geo.grid.study_grid at the snapping size (every square whose centre lies in the areas' union, or in
+koban_geo.analysis.grid.study_grid at the snapping size (every square whose centre lies in the areas' union, or in
 the convex hull of the concerns when no areas are loaded), with each square's distance to the layer's
 nearest feature (a KD-tree for points, an STRtree for lines and polygons). A buffer (ST_Buffer/ST_Union)
 area would count ground where no snapped concern can appear: a 50 m buffer around a bar often holds no
@@ -27,7 +27,7 @@ corrected with Benjamini-Hochberg (q) across every layer x band of the run. A re
 concerns are, not why: licensed premises stand where people are, and layers share places (no layer is
 adjusted for another, as RTM's later modelling step would).
 
-**Audiences** (koban_geo.audience.release): public and council get the counts per band with counts under k
+**Audiences** (koban_geo.privacy.audience.release): public and council get the counts per band with counts under k
 hidden (complementary suppression within each layer, whose counts add up to the study area's total), and
 no relative risk, interval or test that uses a hidden count (a band whose own count or whose reference
 count is hidden); the overdispersion and the correction use shown rows only, and the overdispersion (a
@@ -47,9 +47,9 @@ import duckdb
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from koban_geo.crs import checked_crs
-from koban_geo.db import meta_get, query
-from koban_geo.grid import Filter, Grid
+from koban_geo.analysis.grid import Filter, Grid
+from koban_geo.store.crs import checked_crs
+from koban_geo.store.sql import meta_get, query
 
 DEFAULT_BANDS: tuple[float, ...] = (0, 100, 200, 300)  # metres: within 100 m, 101-200 m, 201-300 m
 _TOLERANCE_M = 1e-6
@@ -251,9 +251,9 @@ def risk_factors(
     """
     import pandas as pd
 
-    from koban_geo.audience import Policy, release
-    from koban_geo.grid import bin_counts, make_square_grid, study_grid
-    from koban_geo.hotspots import audience_filter
+    from koban_geo.analysis.grid import bin_counts, make_square_grid, study_grid
+    from koban_geo.analysis.hotspots import audience_filter
+    from koban_geo.privacy.audience import Policy, release
 
     edges = checked_bands(bands)
     if not 0 < alpha < 1:
@@ -442,7 +442,7 @@ def _na(value: Any) -> bool:
 
 def theme_words(themes: tuple[str, ...] | None) -> str:
     """'Concerns about drugs', 'Concerns about noise or drugs' (English labels of data/themes.csv)."""
-    from koban_geo.taxonomy import themes as all_themes
+    from koban_geo.store.taxonomy import themes as all_themes
 
     labels = {t.code: t.labels["en"].lower() for t in all_themes()}
     names = [labels.get(code, code) for code in (themes or ())]

@@ -15,7 +15,7 @@ import duckdb
 
 from koban_geo.ingest.batch import BatchResult, IngestError, file_sha256, previous_batch
 from koban_geo.ingest.concerns import Progress, ingest_concerns
-from koban_geo.settings import Settings
+from koban_geo.store.settings import Settings
 
 __all__ = ["KINDS", "BatchResult", "IngestError", "detect_format", "ingest_file"]
 
@@ -124,7 +124,7 @@ def ingest_file(
     if kind == "concerns":
         source = source or path.stem
     _check_memory(path, kind, fmt)
-    from koban_geo.maintenance import recover_torn_batches
+    from koban_geo.ops.maintenance import recover_torn_batches
 
     recover_torn_batches(con)  # rows a crash left without their batch record (see there)
     sha = file_sha256(path)

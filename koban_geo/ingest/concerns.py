@@ -12,10 +12,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from koban_geo.anonymise import AnonymisationParams
-from koban_geo.crs import checked_crs, metric_crs_for
-from koban_geo.db import audit, meta_get, meta_set, query, transaction
-from koban_geo.grouping import new_groups
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
 from koban_geo.ingest.readers import (
     Staged,
@@ -26,7 +22,11 @@ from koban_geo.ingest.readers import (
     stage_open311,
     utf8_copy,
 )
-from koban_geo.settings import Settings
+from koban_geo.privacy.anonymise import AnonymisationParams
+from koban_geo.privacy.grouping import new_groups
+from koban_geo.store.crs import checked_crs, metric_crs_for
+from koban_geo.store.settings import Settings
+from koban_geo.store.sql import audit, meta_get, meta_set, query, transaction
 
 Progress = Callable[[str], None]
 _SCRUB_BATCH = 200_000
@@ -52,9 +52,9 @@ def _choose_crs(con: duckdb.DuckDBPyConnection, settings: Settings, decimal_comm
 def _scrub_staged(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Scrubbed descriptions (and whether each id is itself personal data), by line.
 
-    The raw text streams from the file through koban_geo.scrub in Arrow batches and is never put in a table.
+    The raw text streams from the file through koban_geo.privacy.scrub in Arrow batches and is never put in a table.
     """
-    from koban_geo.scrub import scrub_texts
+    from koban_geo.privacy.scrub import scrub_texts
 
     lines: list[pa.Array] = []
     texts: list[pa.Array] = []
@@ -93,7 +93,7 @@ def _classify_unresolved(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, dict
     confidences: list[float] = []
     flagged: list[bool] = []
     if rows:
-        from koban_geo.classify import classify_texts  # sklearn is imported only when needed
+        from koban_geo.ingest.classify import classify_texts  # sklearn is imported only when needed
 
         for (line, _, _), pred in zip(rows, classify_texts([text for _, _, text in rows]), strict=True):
             lines.append(line)

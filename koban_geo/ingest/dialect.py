@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from koban_geo.resources import data_dir
+from koban_geo.store.resources import data_dir
 
 DELIMITERS = (",", ";", "\t", "|")
 CONCERN_FIELDS = ("id", "reported_at", "lat", "lon", "theme", "text")
@@ -131,7 +131,7 @@ def _synonyms() -> dict[str, frozenset[str]]:
 
 
 @cache
-def _reporter_headers() -> frozenset[str]:
+def reporter_headers() -> frozenset[str]:
     raw = json.loads((data_dir() / "reporter_columns.json").read_text(encoding="utf-8"))
     return frozenset(normalise_header(h) for h in raw["headers"])
 
@@ -167,7 +167,7 @@ def map_headers(headers: list[str], explicit: Mapping[str, str] | None = None) -
                 columns[field] = i
                 taken.add(i)
                 break
-    reporter = _reporter_headers()
+    reporter = reporter_headers()
     dropped = tuple(h for i, h in enumerate(headers) if i not in taken and normalise_header(h) in reporter)
     unused = tuple(h for i, h in enumerate(headers) if i not in taken and h not in dropped)
     return HeaderMap(columns=columns, dropped=dropped, unused=unused)

@@ -12,20 +12,20 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from koban_geo.crs import checked_crs, metric_crs_for
-from koban_geo.db import audit, meta_get, meta_set, query, transaction
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
 from koban_geo.ingest.dialect import detect_decimal_comma, normalise_header
 from koban_geo.ingest.readers import (
-    _load_json,
-    _properties,
     csv_parse_error,
+    feature_properties,
     legacy_crs,
+    load_json,
     register_csv_view,
     sniff,
     utf8_copy,
 )
-from koban_geo.taxonomy import policeuk_themes
+from koban_geo.store.crs import checked_crs, metric_crs_for
+from koban_geo.store.sql import audit, meta_get, meta_set, query, transaction
+from koban_geo.store.taxonomy import policeuk_themes
 
 _CODE_PROPS = ("code", "id", "area_code", "areacode", "buurtcode", "wijkcode", "gemeentecode", "kod", "teryt",
                "tunnus", "codigo", "código", "lsoa21cd", "lsoa11cd", "ref")  # fmt: skip
@@ -47,7 +47,7 @@ STATS_COLUMNS = {
 
 
 def _features(path: Path, file: str) -> tuple[list[Any], str]:
-    doc = _load_json(path, file)
+    doc = load_json(path, file)
     if (
         not isinstance(doc, dict)
         or doc.get("type") != "FeatureCollection"
@@ -86,7 +86,7 @@ def ingest_areas(
         raise IngestError(f"{file}: the FeatureCollection has no features")
     rows: dict[str, list[Any]] = {"line": [], "code": [], "name": [], "geojson": []}
     for n, feature in enumerate(features, start=1):
-        props = _properties(feature)  # {} unless a JSON object
+        props = feature_properties(feature)  # {} unless a JSON object
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         code_key = _pick(props, code_field, _CODE_PROPS)
         name_key = _pick(props, name_field, _NAME_PROPS)
@@ -151,7 +151,7 @@ def ingest_layer(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str, lay
     result = BatchResult(kind="layer", format="geojson", file=file, read=len(features))
     rows: dict[str, list[Any]] = {"line": [], "feature_id": [], "properties": [], "geojson": []}
     for n, feature in enumerate(features, start=1):
-        props = _properties(feature)  # {} unless a JSON object
+        props = feature_properties(feature)  # {} unless a JSON object
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         if not isinstance(geometry, dict) or not geometry.get("type"):
             result.errors.append(row_error(file, f"feature {n}", "geometry: missing"))

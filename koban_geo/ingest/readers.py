@@ -25,10 +25,10 @@ from koban_geo.ingest.dialect import (
     CONCERN_FIELDS,
     CsvDialect,
     DialectError,
-    _reporter_headers,
     detect_decimal_comma,
     map_headers,
     normalise_header,
+    reporter_headers,
     sniff_csv,
 )
 
@@ -220,7 +220,7 @@ def stage_csv(
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def _load_json(path: Path, file: str) -> Any:
+def load_json(path: Path, file: str) -> Any:
     size = path.stat().st_size
     if size == 0:
         raise IngestError(f"{file}: the file is empty")
@@ -285,21 +285,21 @@ def _property_fields(
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     keys: list[str] = []
     for feature in features[:1000]:
-        for key in _properties(feature):
+        for key in feature_properties(feature):
             if key not in keys:
                 keys.append(key)
     headers = map_headers(keys, mapping)
     return {f: keys[i] for f, i in headers.columns.items()}, headers.dropped
 
 
-def _properties(feature: Any) -> dict[str, Any]:
+def feature_properties(feature: Any) -> dict[str, Any]:
     """A feature's properties; anything but a JSON object (RFC 7946: object or null) counts as none."""
     props = feature.get("properties") if isinstance(feature, dict) else None
     return props if isinstance(props, dict) else {}
 
 
 def stage_geojson(path: Path, file: str, mapping: Mapping[str, str] | None) -> tuple[pa.Table, Staged]:
-    doc = _load_json(path, file)
+    doc = load_json(path, file)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise IngestError(f"{file}: wrong JSON type: expected a GeoJSON FeatureCollection")
     features = doc.get("features") if doc["type"] == "FeatureCollection" else [doc]
@@ -316,7 +316,7 @@ def stage_geojson(path: Path, file: str, mapping: Mapping[str, str] | None) -> t
     cols: dict[str, list[Any]] = {name: [] for name in STAGED}
     errors: dict[int, str] = {}
     for n, feature in enumerate(features, start=1):
-        props = _properties(feature)
+        props = feature_properties(feature)
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         lon = lat = None
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -386,7 +386,7 @@ _OPEN311 = {"id": "service_request_id", "reported_at": "requested_datetime", "la
 
 
 def stage_open311(path: Path, file: str, known_labels: set[str]) -> tuple[pa.Table, Staged]:
-    doc = _load_json(path, file)
+    doc = load_json(path, file)
     if isinstance(doc, dict):
         doc = doc.get("service_requests", doc.get("requests"))
     if not isinstance(doc, list):
@@ -409,7 +409,7 @@ def stage_open311(path: Path, file: str, known_labels: set[str]) -> tuple[pa.Tab
         cols["lon_raw"].append(None if n in errors else _num_text(req.get(_OPEN311["lon"])))
         cols["theme_raw"].append(theme)
         cols["text_raw"].append(_text(req.get(_OPEN311["text"])))
-    reporter = _reporter_headers()
+    reporter = reporter_headers()
     dropped = tuple(
         sorted(
             k for k in keys if normalise_header(k) in reporter or k in ("media_url", "address_id", "zipcode")

@@ -1,6 +1,6 @@
 -- concerns_prepare: parse, check and anonymise the staged rows of one concerns batch into TEMP table _prep.
 -- Reads view/table _staged(line, src_id, reported_at_raw, lat_raw, lon_raw, theme_raw, text_raw) and
--- _scrubbed(line, description, id_is_personal), made by koban_geo.scrub from the text and id columns.
+-- _scrubbed(line, description, id_is_personal), made by koban_geo.privacy.scrub from the text and id columns.
 -- Parameters: $decimal_comma BOOLEAN, $tz VARCHAR, $metric_crs VARCHAR, $fine_m INTEGER, $coarse_m INTEGER,
 --             $id_prefix VARCHAR (for rows without an id), $now TIMESTAMP,
 --             $anon_layer VARCHAR (layer of anonymous points to snap to, or NULL), $anon_max_m DOUBLE,

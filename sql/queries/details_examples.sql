@@ -1,5 +1,5 @@
 -- details_examples: the most recent scrubbed report texts of one place (officer and analyst tiers only;
--- koban_geo.details never asks for them for public or council). Same place and filter parameters as
+-- koban_geo.analysis.details never asks for them for public or council). Same place and filter parameters as
 -- details_counts, plus $limit INTEGER.
 SELECT theme, date_trunc('month', reported_at)::DATE AS month, description
 FROM concerns

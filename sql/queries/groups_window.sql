@@ -1,6 +1,6 @@
 -- groups_window: the rows that can share a near-duplicate group with the new rows of _resolved: those new
 -- rows (line set) and the stored concerns of their themes within $days days (line NULL), ordered for the
--- leader pass in koban_geo.grouping. Parameters: $source VARCHAR, $days INTEGER.
+-- leader pass in koban_geo.privacy.grouping. Parameters: $source VARCHAR, $days INTEGER.
 WITH fresh AS (
     SELECT line, id, theme, geom, reported_at FROM _resolved WHERE NOT dup_in_file AND NOT dup_in_store
 ),

@@ -1,0 +1,297 @@
+"""Hotspot outputs for the CLI, the dashboard and exports: one method, one filter, one audience tier.
+
+Every result goes through koban_geo.privacy.audience.release before it leaves this module. What each tier gets:
+
+| method   | public / council                                         | officer / analyst                   |
+|----------|----------------------------------------------------------|-------------------------------------|
+| gistar   | cells with count (k-suppressed), gi_bin, label           | + gi_z, gi_p, every cell with data  |
+| emerging | cells with trend label, count over the window (k-supp.)  | + gi_z of the last slice, trend p   |
+| dbscan   | cluster polygons with at least k reports                 | every cluster                       |
+| kde      | refused: a heat peak from a few reports shows a place     | heat cells (density per km²)        |
+
+Gi* z-scores are not published to public tiers: with the neighbours' counts shown, a z-score would let
+anyone solve for a suppressed count. Sensitive themes are never counted unless an officer names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from koban_geo.analysis.grid import Filter, bin_counts, bin_counts_by_slice, study_grid
+from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
+from koban_geo.store.settings import Settings
+from koban_geo.store.taxonomy import sensitive_codes, theme_codes
+
+Method = Literal["gistar", "kde", "dbscan", "emerging"]
+METHODS: tuple[str, ...] = ("gistar", "kde", "dbscan", "emerging")
+
+BIN_LABELS = {
+    3: "hot spot (99 % confidence)",
+    2: "hot spot (95 % confidence)",
+    1: "hot spot (90 % confidence)",
+    0: "not significant",
+    -1: "cold spot (90 % confidence)",
+    -2: "cold spot (95 % confidence)",
+    -3: "cold spot (99 % confidence)",
+}
+
+
+def audience_filter(flt: Filter, policy: Policy) -> Filter:
+    """The filter narrowed to what the audience may count: no sensitive theme unless an officer names one."""
+    named = (
+        flt.themes
+        if flt.themes is not None
+        else tuple(c for c in theme_codes() if c not in sensitive_codes())
+    )
+    unknown = sorted(set(named) - set(theme_codes()))
+    if unknown:
+        raise ValueError(f"unknown theme code(s): {', '.join(unknown)}")
+    return replace(flt, themes=tuple(policy.allowed_themes(named)))
+
+
+def hotspots(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    *,
+    method: Method,
+    flt: Filter | None = None,
+    audience: Audience | str = Audience.PUBLIC,
+    cell_m: int = 100,
+    weights: Literal["queen", "distance"] = "queen",
+    distance_m: float | None = None,
+    freq: Literal["month", "week"] = "month",
+    eps_m: float = 105,
+    min_reports: int | None = None,
+    significant_only: bool = False,
+    complete_slices: bool = False,
+) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
+    """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
+
+    eps_m defaults to just over the 100 m snapping grid, so a cluster grows through edge-adjacent squares;
+    at 150 m (diagonals too) a dense district chains into one cluster. min_reports None: adapted to the
+    data's density (koban_geo.analysis.clusters.auto_min_reports); the value used is in meta["min_reports"].
+
+    significant_only (gistar, emerging; for maps, which draw nothing else): only the cells a map draws, the
+    significant Gi* cells (gi_bin != 0) or the cells with an emerging pattern. The audience gate runs on
+    every cell first, so what is shown of a kept cell is exactly what the full output shows of it; on
+    1,000,000 concerns it leaves out about 80 % of the Gi* rows. Exports and the CLI keep every cell.
+
+    complete_slices (emerging): end the slices at the end of the last complete `freq` period that holds data
+    (the filter's end, when the data reach it), not at the filter's end: a window that runs to today past
+    the last report would otherwise end in an empty or partial slice and find no pattern. The slices used
+    are in meta["slices"], and meta["slices_end"] says where they end (exclusive).
+    """
+    policy = Policy.for_audience(audience, settings)
+    flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
+    meta: dict[str, Any] = {
+        "method": method,
+        "filter": {
+            "themes": list(flt.themes or ()),
+            "since": flt.since.isoformat() if flt.since else None,
+            "until": flt.until.isoformat() if flt.until else None,
+            "areas": list(flt.areas) if flt.areas else None,
+            "unit": flt.unit,
+        },
+        "privacy": policy.parameters(),
+        "precision_note": policy.precision_note(),
+    }
+    if method == "gistar":
+        rows = _gistar(con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only)
+    elif method == "emerging":
+        if complete_slices:
+            flt = _complete_slices(con, flt, freq, meta)
+        rows = _emerging(
+            con, settings, policy, flt, cell_m, weights, distance_m, freq, meta, significant_only
+        )
+    elif method == "dbscan":
+        rows = _dbscan(con, policy, flt, eps_m, min_reports, meta)
+    elif method == "kde":
+        rows = _kde(con, policy, flt, meta)
+    else:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    return rows, meta
+
+
+def _weights(grid: Any, weights: str, distance_m: float | None) -> Any:
+    from koban_geo.analysis.gistar import weights_distance_band, weights_queen
+
+    if weights == "distance":
+        if distance_m is None:
+            raise ValueError("distance weights need --distance (metres between cell centres)")
+        return weights_distance_band(grid, float(distance_m))
+    return weights_queen(grid)
+
+
+def _cells_release(frame: pd.DataFrame, policy: Policy, settings: Settings, flt: Filter) -> pd.DataFrame:
+    """k-suppression over a table of cells (the grand total is the group whose sum could be published)."""
+    released = release(frame, policy.audience, settings, theme=None, themes_counted=flt.themes or ())
+    return released.frame
+
+
+def _gistar(
+    con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only=False
+) -> list[tuple[Any, dict[str, Any]]]:
+    from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
+
+    grid = study_grid(con, cell_m)
+    counts = bin_counts(con, grid, flt)
+    z = gi_star(counts, _weights(grid, weights, distance_m))
+    p = z_to_p(z)
+    bins = gi_bins(z, p, fdr=True)
+    meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg"}
+    keep = np.flatnonzero((counts > 0) | (bins != 0))
+    frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
+    if policy.audience.aggregates_only:
+        frame = _cells_release(frame, policy, settings, flt)
+    else:
+        frame["gi_z"] = np.round(z[keep], 4)
+        frame["gi_p"] = np.round(p[keep], 6)
+    if significant_only:  # after the gate: a kept cell shows what the full output shows of it
+        frame = frame[frame["gi_bin"] != 0].reset_index(drop=True)
+    frame["label"] = frame["gi_bin"].map(BIN_LABELS)
+    return _rows(grid, frame)
+
+
+def _emerging(
+    con, settings, policy, flt, cell_m, weights, distance_m, freq, meta, significant_only=False
+) -> list[tuple[Any, dict[str, Any]]]:
+    from koban_geo.analysis.emerging import classify
+    from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
+
+    grid = study_grid(con, cell_m)
+    counts, starts = bin_counts_by_slice(con, grid, flt, freq)
+    if counts.shape[1] == 0:
+        return []
+    W = _weights(grid, weights, distance_m)
+    z = np.column_stack([gi_star(counts[:, s], W) for s in range(counts.shape[1])])
+    bins = np.column_stack([gi_bins(z[:, s], z_to_p(z[:, s]), fdr=True) for s in range(counts.shape[1])])
+    keep = np.flatnonzero(counts.sum(axis=1) > 0)
+    categories = classify(z[keep], bins[keep], counts[keep], unit=freq)
+    meta |= {"cell_m": cell_m, "weights": weights, "slices": [d.isoformat() for d in starts], "freq": freq}
+    frame = pd.DataFrame(
+        {
+            "cell": keep,
+            "count": counts[keep].sum(axis=1),
+            "gi_bin": bins[keep, -1].astype(int),
+            "category": [c.code for c in categories],
+            "trend": [c.trend for c in categories],
+            "label": [c.label for c in categories],
+            "small_numbers": [c.small_numbers for c in categories],
+        }
+    )
+    if policy.audience.aggregates_only:
+        frame = _cells_release(frame, policy, settings, flt)
+        # a cell whose count is hidden keeps no label either: its trend would describe a few reports
+        hidden = frame["suppressed"]
+        frame.loc[hidden, ["category", "trend", "label"]] = None
+    else:
+        frame["gi_z"] = np.round(z[keep, -1], 4)
+        frame["trend_p"] = [round(c.trend_p, 6) for c in categories]
+    if significant_only:  # after the gate (a hidden cell has no category): cells with a pattern only
+        pattern = frame["category"].notna() & (frame["category"] != "no_pattern")
+        frame = frame[pattern].reset_index(drop=True)
+    return _rows(grid, frame)
+
+
+def _complete_slices(con: duckdb.DuckDBPyConnection, flt: Filter, freq: str, meta: dict[str, Any]) -> Filter:
+    """The filter ending at the end of the last complete `freq` period that holds data: the start of the
+    period holding the day after the store's last report (never later than the filter's own end, never at or
+    before its start). Unchanged for an empty store."""
+    from datetime import datetime, time, timedelta
+
+    from koban_geo.analysis.grid import period_start
+    from koban_geo.store.sql import query
+
+    last = query(con, "areas_last_report").fetchone()
+    if not last or last[0] is None:
+        return flt
+    last_at = last[0] if isinstance(last[0], datetime) else datetime.combine(last[0], time.min)
+    end = datetime.combine(period_start(last_at.date() + timedelta(days=1), freq), time.min)  # type: ignore[arg-type]
+    until = _as_datetime(flt.until)
+    since = _as_datetime(flt.since)
+    if (until is not None and until <= end) or (since is not None and end <= since):
+        return flt
+    meta["slices_end"] = end.date().isoformat()
+    return replace(flt, until=end)
+
+
+def _as_datetime(value: Any) -> Any:
+    from datetime import datetime, time
+
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.min)
+
+
+def _rows(grid: Any, frame: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:
+    """(polygon, properties) per row of a cell table: polygons made for these cells only, properties as
+    plain Python values (_plain), built column by column."""
+    cells = frame["cell"].to_numpy(dtype=np.int64)
+    polygons = grid.polygons(cells)
+    columns = [c for c in frame.columns if c != "cell"]
+    values = [_plain(frame[c]) for c in columns]
+    return (
+        [
+            (polygon, dict(zip(columns, row, strict=True)))
+            for polygon, row in zip(polygons, zip(*values, strict=True), strict=True)
+        ]
+        if columns
+        else [(polygon, {}) for polygon in polygons]
+    )
+
+
+def _dbscan(con, policy, flt, eps_m, min_reports, meta) -> list[tuple[Any, dict[str, Any]]]:
+    from koban_geo.analysis.clusters import auto_min_reports, dbscan_clusters
+
+    if min_reports is None:
+        min_reports = auto_min_reports(con, eps_m, flt)
+    if policy.audience.aggregates_only:
+        min_reports = max(min_reports, policy.k)
+    clusters = dbscan_clusters(con, eps_m, min_reports, flt=flt)
+    meta |= {"eps_m": eps_m, "min_reports": min_reports}
+    rows = []
+    for c in clusters:
+        props: dict[str, Any] = {
+            "id": c.id,
+            "count": c.count,
+            "themes": ", ".join(f"{t.theme} {round(t.share * 100)} %" for t in c.themes),
+            "first_reported": c.first_reported.isoformat(),
+            "last_reported": c.last_reported.isoformat(),
+            "area_km2": round(c.area_km2, 4),
+        }
+        if not policy.audience.aggregates_only:
+            props["n_locations"] = c.n_locations
+        rows.append((c.polygon, props))
+    return rows
+
+
+def _kde(con, policy, flt, meta) -> list[tuple[Any, dict[str, Any]]]:
+    import shapely
+
+    from koban_geo.analysis.kde import kde_for_store
+
+    if policy.audience.aggregates_only:
+        raise PrivacyError(
+            "a density surface is for officers and analysts: around a few reports its peak shows a place; "
+            "public and council outputs use --method gistar cells"
+        )
+    surface = kde_for_store(con, flt=flt)
+    meta |= {k: surface[k] for k in ("cell_m", "bandwidth_m", "bandwidth_rule", "kernel", "unit")}
+    return [
+        (shapely.Point(float(x), float(y)), {"density": round(float(d), 3)})
+        for x, y, d in zip(surface["lon"], surface["lat"], surface["density"], strict=True)
+    ]
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    """A column as plain Python values: missing (suppressed) becomes None, numpy scalars become numbers."""
+    values = column.astype(object).tolist()
+    missing = column.isna().to_numpy()
+    if missing.any():
+        values = [None if m else v for v, m in zip(values, missing, strict=True)]
+    return [v.item() if isinstance(v, np.generic) else v for v in values]

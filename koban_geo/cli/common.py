@@ -1,0 +1,37 @@
+"""What every `koban-geo` command module shares: the plain failure exit, the default actor, JSON output and
+the shape of the CLI context object. No other module of the CLI defines these."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Any, NoReturn, Protocol
+
+import click
+
+
+class StoreContext(Protocol):
+    """The main group's context object (koban_geo.cli.main._Context), as the command modules see it."""
+
+    settings: Any
+
+    def connect(self, read_only: bool = False) -> Any: ...
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `koban-geo: message` on stderr and exit (2: nothing was done)."""
+    click.echo(f"koban-geo: {message}", err=True)
+    sys.exit(code)
+
+
+def os_user() -> str:
+    """The default actor for the audit log: the OS login name, or 'cli' where there is none (containers)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,188 @@
+"""Audience tiers: the one gate every output (map layer, table, export, meeting screen) passes through.
+
+    public   meeting screen, residents' phones, public exports   aggregates only, k-suppressed, no sensitive themes
+    council  council exports                                     the same rules as public
+    officer  officers' map and problem work                      snapped points and scrubbed text; sensitive flagged
+    analyst  hotspot checking                                    as officer
+
+For public and council a table must hold counts (never a point, never free text); rows of sensitive
+themes are dropped before anything is counted; counts under k are hidden, and complementary suppression
+hides further cells until what is hidden in any group sums to at least k, so a hidden count cannot be
+recovered by subtracting shown cells from a shown total. Totals come from the same call, never elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from koban_geo.store.resources import data_dir
+from koban_geo.store.settings import Settings
+from koban_geo.store.taxonomy import sensitive_codes
+
+TEXT_COLUMNS = frozenset({"description", "text", "example", "examples", "kuvaus", "omschrijving"})
+RECORD_COLUMNS = frozenset({"id", "source", "reported_at", "batch_id"})
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    COUNCIL = "council"
+    OFFICER = "officer"
+    ANALYST = "analyst"
+
+    @property
+    def aggregates_only(self) -> bool:
+        return self in (Audience.PUBLIC, Audience.COUNCIL)
+
+
+class PrivacyError(ValueError):
+    """An output would break its audience's rules; nothing is released."""
+
+
+@cache
+def _notes() -> dict[str, dict[str, str]]:
+    raw = json.loads((data_dir() / "precision_note.json").read_text(encoding="utf-8"))
+    return {kind: raw[kind] for kind in ("aggregate", "detail")}
+
+
+@dataclass(frozen=True)
+class Policy:
+    audience: Audience
+    k: int
+    grid_m: int
+    sensitive_grid_m: int
+
+    @classmethod
+    def for_audience(cls, audience: Audience | str, settings: Settings) -> Policy:
+        return cls(Audience(audience), max(settings.k_min, 3), settings.grid_m, settings.sensitive_grid_m)
+
+    def allowed_themes(self, themes: Collection[str]) -> list[str]:
+        """The theme codes this audience may see, for binding into aggregation queries."""
+        hidden = sensitive_codes() if self.audience.aggregates_only else frozenset()
+        return [t for t in themes if t not in hidden]
+
+    def precision_note(self, lang: str = "en") -> str:
+        kind = "aggregate" if self.audience.aggregates_only else "detail"
+        template = _notes()[kind].get(lang) or _notes()[kind]["en"]
+        return template.format(grid=self.grid_m, sensitive_grid=self.sensitive_grid_m, k=self.k)
+
+    def parameters(self) -> dict[str, Any]:
+        """What an export's metadata states about how it was protected."""
+        return {"audience": str(self.audience), "k": self.k, "grid_m": self.grid_m,
+                "sensitive_grid_m": self.sensitive_grid_m,
+                "sensitive_themes": "removed" if self.audience.aggregates_only else "flagged"}  # fmt: skip
+
+
+@dataclass
+class Release:
+    """What an audience may see: the rows, the totals per group, and the note to show with them."""
+
+    frame: pd.DataFrame
+    policy: Policy
+    totals: dict[str, pd.DataFrame] = field(default_factory=dict)
+    suppressed: int = 0
+
+    def note(self, lang: str = "en") -> str:
+        return self.policy.precision_note(lang)
+
+
+def release(
+    frame: pd.DataFrame,
+    audience: Audience | str,
+    settings: Settings,
+    *,
+    count: str = "count",
+    groups: Sequence[str] = (),
+    theme: str | None = "theme",
+    themes_counted: Collection[str] | None = None,
+) -> Release:
+    """Apply the audience's rules to one output table.
+
+    frame: one row per cell/area/point; `count` the number of concerns in the row (aggregate outputs).
+    groups: columns whose groups have a total that may be shown (e.g. ["area_code"] for an area x theme
+      table: each area's total is published, so complementary suppression runs within each area, and a
+      grand total is implied). Totals are returned in Release.totals, already suppressed.
+    theme: the theme column, if the rows are per theme; else `themes_counted` must list the themes the
+      counts include, so that a public count can never contain a sensitive theme.
+    """
+    policy = Policy.for_audience(audience, settings)
+    out = frame.copy()
+    sensitive = sensitive_codes()
+    if not policy.audience.aggregates_only:
+        if theme and theme in out:
+            out["sensitive"] = out[theme].isin(sensitive)
+        return Release(out, policy)
+
+    _check_aggregate(out, count)
+    if theme and theme in out:
+        out = out[~out[theme].isin(sensitive)].reset_index(drop=True)
+    elif themes_counted is None or set(themes_counted) & sensitive:
+        raise PrivacyError(
+            f"a {policy.audience} table without a theme column must say which themes it counts, none sensitive"
+        )
+    hidden = _suppress(out, count, groups, policy.k)
+    totals = _totals(out, count, groups, policy.k)
+    out[count] = out[count].where(~hidden, None).astype("Int64")
+    out["suppressed"] = hidden
+    return Release(out, policy, totals=totals, suppressed=int(hidden.sum()))
+
+
+def _check_aggregate(frame: pd.DataFrame, count: str) -> None:
+    if count not in frame:
+        raise PrivacyError(f"public and council outputs hold counts only: no {count!r} column")
+    banned = (set(frame.columns) & (TEXT_COLUMNS | RECORD_COLUMNS)) - {count}
+    if banned:
+        raise PrivacyError(f"public and council outputs never hold free text or records: {sorted(banned)}")
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if len(values) and getattr(values.iloc[0], "geom_type", None) in ("Point", "MultiPoint"):
+            raise PrivacyError(f"public and council outputs never hold points: column {column!r}")
+
+
+def _suppress(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) -> pd.Series:
+    """Primary suppression (0 < n < k), then complementary: in every published group, and in the table as a
+    whole, what is hidden must be nothing or sum to at least k; else hide the next smallest shown cell."""
+    counts = frame[count].fillna(0).astype(int)
+    hidden = (counts > 0) & (counts < k)
+    partitions = [list(groups)] if groups else []
+    partitions.append([])  # the grand total is always implied by summing what is shown
+    changed = True
+    while changed:
+        changed = False
+        for keys in partitions:
+            blocks = (
+                list(frame.groupby(keys, sort=False, dropna=False).indices.values())
+                if keys
+                else [frame.index]
+            )
+            for index in blocks:
+                in_group = frame.index[index] if keys else pd.Index(index)
+                lost = counts[in_group][hidden[in_group]].sum()
+                if lost == 0 or lost >= k:
+                    continue
+                candidates = counts[in_group][~hidden[in_group] & (counts[in_group] > 0)]
+                if candidates.empty:
+                    continue  # every non-zero cell is hidden already; the group total is hidden by _totals
+                hidden[candidates.idxmin()] = True
+                changed = True
+    return hidden
+
+
+def _totals(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) -> dict[str, pd.DataFrame]:
+    """Group totals and the grand total, each hidden (None) when under k."""
+    result: dict[str, pd.DataFrame] = {}
+    if groups:
+        sums = frame.groupby(list(groups), sort=True, dropna=False)[count].sum().reset_index()
+        sums[count] = sums[count].where((sums[count] == 0) | (sums[count] >= k), None).astype("Int64")
+        result[",".join(groups)] = sums
+    grand = int(frame[count].sum())
+    result["all"] = pd.DataFrame(
+        {count: pd.array([grand if grand == 0 or grand >= k else None], dtype="Int64")}
+    )
+    return result

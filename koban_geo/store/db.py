@@ -1,0 +1,135 @@
+"""The DuckDB store file: connecting with the spatial extension offline and applying migrations (named SQL runs through `store.sql`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from koban_geo.store.resources import sql_dir
+from koban_geo.store.sql import register_macros, transaction
+from koban_geo.store.taxonomy import seed_taxonomy
+
+
+class StoreError(RuntimeError):
+    """A problem with the store that the user can act on; the message is one plain sentence."""
+
+
+def spatial_extension_path() -> Path | None:
+    """Path of the spatial extension shipped by the PyPI package duckdb-extension-spatial, if it matches."""
+    spec = importlib.util.find_spec("duckdb_extension_spatial")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    path = root / "extensions" / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
+    return path if path.is_file() else None
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the spatial extension without touching the network, or fail with one clear sentence."""
+    path = spatial_extension_path()
+    errors: list[str] = []
+    if path is not None:
+        try:
+            con.execute(f"LOAD '{path.as_posix()}'")  # a path from our own package, not user input
+            return
+        except duckdb.Error as exc:
+            errors.append(str(exc).splitlines()[0])
+    try:
+        con.execute("LOAD spatial")
+        return
+    except duckdb.Error as exc:
+        errors.append(str(exc).splitlines()[0])
+    raise StoreError(
+        f"The DuckDB spatial extension could not be loaded for DuckDB {duckdb.__version__}: install the "
+        f"matching 'duckdb-extension-spatial=={duckdb.__version__}' (run `make install`). "
+        f"Details: {' | '.join(errors)}"
+    )
+
+
+def _config(read_only: bool) -> dict[str, Any]:
+    return {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "access_mode": "READ_ONLY" if read_only else "READ_WRITE",
+    }
+
+
+def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store (":memory:" for a throw-away one), load spatial, bring the schema up to date.
+
+    A read-only open of a store with an older schema upgrades it first (a read-write open, then read-only).
+    """
+    target = str(db)
+    if target != ":memory:" and read_only and not Path(target).exists():
+        raise StoreError(f"No KOBAN store at {target}: run `koban-geo init` or `koban-geo demo` first.")
+    try:
+        con = duckdb.connect(target, config=_config(read_only and target != ":memory:"))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(
+                f"The store {target} is open in another process (probably the dashboard server); "
+                "stop it or use the dashboard for this action."
+            ) from exc
+        raise StoreError(f"Cannot open the store {target}: {str(exc).splitlines()[0]}") from exc
+    load_spatial(con)
+    if migrate and read_only and target != ":memory:" and schema_version(con) < latest_version():
+        # made by an older koban-geo: upgrade it once (a short write; refused while a server holds the file),
+        # so that read-only commands never run today's queries on yesterday's schema
+        con.close()
+        connect(target).close()
+        return connect(target, read_only=True, migrate=False)
+    if migrate and not read_only:
+        apply_migrations(con)
+        seed_taxonomy(con)
+        # Rows of a batch whose commit a crash tore are removed by the next ingest (recover_torn_batches) and
+        # reported by `koban-geo doctor`; not here, so that opening a store never deletes anything.
+    register_macros(con)
+    return con
+
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted((sql_dir() / "migrations").glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise StoreError(f"Migration file {path.name} must be named NNNN_name.sql")
+        found.append((int(match.group(1)), match.group(2), path))
+    return found
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations newer than the store's schema version, each in its own transaction."""
+    current = schema_version(con)
+    applied = []
+    for version, name, path in migrations():
+        if version <= current:
+            continue
+        with transaction(con):
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, now())", [version, name]
+            )
+        applied.append(version)
+    return applied
+
+
+def latest_version() -> int:
+    found = migrations()
+    return found[-1][0] if found else 0

@@ -1,0 +1,32 @@
+"""Counts of what the store holds (for `koban-geo stats` and the dashboard's status panel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from koban_geo.store.db import schema_version
+from koban_geo.store.sql import query
+
+TABLES = ("concerns", "crime", "areas", "layers", "area_stats", "themes", "ingest_batches", "audit_log")
+
+
+def store_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    tables = {}
+    for table in TABLES:  # identifiers from the allow-list above
+        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        tables[table] = int(row[0]) if row else 0
+    return {
+        "schema_version": schema_version(con),
+        "tables": tables,
+        "themes": dict(query(con, "stats_by_theme").fetchall()),
+        "areas": dict(query(con, "stats_by_area").fetchall()),
+        "layers": dict(query(con, "stats_by_layer").fetchall()),
+    }
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A short string that changes whenever the counted concerns change (caches key on it)."""
+    row = query(con, "data_version").fetchone()
+    return str(row[0]) if row else ""

@@ -1,0 +1,111 @@
+"""The theme taxonomy (data/themes.csv) and the editable mapping from source labels to theme codes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import duckdb
+
+from koban_geo.store.resources import data_dir
+from koban_geo.store.sql import meta_get, meta_set, transaction
+
+LANGUAGES = ("en", "nl", "fr", "pl", "fi", "es", "pt")
+
+
+@dataclass(frozen=True)
+class Theme:
+    code: str
+    family: str
+    sensitive: bool
+    labels: dict[str, str]
+
+
+def normalise_label(label: str) -> str:
+    """How labels are compared: lower case, trimmed, inner white space folded."""
+    return re.sub(r"\s+", " ", label.strip()).casefold()
+
+
+@cache
+def themes() -> tuple[Theme, ...]:
+    with (data_dir() / "themes.csv").open(encoding="utf-8", newline="") as fh:
+        return tuple(
+            Theme(
+                code=row["code"],
+                family=row["family"],
+                sensitive=row["sensitive"] == "true",
+                labels={lang: row[f"label_{lang}"] for lang in LANGUAGES},
+            )
+            for row in csv.DictReader(fh)
+        )
+
+
+def theme_codes() -> tuple[str, ...]:
+    return tuple(t.code for t in themes())
+
+
+def sensitive_codes() -> frozenset[str]:
+    return frozenset(t.code for t in themes() if t.sensitive)
+
+
+def _bundled_mapping() -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for theme in themes():
+        for label in theme.labels.values():
+            mapping.setdefault(normalise_label(label), theme.code)
+    with (data_dir() / "theme_mapping.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            mapping[normalise_label(row["label"])] = row["theme"]
+    return mapping
+
+
+def _bundle_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("themes.csv", "theme_mapping.csv"):
+        digest.update((data_dir() / name).read_bytes())
+    return digest.hexdigest()
+
+
+def seed_taxonomy(con: duckdb.DuckDBPyConnection) -> bool:
+    """Load the bundled themes and mapping when they changed; user mappings are kept. True if it wrote."""
+    fingerprint = _bundle_fingerprint()
+    if meta_get(con, "taxonomy_sha256") == fingerprint:
+        return False
+    codes = set(theme_codes())
+    mapping = _bundled_mapping()
+    unknown = sorted({code for code in mapping.values() if code not in codes})
+    if unknown:
+        raise ValueError(f"data/theme_mapping.csv maps to unknown theme codes: {', '.join(unknown)}")
+    with transaction(con):
+        for t in themes():
+            con.execute(
+                "INSERT OR REPLACE INTO themes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [t.code, t.family, t.sensitive, *(t.labels[lang] for lang in LANGUAGES)],
+            )
+        con.execute("DELETE FROM theme_mapping WHERE origin = 'bundled'")
+        con.executemany(
+            "INSERT INTO theme_mapping (label, theme, origin) VALUES (?, ?, 'bundled') ON CONFLICT DO NOTHING",
+            [[label, code] for label, code in sorted(mapping.items())],
+        )
+        meta_set(con, "taxonomy_sha256", fingerprint)
+    return True
+
+
+def set_mapping(con: duckdb.DuckDBPyConnection, label: str, theme: str) -> None:
+    """Map a source label (or 'open311:<service_code>') to a theme code; user mappings win over bundled ones."""
+    if theme not in theme_codes():
+        raise ValueError(f"unknown theme code {theme!r}; codes: {', '.join(theme_codes())}")
+    con.execute(
+        "INSERT INTO theme_mapping (label, theme, origin) VALUES (?, ?, 'user') "
+        "ON CONFLICT (label) DO UPDATE SET theme = excluded.theme, origin = 'user'",
+        [normalise_label(label), theme],
+    )
+
+
+@cache
+def policeuk_themes() -> dict[str, str]:
+    with (data_dir() / "policeuk_themes.csv").open(encoding="utf-8", newline="") as fh:
+        return {row["crime_type"]: row["theme"] for row in csv.DictReader(fh)}
