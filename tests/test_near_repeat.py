@@ -237,3 +237,16 @@ def test_cli_near_repeat_json_and_table(tmp_path, con, settings):
 def cell_of(data: dict, distance: str, time: str) -> dict:
     (row,) = [r for r in data["rows"] if r["distance"] == distance and r["time"] == time]
     return row
+
+
+def test_long_spans_use_wider_integers_and_count_the_same():
+    """Over five years the hour gaps no longer fit 16 bits: the table must still be the brute-force one."""
+    rng = np.random.default_rng(5)
+    x, y = (np.floor(rng.uniform(0, 900, (2, 120)) / 100) + 0.5) * 100
+    hours = rng.integers(0, 5 * 365 * 24, 120)
+    hours[:10] = hours[10:20] + rng.integers(0, 48, 10)  # some close in time too
+    result = knox_test(x, y, hours, permutations=5, seed=0)
+    assert (
+        result.observed.tolist()
+        == brute_force(x, y, hours, (0, 100, 200, 300, 400), (0, 7, 14, 21, 28)).tolist()
+    )

@@ -182,8 +182,8 @@ def knox_test(
 
     reach = d_edges[-1] + _TOLERANCE_M
     # events in strips as wide as the farthest band, south to north: a pair's two events sit close together
-    # in memory, which makes the two gathers per permutation about 1.5x faster (the permutation test does
-    # not depend on the order of the events)
+    # in memory, which makes the gathers per permutation about 1.5x faster (the permutation test does not
+    # depend on the order of the events)
     strip = np.lexsort((ys, np.floor((xs - xs.min()) / max(reach, 1.0))))
     xs, ys, ts = xs[strip], ys[strip], ts[strip]
     pairs = cKDTree(np.column_stack([xs, ys])).query_pairs(reach, output_type="ndarray")
@@ -195,25 +195,29 @@ def knox_test(
     i = pairs[:, 0].astype(np.intp)
     j = pairs[:, 1].astype(np.intp)
     dband = np.searchsorted(np.asarray(d_edges[1:]), np.hypot(xs[i] - xs[j], ys[i] - ys[j]) - _TOLERANCE_M)
-    order = np.argsort(dband, kind="stable")  # pairs grouped by distance band, nearest first
+    order = np.lexsort((j, i, dband))  # by distance band (nearest first), then first event, then second
     bounds = np.searchsorted(dband[order], np.arange(nd + 1))  # band b is order[bounds[b]:bounds[b + 1]]
     i, j = i[order[: bounds[nd]]], j[order[: bounds[nd]]]  # pairs beyond the farthest band: dropped
     del pairs, order, dband
-    rel = (ts - ts.min()).astype(
-        np.int32 if ts.max() - ts.min() < 2**31 else np.int64
-    )  # hours since the first
+    # each band's first events run in order, so their times are np.repeat(times, per_event): sequential
+    per_event = [np.bincount(i[bounds[b] : bounds[b + 1]], minlength=n) for b in range(nd)]
+    j_band = [j[bounds[b] : bounds[b + 1]] for b in range(nd)]
+    del i, j
+    span = int(ts.max() - ts.min())
+    small = np.int16 if span < 2**15 else np.int32 if span < 2**31 else np.int64  # narrower is faster
+    rel = (ts - ts.min()).astype(small)  # hours since the first event
     limits = [(int(upper) + 1) * 24 for upper in t_edges[1:]]  # whole days <= upper  <=>  hours < limit
     by_time = _pairs_by_time(np.sort(rel).astype(np.int64), t_edges)
-    gap = np.empty(i.size, dtype=rel.dtype)
+    gap = np.empty(max((len(part) for part in j_band), default=0), dtype=rel.dtype)
 
     def table(times: NDArray[Any]) -> NDArray[np.int64]:
-        """Pairs per band for one assignment of times to events: the pairs' hour gaps, then per distance
-        band one count of gaps under each time limit (compare-and-count passes are the fast way here)."""
-        np.subtract(np.take(times, i), np.take(times, j), out=gap)
-        np.abs(gap, out=gap)
+        """Pairs per band for one assignment of times to events: per distance band the pairs' hour gaps, then
+        one count of gaps under each time limit (compare-and-count passes are the fast way here)."""
         within = np.zeros((nd, nt + 1), dtype=np.int64)
         for b in range(nd):
-            part = gap[bounds[b] : bounds[b + 1]]
+            part = gap[: j_band[b].size]
+            np.subtract(np.repeat(times, per_event[b]), np.take(times, j_band[b]), out=part)
+            np.abs(part, out=part)
             below = [np.count_nonzero(part < limit) for limit in limits]
             within[b] = np.diff([0, *below, part.size])
         return np.vstack([within, by_time - within.sum(axis=0)])
