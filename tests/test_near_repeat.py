@@ -250,3 +250,11 @@ def test_long_spans_use_wider_integers_and_count_the_same():
         result.observed.tolist()
         == brute_force(x, y, hours, (0, 100, 200, 300, 400), (0, 7, 14, 21, 28)).tolist()
     )
+
+
+def test_an_empty_selection_says_so(con, settings):
+    report = near_repeat(con, settings, BURGLARY, audience="analyst", permutations=9, seed=0)
+    assert report.meta["events"] == 0 and all(r["pairs"] == 0 for r in report.rows)
+    assert report.sentences == ["Too few burglary reports (0) for a near-repeat table: no pairs to compare."]
+    public = near_repeat(con, settings, BURGLARY, audience="public", permutations=9, seed=0)
+    assert public.sentences == ["Too few burglary reports to show (fewer than 5)."]

@@ -429,6 +429,10 @@ def _time_phrase(lo: float, hi: float) -> str:
 def _sentences(rows: list[dict[str, Any]], flt: Filter, meta: dict[str, Any]) -> list[str]:
     """Plain sentences for the significant near cells (nearest and soonest first) and a summary line."""
     what, one = theme_phrase(flt.themes), theme_phrase(flt.themes, plural=False)
+    if meta["events"] is None:
+        return [f"Too few {what} to show (fewer than {meta['privacy']['k']})."]
+    if meta["cells_tested"] == 0:
+        return [f"Too few {what} ({meta['events']}) for a near-repeat table: no pairs to compare."]
     out: list[str] = []
     significant = [r for r in rows if r["significant"]]
     for row in significant:
