@@ -490,6 +490,6 @@ def sentence(row: dict[str, Any], reference: dict[str, Any], themes: tuple[str, 
     ci = f"{level} CI {_ratio(row['rr_low'])}-{_ratio(row['rr_high'])}"
     if row["significant"]:
         return (f"{what} are {_ratio(row['rr'])} times as dense {where} as {far} away "
-                f"({ci}; significant after correcting for {tests} tests).")  # fmt: skip
+                f"({ci}; significant after correcting for {tests} test{'s' if tests != 1 else ''}).")  # fmt: skip
     return (f"{what} {where} are not clearly denser or sparser than those {far} away "
             f"({_ratio(row['rr'])} times; {ci}; q = {row['q']:.2f}).")  # fmt: skip

@@ -129,7 +129,7 @@ def risk_command(obj: StoreContext, layers: tuple[str, ...], themes: tuple[str, 
         mark = " *" if row["significant"] else ""
         click.echo(f"{row['layer']:<22}{row['band']:<18}{row['cells']:>8}{count:>8}{density:>9}{rr:>7}  "
                    f"{ci:<13}{p:>8}{q:>8}{mark}")  # fmt: skip
-    click.echo(f"* significant at {alpha:g} after Benjamini-Hochberg across {meta['tests']} tests; "
+    click.echo(f"* significant at {alpha:g} after Benjamini-Hochberg across {meta['tests']} test{'s' if meta['tests'] != 1 else ''}; "
                f"overdispersion per layer: {', '.join(f'{k} {v:g}' for k, v in meta['dispersion'].items())}")  # fmt: skip
     for text in report.sentences:
         click.echo(text)
