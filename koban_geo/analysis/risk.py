@@ -13,7 +13,8 @@ koban_geo.analysis.grid.study_grid at the snapping size (every square whose cent
 the convex hull of the concerns when no areas are loaded), with each square's distance to the layer's
 nearest feature (a KD-tree for points, an STRtree for lines and polygons). A buffer (ST_Buffer/ST_Union)
 area would count ground where no snapped concern can appear: a 50 m buffer around a bar often holds no
-square centre at all, and its concerns are counted 0-70 m away in the next band. On the grid the test is
+square centre at all, while the bar's own square (its centre up to 71 m away) falls in the next band. On
+the grid the test is
 exact under no effect: every square is equally likely to hold a concern. Bands finer than the snapping
 square measure squares, not metres: use bands of at least the snapping size.
 
@@ -379,7 +380,7 @@ def risk_factors(
         "privacy": policy.parameters(),
         "precision_note": policy.precision_note(),
     }
-    rows = _records(frame, policy.k)
+    rows = _records(frame)
     references = {r["layer"]: r for r in rows if r["reference"]}
     for row in rows:
         row["sentence"] = sentence(row, references[row["layer"]], flt.themes, meta["tests"], policy.k, alpha)
@@ -414,7 +415,7 @@ def _filter_meta(flt: Filter) -> dict[str, Any]:
     }
 
 
-def _records(frame: Any, k: int) -> list[dict[str, Any]]:
+def _records(frame: Any) -> list[dict[str, Any]]:
     """Rows as plain, rounded Python values (hidden or undefined ones None)."""
     digits = {"area_km2": 4, "density_km2": 3, "rr": 3, "rr_low": 3, "rr_high": 3}
     out: list[dict[str, Any]] = []
