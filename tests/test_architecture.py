@@ -30,7 +30,6 @@ NOT_YET_SPLIT = {
     "koban_geo/ops/maintenance.py",
     "koban_geo/privacy/scrub.py",
     "koban_geo/analysis/backtest.py",
-    "dashboard/ui/map.py",
 }
 
 

@@ -59,6 +59,25 @@ PROJECTOR_CSS = """
 </style>
 """
 
+# The map's frame (streamlit-folium) and the officers' details panel over it.
+_MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FIRST_CSS = f"""
+<style>
+/* Officers' map first (issue 14): the map fills the window below one line of heading; nothing scrolls. */
+.block-container {{ padding-top: 3.6rem; padding-bottom: 0; }}
+.st-key-map-head {{ gap: 1rem; }}
+.st-key-map-head h4 {{ padding: 0; white-space: nowrap; }}
+.st-key-map-head [data-testid="stCaptionContainer"] p {{ margin: 0; }}
+{_MAP_FRAME} {{ height: max(420px, calc(100vh - 7.4rem)) !important; }}
+[data-testid="stMainBlockContainer"] {{ position: relative; }}
+.st-key-map-details {{
+  position: absolute; top: 6.6rem; left: 4.4rem; z-index: 990;
+  width: min(380px, 40vw); max-height: calc(100vh - 10rem); overflow-y: auto;
+  background: #ffffff; border-radius: 8px; box-shadow: 0 2px 14px rgba(0, 0, 0, 0.35); padding: 0.5rem 1rem 1rem;
+}}
+</style>
+"""
+
 PHONE_CSS = """
 <style>
 /* Residents' phones: one column from 360 px, big touch targets. */

@@ -8,7 +8,8 @@ import streamlit as st
 
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
-from ui import map as maps
+from ui.map.cache import cached_public_map
+from ui.map.show import render
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
 from ui.layout import PROJECTOR_CSS, escape, plain, precision_note, style
@@ -58,9 +59,9 @@ settings = store.settings()
 flt = Filter(areas=meeting.areas, unit=settings.count_unit)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    built = maps.cached_public_map(store.data_version(), flt, lang)
+    built = cached_public_map(store.data_version(), flt, lang)
     precision_note(built.note)
-    maps.render(built.map, key="screen-map", height=520)
+    render(built.map, key="screen-map", height=520)
 with right:
     st.subheader(_("Changed since the last meeting"))
     changes = changes_since_last_meeting(store.reader(), settings, list(meeting.areas), lang)
