@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 PORT   ?= 8501
 DB     ?= koban.duckdb
 
-.PHONY: install install-test assets browser demo demo-db serve test lint bench clean help
+.PHONY: install install-test assets axe browser demo demo-db serve test lint bench clean help
 
 help:
 	@echo "make demo   - install, build the demo store and start the dashboard on port $(PORT)"
@@ -36,6 +36,10 @@ install-test: $(VENV)/.installed-test assets
 assets: $(VENV)/.installed
 	$(PY) tools/vendor_assets.py
 
+# axe-core for the browser tests' accessibility checks (tests/a11y.py), from the npm registry into .cache/, once.
+axe:
+	$(PY) tools/axe_core.py
+
 # The browser tests drive Debian's Chromium (a Playwright browser download fails on a closed network).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -51,7 +55,7 @@ demo: demo-db
 serve: install
 	$(PY) -m koban_geo --db $(DB) serve --port $(PORT)
 
-test: install-test browser
+test: install-test browser axe
 	$(VENV)/bin/ruff check koban_geo dashboard tests bench
 	$(PY) -m pytest
 

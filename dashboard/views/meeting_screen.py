@@ -4,16 +4,18 @@ join code with its QR code."""
 
 from __future__ import annotations
 
+import base64
+
 import streamlit as st
 
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
-from ui.map.cache import cached_public_map
-from ui.map.show import render
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import PROJECTOR_CSS, escape, plain, precision_note, style
-from ui.meeting import group_summary, join_url, qr_png, tally_table
+from ui.layout import PROJECTOR_CSS, PROJECTOR_SCREEN_CSS, escape, plain, style
+from ui.map.cache import cached_public_map
+from ui.map.show import render
+from ui.meeting import group_summary, join_url, qr_png, staff_link, tally_bars
 
 style(PROJECTOR_CSS)
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
@@ -46,38 +48,39 @@ if meeting is None:
         st.rerun()
     st.stop()
 
-head, join = st.columns([3, 1])
-with head:
-    st.title(plain(meeting.title))
-    st.caption(f"{meeting.date:%d.%m.%Y}")
-with join:
-    url = join_url(meeting.code, lang)
-    st.image(qr_png(url), width=180)
-    st.html(f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>')
-
+style(PROJECTOR_SCREEN_CSS)  # the meeting itself: made for 1920x1080 and 1280x720, no sidebar, no scrolling
 settings = store.settings()
 flt = Filter(areas=meeting.areas, unit=settings.count_unit)
-left, right = st.columns([3, 2], gap="large")
+built = cached_public_map(store.data_version(), flt, lang, projector=True)
+with st.container(key="screen-head", horizontal=True, vertical_alignment="bottom"):
+    st.title(plain(meeting.title))
+    st.html(f'<div class="koban-date">{meeting.date:%d.%m.%Y}</div>')
+    staff_link()
+left, right = st.columns([3, 2], gap="medium")
 with left:
-    built = cached_public_map(store.data_version(), flt, lang)
-    precision_note(built.note)
     render(built.map, key="screen-map", height=520)
-with right:
-    st.subheader(_("Changed since the last meeting"))
+    st.html(f'<div class="koban-note" data-testid="precision-note">🔒 {escape(built.note)}</div>')
     changes = changes_since_last_meeting(store.reader(), settings, list(meeting.areas), lang)
     if changes.previous is None:
-        st.write(_("This is the first meeting for these areas."))
+        said = _("This is the first meeting for these areas.")
     else:
-        rows = [
-            {
-                _("Theme"): theme_label(r.theme, lang),
-                _("Now"): "–" if r.now is None else r.now,
-                _("Before"): "–" if r.before is None else r.before,
-                _("Change"): "–" if r.change is None else f"{r.change:+d}",
-            }
-            for r in changes.rows
-        ]
-        st.table(rows)
+        shown = [r for r in changes.rows if r.change][:4]
+        said = " · ".join(f"{theme_label(r.theme, lang)} {r.change:+d}" for r in shown) or _("No change.")
+    st.html(
+        f'<div class="koban-changes"><b>{escape(_("Changed since the last meeting"))}:</b> {escape(said)}</div>'
+    )
+with right:
+    with st.container(key="screen-join", horizontal=True, vertical_alignment="center"):
+        qr = base64.b64encode(qr_png(join_url(meeting.code, lang))).decode("ascii")
+        alt = escape(_("QR code of the join link"))
+        st.html(f'<img class="koban-qr" alt="{alt}" src="data:image/png;base64,{qr}">')
+        typed = join_url(meeting.code)
+        st.html(
+            f'<div class="koban-join"><div class="koban-join-label">{escape(_("Join on your phone"))}</div>'
+            f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>'
+            f'<div class="koban-url" data-testid="join-url">{escape(typed)}</div></div>'
+        )
+    tally_box = st.container(key="screen-tally")
 
 
 meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not the page's state
@@ -87,17 +90,16 @@ meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not
 def tally() -> None:
     """The live vote tally, refreshed every 3 seconds without rerunning the page."""
     outcome = results(store.reader(), meeting_id)
-    st.subheader(_("Votes so far: {n}").format(n=outcome.ballots))
     k = settings.k_min
+    votes = _("Votes so far: {n}").format(n=outcome.ballots)
+    st.html(f'<div class="koban-votes">{escape(votes)}</div>')
     if outcome.ranking:
-        st.table(tally_table(outcome, lang, k=k).set_index("#"))
+        st.html(tally_bars(outcome, lang, k=k))
     if any(0 < g.participants < k for g in outcome.groups.values()):
-        st.caption(
-            _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(
-                k=k
-            )
-        )
-    st.caption(group_summary(outcome))
+        hidden = _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.")
+        st.html(f'<div class="koban-tally-note">{escape(hidden.format(k=k))}</div>')
+    st.html(f'<div class="koban-tally-note">{escape(group_summary(outcome))}</div>')
 
 
-tally()
+with tally_box:
+    tally()

@@ -24,7 +24,6 @@ with st.spinner(_("Drawing the map...")):
 with st.container(key="map-head", horizontal=True, vertical_alignment="center"):
     st.markdown("#### " + _("Problem map"))
     st.caption("🔒 " + built.note)
-    hint = st.empty()
 clicked = render(built.map, key="officer-map", height=640)
 point = (clicked or {}).get("last_object_clicked") or None
 if point and point == st.session_state.get("map-details-closed"):
@@ -36,4 +35,5 @@ if point:
             st.rerun()
         details.panel(clicked, flt, audience, lang)
 else:
-    hint.caption(_("Click a hotspot cell or an area on the map to see its details."))
+    with st.container(key="map-hint"):
+        st.caption(_("Click a hotspot cell or an area on the map to see its details."))

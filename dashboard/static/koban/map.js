@@ -77,6 +77,9 @@
             button.type = "button";
             var body = L.DomUtil.create("div", "koban-legend-body", div);
             body.id = "koban-legend-body";
+            body.tabIndex = 0;  // it may scroll: reachable by keyboard
+            body.setAttribute("role", "region");
+            body.setAttribute("aria-label", labels.title);
             body.innerHTML = html;
             button.setAttribute("aria-controls", body.id);
             function show(open) {

@@ -326,7 +326,10 @@ def build_map(data: MapData, settings: Settings, lang: str = "en", *, projector:
     first = ["koban_fit"]
     if legend:
         m.add_child(
-            Legend("".join(legend), show=_("Legend", lang), hide=_("Hide legend", lang)), name="koban_legend"
+            Legend(
+                "".join(legend), show=_("Legend", lang), hide=_("Hide legend", lang), title=_("Legend", lang)
+            ),
+            name="koban_legend",
         )
         first.insert(0, "koban_legend")
     if data.empty:

@@ -78,11 +78,11 @@ class Legend(_Own):
         {% endmacro %}"""
     )
 
-    def __init__(self, html_text: str, *, show: str, hide: str) -> None:
+    def __init__(self, html_text: str, *, show: str, hide: str, title: str) -> None:
         super().__init__()
         self._name = "Legend"
         self.html = html_text
-        self.labels = {"show": show, "hide": hide}
+        self.labels = {"show": show, "hide": hide, "title": title}
 
 
 class Message(_Own):
@@ -139,7 +139,12 @@ class Shapes(_Own):
 
     Tooltips: each distinct line of the tips ('<br>'-separated) is sent once and a feature lists its lines by
     number ('t'); the layer has one tooltip whose text is put together for the feature under the pointer
-    (on 4,000 cells about 80 ms of the browser's time less). `feature.properties.tip` still reads the text."""
+    (on 4,000 cells about 80 ms of the browser's time less). `feature.properties.tip` still reads the text.
+
+    The template is what streamlit-folium reads (it builds the frame's script from each element's `script`
+    macro); `render` is folium's own page, without a second Jinja pass over megabytes of GeoJSON."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.call() }}{% endmacro %}")
 
     def __init__(self, geoms: Sequence[Any], props: Sequence[dict[str, Any]], *, interactive: bool = True,
                  attribution: str | None = None) -> None:  # fmt: skip
@@ -196,9 +201,12 @@ class Shapes(_Own):
             root.header.add_child(JavascriptLink(url), name=name)
         for name, url in self.default_css:
             root.header.add_child(CssLink(url), name=name)
-        script = (
+        root.script.add_child(Raw(self.call()), name=self.get_name())
+        return ""
+
+    def call(self) -> str:
+        """The layer's one line of script: its data and the call that draws it."""
+        return (
             f"var {self.get_name()} = KobanMap.shapes({self._parent.get_name()}, {self.options}, "
             f"{self.styles}, {self.geometries}, {self.properties}, {self.lines});"
         )
-        root.script.add_child(Raw(script), name=self.get_name())
-        return ""
