@@ -236,6 +236,7 @@ def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
     from ui import map as maps
     from ui import store
     from ui.filters import window
+    from ui.map import cache
 
     db, tokens, *_ = site
     _app(monkeypatch, db, tokens["olli"]).run()
@@ -247,7 +248,7 @@ def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
     def not_warmed(*args, **kwargs):
         raise AssertionError("the default map was computed again: not warmed")
 
-    monkeypatch.setattr(maps, "map_data", not_warmed)
+    monkeypatch.setattr(cache, "map_data", not_warmed)  # the name the cached function calls
     since, until = window("12m", day.today())
     flt = Filter(since=since, until=until, unit=store.settings().count_unit)
     for tier in maps.WARM_TIERS:

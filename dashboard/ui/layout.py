@@ -100,7 +100,9 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{ overfl
 .st-key-screen-head [data-testid="stPageLink"] p {{ font-size: 14px !important; }}
 .koban-date {{ font-size: max(18px, 1.3vw); color: #1f1f1f; padding-bottom: 0.3rem; }}
 {_MAP_FRAME} {{ height: calc(100vh - max(26px, 2.2vw) * 1.2 - max(16px, 1vw) * 4.6 - 2.6rem) !important; }}
-.koban-note, .koban-changes {{ font-size: max(16px, 1vw); line-height: 1.3; color: #1f1f1f; }}
+.koban-changes {{ font-size: max(16px, 1vw); line-height: 1.3; color: #1f1f1f; }}
+[data-testid="stMain"] [data-testid="stAlert"] > div {{ padding: 0.2rem 0.6rem; min-height: 0; }}
+[data-testid="stMain"] [data-testid="stAlert"] p {{ font-size: max(16px, 1vw) !important; line-height: 1.3; color: #1f1f1f; }}
 .koban-changes {{ white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 .st-key-screen-join {{ gap: 1.2rem; flex-wrap: nowrap; }}
 .koban-qr {{ display: block; width: min(200px, 24vh); height: auto; image-rendering: pixelated; }}

@@ -12,7 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import PROJECTOR_CSS, PROJECTOR_SCREEN_CSS, escape, plain, style
+from ui.layout import PROJECTOR_CSS, PROJECTOR_SCREEN_CSS, escape, plain, precision_note, style
 from ui.map.cache import cached_public_map
 from ui.map.show import render
 from ui.meeting import group_summary, join_url, qr_png, staff_link, tally_bars
@@ -59,7 +59,7 @@ with st.container(key="screen-head", horizontal=True, vertical_alignment="bottom
 left, right = st.columns([3, 2], gap="medium")
 with left:
     render(built.map, key="screen-map", height=520)
-    st.html(f'<div class="koban-note" data-testid="precision-note">🔒 {escape(built.note)}</div>')
+    precision_note(built.note)
     changes = changes_since_last_meeting(store.reader(), settings, list(meeting.areas), lang)
     if changes.previous is None:
         said = _("This is the first meeting for these areas.")
