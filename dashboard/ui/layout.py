@@ -104,8 +104,9 @@ html, body, [data-testid="stAppViewContainer"], [data-testid="stMain"] {{ overfl
 [data-testid="stMain"] [data-testid="stAlert"] > div {{ padding: 0.2rem 0.6rem; min-height: 0; }}
 [data-testid="stMain"] [data-testid="stAlert"] p {{ font-size: max(16px, 1vw) !important; line-height: 1.3; color: #1f1f1f; }}
 .koban-changes {{ white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
-.st-key-screen-join {{ gap: 1.2rem; flex-wrap: nowrap; }}
-.koban-qr {{ display: block; width: min(200px, 24vh); height: auto; image-rendering: pixelated; }}
+.koban-joinbox {{ display: flex; align-items: center; gap: 1.2rem; }}
+.koban-join {{ min-width: 0; flex: 1 1 auto; }}
+.koban-qr {{ display: block; flex: 0 0 auto; width: min(200px, 24vh); height: auto; image-rendering: pixelated; }}
 .koban-join-label {{ font-size: max(18px, 1.2vw); color: #1f1f1f; }}
 .koban-code {{ font-size: max(36px, 3.4vw); font-weight: 800; letter-spacing: 0.3rem; color: #111111;
                line-height: 1.1; }}

@@ -70,16 +70,14 @@ with left:
         f'<div class="koban-changes"><b>{escape(_("Changed since the last meeting"))}:</b> {escape(said)}</div>'
     )
 with right:
-    with st.container(key="screen-join", horizontal=True, vertical_alignment="center"):
-        qr = base64.b64encode(qr_png(join_url(meeting.code, lang))).decode("ascii")
-        alt = escape(_("QR code of the join link"))
-        st.html(f'<img class="koban-qr" alt="{alt}" src="data:image/png;base64,{qr}">')
-        typed = join_url(meeting.code)
-        st.html(
-            f'<div class="koban-join"><div class="koban-join-label">{escape(_("Join on your phone"))}</div>'
-            f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>'
-            f'<div class="koban-url" data-testid="join-url">{escape(typed)}</div></div>'
-        )
+    qr = base64.b64encode(qr_png(join_url(meeting.code, lang))).decode("ascii")
+    st.html(
+        f'<div class="koban-joinbox"><img class="koban-qr" alt="{escape(_("QR code of the join link"))}" '
+        f'src="data:image/png;base64,{qr}"><div class="koban-join">'
+        f'<div class="koban-join-label">{escape(_("Join on your phone"))}</div>'
+        f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>'
+        f'<div class="koban-url" data-testid="join-url">{escape(join_url(meeting.code))}</div></div></div>'
+    )
     tally_box = st.container(key="screen-tally")
 
 
