@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import store
 from ui.i18n import _
+from ui.text import plain
 
 
 def role_label(role: str) -> str:
@@ -39,7 +40,7 @@ def vote_error(exc: Any) -> str:
             budget=params.get("budget", ""), used=params.get("used", "")
         ),
     }
-    return messages.get(getattr(exc, "reason", ""), str(exc))
+    return messages.get(getattr(exc, "reason", ""), plain(exc))  # the library's message may quote data
 
 
 def join_base() -> str:

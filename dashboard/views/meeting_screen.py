@@ -12,10 +12,11 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import PROJECTOR_CSS, PROJECTOR_SCREEN_CSS, escape, plain, precision_note, style
+from ui.layout import PROJECTOR_CSS, PROJECTOR_SCREEN_CSS, precision_note, style
 from ui.map.cache import cached_public_map
 from ui.map.show import render
 from ui.meeting import group_summary, join_url, qr_png, staff_link, tally_bars
+from ui.text import escape, plain
 
 style(PROJECTOR_CSS)
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
@@ -23,7 +24,7 @@ lang = current_lang()
 
 from koban_geo.analysis.grid import Filter  # noqa: E402
 from koban_geo.community.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
-from koban_geo.community.voting import results  # noqa: E402
+from koban_geo.community.voting import public_results  # noqa: E402
 
 code = st.query_params.get("code", "")
 meeting = meeting_by_code(store.reader(), code) if code else None
@@ -87,16 +88,30 @@ meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not
 @st.fragment(run_every=3)
 def tally() -> None:
     """The live vote tally, refreshed every 3 seconds without rerunning the page."""
-    outcome = results(store.reader(), meeting_id)
     k = settings.k_min
-    votes = _("Votes so far: {n}").format(n=outcome.ballots)
+    # the tally as last published: it moves only once k phones have a new or changed ballot (it may write)
+    shown = public_results(store.connection(), meeting_id, k)
+    outcome = shown.results
+    votes = _("Votes so far: {n}").format(n=shown.ballots)
     st.html(f'<div class="koban-votes">{escape(votes)}</div>')
     if outcome.ranking:
         st.html(tally_bars(outcome, lang, k=k))
+    notes = []
     if any(0 < g.participants < k for g in outcome.groups.values()):
-        hidden = _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.")
-        st.html(f'<div class="koban-tally-note">{escape(hidden.format(k=k))}</div>')
-    st.html(f'<div class="koban-tally-note">{escape(group_summary(outcome))}</div>')
+        notes.append(
+            _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(
+                k=k
+            )
+        )
+    if shown.live:
+        notes.append(
+            _(
+                "The tally moves once {k} phones have voted or changed their vote, so nobody's vote can be told."
+            ).format(k=k)
+        )
+    notes.append(group_summary(outcome))
+    for note in notes:
+        st.html(f'<div class="koban-tally-note">{escape(note)}</div>')
 
 
 with tally_box:

@@ -104,10 +104,13 @@ def map_data(
     layers: Iterable[str],
     *,
     store_bounds: tuple[float, float, float, float] | None | EllipsisType = ...,
+    streets: bool | None = None,
 ) -> MapData:
     """Fetch the layers (keys of `allowed_layers`) for one filter and audience tier.
 
-    `store_bounds`: areas.bounds(con) when the caller has it already. The Gi* and emerging layers hold only
+    `store_bounds`: areas.bounds(con) when the caller has it already. `streets`: whether to fetch the store's
+    streets for a map with no other base layer (default: when no tile server is set; the dashboard also
+    leaves them out when it draws the offline basemap, koban_geo.basemap). The Gi* and emerging layers hold only
     the cells a map draws (significant / with a pattern), and the emerging slices end at the last complete
     month that holds data (meta["slices_end"]). Raises PrivacyError for a layer the tier may not see (points
     and density surfaces for public/council), ValueError for an unknown layer.
@@ -143,7 +146,7 @@ def map_data(
             data.layers[key] = areas.layer_points(con, settings, key[len(OPEN_PREFIX) :], policy.audience)
     if flt.areas and data.layers.get(AREAS):
         data.bounds = extent(g for g, _p in data.layers[AREAS]) or data.bounds  # open on the chosen areas
-    if settings.tiles_url is None:
+    if settings.tiles_url is None if streets is None else streets:
         data.streets = areas.streets(con)
     data.empty, data.latest = _window(con, flt, policy)
     return data

@@ -21,15 +21,14 @@ _WHERE = {
                      "GI_COLOURS", "OPEN_COLOURS", "STREET_COLOUR", "esc"),
     "ui.map.draw": ("MAX_ZOOM", "add_areas", "add_base_layer", "add_clusters", "add_crime", "add_emerging",
                     "add_gistar", "add_heat", "add_points", "base_map", "build_map", "empty_message",
-                    "officer_map", "public_map"),
+                    "map_data", "needs_streets", "officer_map", "public_map"),
     "ui.map.show": ("RETURNED_OBJECTS", "local_links", "render", "standalone_html"),
     "ui.map.cache": ("BuiltMap", "_CACHED", "_cached_data_fn", "cached_officer_map", "cached_public_map",
                      "layer_label", "layer_picker"),
     "ui.map.warmup": ("WARM_TIERS", "warm_default_maps"),
     "koban_geo.outputs.maplayers": ("AGGREGATE_LAYERS", "ANALYSIS_LAYERS", "AREAS", "CRIME", "DBSCAN",
                                     "DEFAULT_LAYERS", "EMERGING", "GISTAR", "KDE", "MAX_MARKERS", "OPEN_PREFIX",
-                                    "PUBLIC_LAYERS", "MapData", "allowed_layers", "class_breaks", "drawn_only",
-                                    "map_data"),
+                                    "PUBLIC_LAYERS", "MapData", "allowed_layers", "class_breaks", "drawn_only"),
 }  # fmt: skip
 _NAMES = {name: module for module, names in _WHERE.items() for name in names}
 __all__ = sorted(name for name in _NAMES if not name.startswith("_"))

@@ -23,9 +23,9 @@ from koban_geo.outputs.maplayers import (
     MapData,
     allowed_layers,
     drawn_only,
-    map_data,
 )
 from koban_geo.privacy.audience import Audience, Policy
+from ui.map.draw import map_data
 from ui.map.style import _
 
 if TYPE_CHECKING:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from koban_geo.analysis.grid import Filter
+from koban_geo.basemap import active_basemap
+from koban_geo.outputs import maplayers
 from koban_geo.outputs.maplayers import (
     AREAS,
     CRIME,
@@ -29,7 +31,6 @@ from koban_geo.outputs.maplayers import (
     MapData,
     class_breaks,
     class_of,
-    map_data,
 )
 from koban_geo.privacy.audience import Audience
 from koban_geo.store.settings import Settings
@@ -105,10 +106,12 @@ def base_map(
 def add_base_layer(
     m: folium.Map, settings: Settings, *, streets: Sequence[Any] | None = None, lang: str = "en"
 ) -> None:
-    """THE place where a map gets its base layer: the configured raster tiles (KOBAN_TILES_URL), or, when
-    settings.tiles_url is None, the store's streets as thin grey lines so the map still reads."""
+    """THE place where a map gets its base layer: the configured raster tiles (KOBAN_TILES_URL), else the
+    offline vector basemap (ui/basemap.py) when it is built, else the store's streets as thin grey lines so
+    the map still reads."""
     import folium
 
+    from ui.basemap import add_basemap
     from ui.map.elements import Shapes
 
     if settings.tiles_url:
@@ -120,6 +123,8 @@ def add_base_layer(
             max_native_zoom=19,
             control=False,
         ).add_to(m)
+    elif add_basemap(m, settings):  # the offline vector basemap, else the streets
+        pass
     elif streets is not None and len(streets):
         group = folium.FeatureGroup(name=esc(_("Streets", lang)), control=False)
         style = {"color": STREET_COLOUR, "weight": 1.2, "opacity": 0.9, "interactive": False}
@@ -359,6 +364,25 @@ def draw_first(m: folium.Map, names: list[str], *, after: str, drop: str) -> Non
     rest = [(k, v) for k, v in children if k not in names]
     at = next((i + 1 for i, (k, _v) in enumerate(rest) if k == after), len(rest))
     m._children = OrderedDict(rest[:at] + moved + rest[at:])
+
+
+def needs_streets(settings: Settings) -> bool:
+    """Whether a map draws the store's streets: no tile server and no offline basemap to draw instead."""
+    return settings.tiles_url is None and active_basemap(settings) is None
+
+
+def map_data(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    flt: Filter | None,
+    audience: Audience | str,
+    layers: Iterable[str],
+    **options: Any,
+) -> MapData:
+    """koban_geo.outputs.maplayers.map_data with the streets fetched only when the map has no other base."""
+    return maplayers.map_data(
+        con, settings, flt, audience, layers, streets=needs_streets(settings), **options
+    )
 
 
 def officer_map(
