@@ -206,7 +206,8 @@ class Shapes(_Own):
 
     def call(self) -> str:
         """The layer's one line of script: its data and the call that draws it."""
+        parent: Any = self._parent  # the layer's FeatureGroup
         return (
-            f"var {self.get_name()} = KobanMap.shapes({self._parent.get_name()}, {self.options}, "
+            f"var {self.get_name()} = KobanMap.shapes({parent.get_name()}, {self.options}, "
             f"{self.styles}, {self.geometries}, {self.properties}, {self.lines});"
         )

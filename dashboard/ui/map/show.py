@@ -108,10 +108,11 @@ def _LocalColorMap(colormap: Any, vendor: str, own: str) -> Any:  # noqa: N802 -
             self.colormap = colormap
             self.default_js = _mapped(list(D3_LINKS), vendor, own)
 
-        def render(self, **kwargs: Any) -> None:
+        def render(self, **kwargs: Any) -> str:
             super().render(**kwargs)
             self.colormap._parent = self._parent
             self.colormap.render(**kwargs)
+            return ""
 
     return LocalColorMap()
 
