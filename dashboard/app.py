@@ -12,9 +12,9 @@ import streamlit as st
 
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
-from ui import map as maps
 from ui.i18n import _, language_switch
-from ui.layout import friendly_errors
+from ui.layout import BASE_CSS, friendly_errors, style
+from ui.map.warmup import warm_default_maps
 
 st.set_page_config(page_title="KOBAN Geo", page_icon="🗺️", layout="wide")
 
@@ -67,8 +67,9 @@ def _pages(tier: Audience) -> list[st.Page]:
 def main() -> None:
     with friendly_errors():
         store.connection()  # a missing or locked store is said plainly, before any page runs
-        maps.warm_default_maps()  # once per process, in the background
+        warm_default_maps()  # once per process, in the background
         tier = auth.tier()
+        style(BASE_CSS)
         with st.sidebar:
             language_switch()
         pages = _pages(tier)

@@ -28,7 +28,6 @@ NOT_YET_SPLIT = {
     "koban_geo/community/meetings.py",
     "koban_geo/ops/demo.py",
     "koban_geo/analysis/backtest.py",
-    "dashboard/ui/map.py",
 }
 
 

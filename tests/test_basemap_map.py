@@ -1,4 +1,4 @@
-"""Which base the dashboard's maps draw (dashboard/ui/basemap.py through ui/map.py's base_map): the offline
+"""Which base the dashboard's maps draw (dashboard/ui/basemap.py through ui/map/draw.py's add_base_layer): the offline
 vector basemap when it is built, a configured tile server before it, the store's streets without either."""
 
 from __future__ import annotations
@@ -63,5 +63,5 @@ def test_the_renderer_is_vendored_and_the_script_is_served_by_the_app() -> None:
     local = assets.local_url(ui_basemap.RENDERER_URL)
     assert local == "/app/static/vendor/protomaps-leaflet/5.1.0/protomaps-leaflet.js"
     assert (assets.VENDOR / "protomaps-leaflet/5.1.0/protomaps-leaflet.js").stat().st_size > 100_000
-    script = Path(maps.__file__).resolve().parent.parent / "static" / "basemap.js"
+    script = assets.STATIC / "basemap.js"
     assert ui_basemap.SCRIPT_URL == "/app/static/basemap.js" and "window.kobanBasemap" in script.read_text()

@@ -19,7 +19,11 @@ from koban_geo.store.settings import Settings
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGES = ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py",
          "views/meeting_screen.py", "views/outcomes.py", "views/login.py")  # fmt: skip
-PUBLIC_PAGES = ("views/meeting_screen.py", "views/outcomes.py", "views/login.py")  # phones: tests/test_phone.py
+PUBLIC_PAGES = (
+    "views/meeting_screen.py",
+    "views/outcomes.py",
+    "views/login.py",
+)  # phones: tests/test_phone.py
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +206,7 @@ def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
     from ui import map as maps
     from ui import store
     from ui.filters import window
+    from ui.map import cache
 
     db, tokens, *_ = site
     _app(monkeypatch, db, tokens["olli"]).run()
@@ -213,7 +218,7 @@ def test_the_staff_default_maps_are_warmed_in_the_background(site, monkeypatch):
     def not_warmed(*args, **kwargs):
         raise AssertionError("the default map was computed again: not warmed")
 
-    monkeypatch.setattr(maps, "map_data", not_warmed)
+    monkeypatch.setattr(cache, "map_data", not_warmed)  # the name the cached function calls
     since, until = window("12m", day.today())
     flt = Filter(since=since, until=until, unit=store.settings().count_unit)
     for tier in maps.WARM_TIERS:

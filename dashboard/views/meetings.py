@@ -11,7 +11,7 @@ from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
-from ui.meeting import group_summary, join_url, role_label, tally_table
+from ui.meeting import group_summary, join_url, public_url_notice, role_label, tally_table
 from ui.phones_panel import phones_panel
 from ui.text import plain
 
@@ -35,6 +35,7 @@ from koban_geo.community.meetings import (  # noqa: E402
 from koban_geo.community.voting import add_facilitator_count, results  # noqa: E402
 
 st.title(_("Meetings"))
+public_url_notice()  # before any meeting is opened: can phones in the room reach the join link?
 areas = area_names(store.reader())
 
 with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.reader())):

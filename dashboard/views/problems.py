@@ -11,7 +11,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.problems import action_statuses
+from ui.problems import action_statuses, near_repeat_section, risk_section
 from ui.text import plain
 
 have = auth.require(Audience.COUNCIL)
@@ -119,6 +119,8 @@ with tabs[1]:
         st.json(analysis.get("crime") or {}, expanded=False)
         st.write(_("Open data in the place"))
         st.json(analysis.get("layers") or {}, expanded=False)
+        risk_section(tuple(problem.themes), list(analysis.get("layers") or {}), str(have), lang)
+        near_repeat_section(tuple(problem.themes), str(have), lang)
 with tabs[2]:
     for action in props.get("actions", []):
         line = f"{ACTION_STATUS.get(action['status'], action['status'])} · {action['owner_org']} · {action.get('due') or ''}"

@@ -36,6 +36,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from koban_geo.community.admission import role_for_code
+from koban_geo.community.joining import JOIN_PATH
 from koban_geo.community.meetings import Meeting, meeting_by_code, normalise_code
 from koban_geo.community.voting import MAX_TOKEN, MIN_TOKEN, VoteError, cast_ballot, phone_state
 from ui.i18n import LANGS
@@ -44,7 +45,7 @@ from web.phone_page import Item, PhoneView, render, vote_error
 
 __all__ = ["COOKIE", "csrf_token", "phone_routes", "pick_lang"]
 
-PATH = "/vote"
+PATH = JOIN_PATH  # one owner of the join link: koban_geo.community.joining
 COOKIE = "koban_device"
 COOKIE_DAYS = 30
 MAX_BODY = 16_384  # a ballot is a few hundred bytes

@@ -4,7 +4,8 @@ behind the Analysis and Assessment steps of SARA.
 Owns: the analysis filter and study grid (`grid`), Gi* and FDR (`gistar`), KDE (`kde`), DBSCAN clusters
 (`clusters`), emerging hotspots (`emerging`), perception vs recorded crime (`perception`), backtesting
 (`backtest`), hotspot outputs through the tiers (`hotspots`), area counts (`areas`), a place"s details
-(`details`), before/after assessment (`assessment`).
+(`details`), before/after assessment (`assessment`), risk factors by distance to open-data features (`risk`),
+near repeats by the Knox test (`near_repeat`).
 Imports: `koban_geo.store`, `koban_geo.privacy` (every released figure goes through `privacy.audience`).
 """
 
@@ -19,5 +20,7 @@ __all__ = [
     "grid",
     "hotspots",
     "kde",
+    "near_repeat",
     "perception",
+    "risk",
 ]

@@ -571,13 +571,14 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
 
 def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
+    from koban_geo.cli.analyst import COMMANDS as analyst
     from koban_geo.cli.basemap import basemap_group
     from koban_geo.cli.export import export_command, problems_group
     from koban_geo.cli.meetings import meetings
     from koban_geo.cli.ops import COMMANDS as ops
     from koban_geo.cli.users import users
 
-    for command in (users, meetings, export_command, problems_group, basemap_group, *ops):
+    for command in (users, meetings, export_command, problems_group, basemap_group, *ops, *analyst):
         cli.add_command(command)
 
 
