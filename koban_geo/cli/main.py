@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
+
+if TYPE_CHECKING:
+    import duckdb
 
 from koban_geo import __version__
 from koban_geo.cli.common import fail
@@ -31,7 +35,7 @@ class _Context:
                 raise click.ClickException(f"invalid setting: {exc}") from exc
         return self._settings
 
-    def connect(self, read_only: bool = False):
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         from koban_geo.store.db import StoreError, connect
 
         try:
@@ -166,7 +170,7 @@ class _progress:
         self.label = label
         self.bar: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[str], None]:
         if sys.stderr.isatty():
             self.bar = click.progressbar(length=len(self.STAGES), label=self.label, file=sys.stderr,
                                          item_show_func=lambda s: s)  # fmt: skip
