@@ -40,6 +40,7 @@ from koban_geo.community.voting import VoteError, add_facilitator_count, ballot_
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import LANGUAGES, sensitive_codes
+from tests.helpers import batch_record
 
 A, B, C, D = "theme:noise", "theme:asb", "theme:litter", "theme:parking"
 
@@ -50,7 +51,8 @@ def _token(n: int) -> str:
 
 @pytest.fixture
 def store(con):
-    """The test store with two areas (meetings name areas that exist)."""
+    """The test store with two areas (meetings name areas that exist), in a recorded batch."""
+    batch_record(con, 0, "areas")
     con.execute(
         "INSERT INTO areas (code, name, geom, batch_id) VALUES "
         "('T-1', 'Kamppi', ST_GeomFromText('POLYGON((24.92 60.16, 24.94 60.16, 24.94 60.175, 24.92 60.175, 24.92 60.16))'), 0), "
