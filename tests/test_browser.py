@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from koban_geo.community.accounts import add_user
-from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.ingest import ingest_file
 from koban_geo.privacy.audience import Audience, Policy
 from koban_geo.store.db import connect

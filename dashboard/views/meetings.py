@@ -28,9 +28,9 @@ from koban_geo.community.meetings import (  # noqa: E402
     custom_candidate,
     list_meetings,
     open_meeting,
-    propose_candidates,
     set_weights,
 )
+from koban_geo.community.proposals import propose_candidates  # noqa: E402
 from koban_geo.community.voting import add_facilitator_count, results  # noqa: E402
 
 st.title(_("Meetings"))

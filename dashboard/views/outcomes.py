@@ -16,7 +16,8 @@ TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
 from koban_geo.community.meetings import list_meetings  # noqa: E402
-from koban_geo.community.problems import card, get_problem, list_problems  # noqa: E402
+from koban_geo.community.problem_card import card  # noqa: E402
+from koban_geo.community.problems import get_problem, list_problems  # noqa: E402
 from koban_geo.outputs.export import build  # noqa: E402
 
 st.title(_("You said, we did"))

@@ -19,11 +19,11 @@ me = auth.current()
 actor = me.username if me else "officer"
 lang = current_lang()
 
+from koban_geo.community.problem_card import card  # noqa: E402
 from koban_geo.community.problems import (  # noqa: E402
     ProblemError,
     add_action,
     allowed_moves,
-    card,
     create_problem,
     get_problem,
     history,

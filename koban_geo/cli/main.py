@@ -216,7 +216,8 @@ def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
     from datetime import date, timedelta
 
     from koban_geo.community.accounts import add_user
-    from koban_geo.community.meetings import create_meeting, open_meeting, propose_candidates
+    from koban_geo.community.meetings import create_meeting, open_meeting
+    from koban_geo.community.proposals import propose_candidates
 
     password = secrets.token_urlsafe(12)
     add_user(con, "demo", password, "admin", actor="koban-geo demo")
