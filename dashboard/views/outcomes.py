@@ -10,6 +10,7 @@ from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
 from ui.layout import plain
+from ui.meeting import rank_labels
 from ui.problems import action_statuses
 
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
@@ -25,16 +26,20 @@ closed = [m for m in list_meetings(store.reader()) if m.status == "closed"]
 if not closed:
     st.info(_("No meeting has closed yet."))
     st.stop()
-meeting = st.selectbox(_("Meeting"), closed, key="outcomes-meeting",
-                       format_func=lambda m: f"{m.title} ({m.date:%d.%m.%Y})")  # fmt: skip
+by_id = {m.id: m for m in closed}
+asked = st.query_params.get("meeting")  # the meetings page links here with ?meeting=<id>
+if asked and asked.isdigit() and int(asked) in by_id and "outcomes-meeting" not in st.session_state:
+    st.session_state["outcomes-meeting"] = int(asked)
+picked = st.selectbox(_("Meeting"), list(by_id), key="outcomes-meeting",
+                      format_func=lambda i: f"{by_id[i].title} ({by_id[i].date:%d.%m.%Y})")  # fmt: skip
+meeting = by_id[picked]
 layer = build(
     store.reader(), store.settings(), "priorities", Audience.PUBLIC, meeting_id=meeting.id, lang=lang
 )
 st.subheader(_("You said"))
 ranked = sorted(layer.rows, key=lambda r: r[1].get("rank") or 99)
-for _geom, props in ranked:
-    rank = props.get("rank")
-    st.text(f"{rank}. {props['label']}" if rank else f"• {props['label']}")
+for (_geom, props), rank in zip(ranked, rank_labels([p.get("rank") for _g, p in ranked]), strict=True):
+    st.text(f"{rank} {props['label']}" if rank else f"• {props['label']}")  # ties once: "2=" twice
 if ranked and ranked[0][1].get("rank") is None:
     st.caption(_("Too few phones voted to publish the order."))
 
@@ -50,7 +55,12 @@ for problem_id in list_problems(store.reader())["id"]:
         continue
     shown += 1
     props = view.properties
-    st.markdown(f"**{plain(props['title'])}** · " + ", ".join(theme_label(t, lang) for t in props["themes"]))
+    named = ", ".join(theme_label(t, lang) for t in props["themes"])
+    title = str(props["title"] or "")
+    # "Drugs · Drugs" says nothing twice: the themes follow only a title that does not already name them.
+    st.markdown(
+        f"**{plain(title)}**" + ("" if title.casefold() == named.casefold() else f" · {plain(named)}")
+    )
     for action in props.get("actions", []):
         st.text(
             f"• {action['description']} — {action['owner_org']} ({ACTION_STATUS.get(action['status'], action['status'])})"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
-from ui.filters import theme_label
-from ui.i18n import _, current_lang
+from ui.filters import open_layer_label, theme_label
+from ui.i18n import _, current_lang, ngettext
 from ui.layout import plain
 from ui.problems import action_statuses
 
@@ -21,6 +22,7 @@ lang = current_lang()
 
 from koban_geo.community.problem_card import card  # noqa: E402
 from koban_geo.community.problems import (  # noqa: E402
+    CONCERN_KEYS_LIMIT,
     ProblemError,
     add_action,
     allowed_moves,
@@ -93,9 +95,17 @@ with tabs[0]:
     scanning = props.get("scanning") or {}
     if scanning.get("months"):
         st.bar_chart({m["month"]: (m["count"] or 0) for m in scanning["months"]}, height=180)
-    st.metric(_("Reports"), "–" if scanning.get("total") is None else scanning["total"])
-    if officer and scanning.get("concerns"):
-        st.caption(_("{n} linked reports").format(n=len(scanning["concerns"])))
+    groups = store.settings().count_unit == "groups"
+    total = scanning.get("total")
+    st.metric(_("Groups of reports") if groups else _("Reports"), "–" if total is None else total)
+    if groups:  # why this number and the linked reports below differ
+        st.caption(_("Repeated reports of one issue from one place count once, as one group."))
+    linked = len(scanning.get("concerns") or [])
+    if officer and linked:
+        line = ngettext("{n} linked report", "{n} linked reports", linked).format(n=linked)
+        if linked >= CONCERN_KEYS_LIMIT:
+            line += " " + _("(the first {limit} are listed)").format(limit=CONCERN_KEYS_LIMIT)
+        st.caption(line)
 with tabs[1]:
     analysis = props.get("analysis")
     if analysis and officer:
@@ -113,10 +123,37 @@ with tabs[1]:
                              offender=offender_text, notes=notes)  # fmt: skip
                 st.rerun()
         st.caption(_("Texts are scrubbed of personal data when saved."))
-        st.write(_("Recorded crime in the place"))
-        st.json(analysis.get("crime") or {}, expanded=False)
-        st.write(_("Open data in the place"))
-        st.json(analysis.get("layers") or {}, expanded=False)
+        st.markdown("**" + _("Recorded crime in the place") + "**")
+        crime = analysis.get("crime") or []
+        if crime:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        _("Crime type"): [c["crime_type"] for c in crime],
+                        _("Theme"): [theme_label(c["theme"], lang) if c["theme"] else "–" for c in crime],
+                        _("Crimes"): [c["count"] for c in crime],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+            by_type = {c["crime_type"]: c["count"] for c in crime}
+            st.bar_chart(pd.Series(by_type, name=_("Crimes")), horizontal=True, height=60 + 28 * len(by_type),
+                         x_label=_("Crimes"), y_label="")  # fmt: skip
+        else:
+            st.caption(_("No recorded crime in the place."))
+        st.markdown("**" + _("Open data in the place") + "**")
+        layers = analysis.get("layers") or {}
+        if layers:
+            st.dataframe(
+                pd.DataFrame(
+                    {_("Layer"): [open_layer_label(k) for k in layers], _("Features"): list(layers.values())}
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption(_("No open-data features in the place."))
 with tabs[2]:
     for action in props.get("actions", []):
         line = f"{ACTION_STATUS.get(action['status'], action['status'])} · {action['owner_org']} · {action.get('due') or ''}"
