@@ -33,6 +33,7 @@ from tests.browser import (
     MAP_FRAME,
     chromium,
     dashboard_server,
+    log_in,
     map_frame,
     mark_maps,
     only_local,
@@ -213,14 +214,7 @@ def _tab(browser, **context: Any) -> Tab:
 def officer(browser, site) -> Tab:
     """A logged-in officer on the map (logged in through the form, as a person would)."""
     tab = _tab(browser, viewport=WIDE)
-    page = tab.page
-    page.goto(site.base + "/")
-    wait_for_app(page)
-    page.get_by_role("textbox", name="User name").fill(OFFICER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    map_frame(page)
-    wait_for_app(page)
+    log_in(tab.page, site.base, OFFICER, PASSWORD)
     return tab
 
 

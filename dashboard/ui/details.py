@@ -105,7 +105,7 @@ def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> list[str]
                 _("Reading"): [_flag_label(str(row["flag"])) for row in info.perception],
             }
         )
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.table(table.set_index(_("Kind of problem")))  # a few rows: a plain, readable table
     if info.examples:
         st.markdown("**" + _("Recent reports (scrubbed)") + "**")
         for example in info.examples:

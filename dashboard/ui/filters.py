@@ -11,7 +11,7 @@ from koban_geo.analysis.grid import Filter
 from koban_geo.privacy.audience import Audience
 from koban_geo.store.taxonomy import themes
 from ui import auth, store
-from ui.i18n import _
+from ui.i18n import _, keep, lang_key
 
 PRESETS = ("4w", "3m", "12m", "meeting", "all", "custom")
 
@@ -86,8 +86,12 @@ def choose(lang: str, audience: Audience, *, key: str, remember: bool) -> Filter
     start = current_choice()
     allowed = [t for t in themes() if not t.sensitive or not audience.aggregates_only]
     codes = [t.code for t in allowed]
-    seeds = {f"{key}-themes": [c for c in start["themes"] if c in codes], f"{key}-preset": start["preset"],
-             f"{key}-areas": start["areas"]}  # fmt: skip
+    # Widgets with translated labels get a key per language (see ui.i18n.lang_key): a language switch
+    # then shows every value in the new language at once, starting from the same codes.
+    suffix = "" if lang == "en" else f"-{lang}"
+    k_themes, k_preset, k_areas = f"{key}-themes{suffix}", f"{key}-preset{suffix}", f"{key}-areas"
+    seeds = {k_themes: [c for c in start["themes"] if c in codes], k_preset: start["preset"],
+             k_areas: start["areas"]}  # fmt: skip
     if start["dates"]:
         seeds[f"{key}-dates"] = tuple(start["dates"])
     for widget, value in seeds.items():  # a widget's value once set is its own; the seed only starts it
@@ -97,10 +101,10 @@ def choose(lang: str, audience: Audience, *, key: str, remember: bool) -> Filter
         _("Themes"),
         codes,
         format_func=lambda c: theme_label(c, lang) + (" ⚠" if c in _sensitive() else ""),
-        key=f"{key}-themes",
+        key=k_themes,
         placeholder=_("All themes except sensitive ones"),
     )
-    preset = st.selectbox(_("Time window"), PRESETS, format_func=_preset_label, key=f"{key}-preset")
+    preset = st.selectbox(_("Time window"), PRESETS, format_func=_preset_label, key=k_preset)
     last = _last_meeting()
     since, until = window(preset, date.today(), last)
     dates = None
@@ -116,7 +120,7 @@ def choose(lang: str, audience: Audience, *, key: str, remember: bool) -> Filter
             until = datetime.combine(picked[1] + timedelta(days=1), time())
     areas = _areas()
     picked_areas = st.multiselect(
-        _("Areas"), list(areas), format_func=areas.__getitem__, key=f"{key}-areas",
+        _("Areas"), list(areas), format_func=areas.__getitem__, key=k_areas,
         placeholder=_("All areas"),
     )  # fmt: skip
     if remember:
@@ -156,9 +160,10 @@ def sidebar(have: Audience, lang: str, *, key: str = "flt") -> tuple[Filter, Aud
         st.subheader(_("Filters"))
         tiers = auth.previewable(have)
         audience = st.selectbox(
-            _("Show as"), tiers, format_func=audience_label, key=f"{key}-audience",
+            _("Show as"), tiers, format_func=audience_label, key=lang_key(f"{key}-audience"),
             help=_("Preview what a lower tier sees, e.g. the meeting screen."),
         )  # fmt: skip
+        keep(f"{key}-audience", audience)
         flt = choose(lang, audience, key=key, remember=True)
     return flt, audience
 

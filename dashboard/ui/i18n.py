@@ -98,6 +98,31 @@ def _(msgid: str) -> str:
     return translate(msgid, current_lang())
 
 
+def lang_key(key: str, default: object = None) -> str:
+    """The widget key to use in this language, with the value carried over from the last language.
+
+    Streamlit's browser side keeps a keyed widget's option labels from when it was first drawn, so a select
+    box whose labels are translated would show "Last 12 months" after a switch to Dutch. Such a widget gets a
+    key per language (English keeps the plain key); its value, a stable code, goes from one to the next
+    through `keep`. `default` starts the widget when no language has a value yet."""
+    import streamlit as st
+
+    lang = current_lang()
+    new = key if lang == "en" else f"{key}-{lang}"
+    if new not in st.session_state:
+        saved = st.session_state.get(f"{key}::value", default)
+        if saved is not None:
+            st.session_state[new] = saved
+    return new
+
+
+def keep(key: str, value: object) -> None:
+    """Remember a widget's value (a code, not a label) for the same widget in another language."""
+    import streamlit as st
+
+    st.session_state[f"{key}::value"] = value
+
+
 def language_switch(key: str = "lang-switch") -> str:
     """A language select box bound to the session and to ?lang= (so a shared link keeps the language)."""
     import streamlit as st

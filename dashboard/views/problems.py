@@ -126,16 +126,14 @@ with tabs[1]:
         st.markdown("**" + _("Recorded crime in the place") + "**")
         crime = analysis.get("crime") or []
         if crime:
-            st.dataframe(
+            st.table(
                 pd.DataFrame(
                     {
                         _("Crime type"): [c["crime_type"] for c in crime],
                         _("Theme"): [theme_label(c["theme"], lang) if c["theme"] else "–" for c in crime],
                         _("Crimes"): [c["count"] for c in crime],
                     }
-                ),
-                hide_index=True,
-                width="stretch",
+                ).set_index(_("Crime type"))
             )
             by_type = {c["crime_type"]: c["count"] for c in crime}
             st.bar_chart(pd.Series(by_type, name=_("Crimes")), horizontal=True, height=60 + 28 * len(by_type),
@@ -145,12 +143,10 @@ with tabs[1]:
         st.markdown("**" + _("Open data in the place") + "**")
         layers = analysis.get("layers") or {}
         if layers:
-            st.dataframe(
+            st.table(
                 pd.DataFrame(
                     {_("Layer"): [open_layer_label(k) for k in layers], _("Features"): list(layers.values())}
-                ),
-                hide_index=True,
-                width="stretch",
+                ).set_index(_("Layer"))
             )
         else:
             st.caption(_("No open-data features in the place."))
