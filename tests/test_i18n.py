@@ -76,3 +76,13 @@ def test_counted_strings_follow_each_languages_plural_forms():
     ]  # fmt: skip
     assert said(0, "fr") == "G : 0 téléphone, poids 1"  # French: 0 takes the singular
     assert said(2, "xx") == "G: 2 phones, weight 1"
+
+
+def test_chart_months_are_named_in_the_session_language():
+    from datetime import date
+
+    from ui.layout import month_name
+
+    december = date(2026, 12, 1)
+    assert [month_name(december, lang) for lang in ("en", "pl", "fi")] == ["Dec 2026", "gru 2026", "joulu 2026"]
+    assert month_name("2026-12-01", "nl") == "dec 2026"  # the card's "YYYY-MM-01" strings too

@@ -12,6 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import store
 from ui.filters import theme_label
 from ui.i18n import _
+from ui.layout import month_chart
 
 
 def _trend_label(code: str) -> str:
@@ -85,8 +86,8 @@ def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> list[str]
         st.caption(_("Trend"))
         st.markdown("**" + _trend_label(info.trend) + "**")
     if len(info.months):
-        series = info.months.set_index("month")["count"].astype("float")
-        st.bar_chart(series, height=160, x_label=_("Month"), y_label=_("Reports"))
+        month_chart(list(info.months["month"]), [0.0 if pd.isna(n) else float(n) for n in info.months["count"]],
+                    lang, y_label=_("Reports"), height=160)  # fmt: skip
     if len(info.themes):
         mix = pd.DataFrame(
             {

@@ -12,7 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import open_layer_label, theme_label
 from ui.i18n import _, current_lang, ngettext
-from ui.layout import plain
+from ui.layout import month_chart, plain
 from ui.problems import action_statuses
 
 have = auth.require(Audience.COUNCIL)
@@ -94,7 +94,8 @@ tabs = st.tabs([_("Scanning"), _("Analysis"), _("Response"), _("Assessment"), _(
 with tabs[0]:
     scanning = props.get("scanning") or {}
     if scanning.get("months"):
-        st.bar_chart({m["month"]: (m["count"] or 0) for m in scanning["months"]}, height=180)
+        month_chart([m["month"] + "-01" for m in scanning["months"]], [m["count"] or 0 for m in scanning["months"]],
+                    lang, y_label=_("Groups of reports") if store.settings().count_unit == "groups" else _("Reports"))  # fmt: skip
     groups = store.settings().count_unit == "groups"
     total = scanning.get("total")
     st.metric(_("Groups of reports") if groups else _("Reports"), "–" if total is None else total)
