@@ -99,12 +99,12 @@ def _(msgid: str) -> str:
 
 
 def lang_key(key: str, default: object = None) -> str:
-    """The widget key to use in this language, with the value carried over from the last language.
+    """The widget key to use in this language, with the value carried over between languages.
 
-    Streamlit's browser side keeps a keyed widget's option labels from when it was first drawn, so a select
-    box whose labels are translated would show "Last 12 months" after a switch to Dutch. Such a widget gets a
-    key per language (English keeps the plain key); its value, a stable code, goes from one to the next
-    through `keep`. `default` starts the widget when no language has a value yet."""
+    Streamlit's browser side keeps a keyed widget's option labels as first drawn, so a dropdown whose labels
+    are translated would still show "Last 12 months" after a switch to Dutch. Such a widget gets a key per
+    language (English keeps the plain key); its value, a stable code, is carried over through `keep`.
+    `default` starts the widget when no language has a value yet."""
     import streamlit as st
 
     lang = current_lang()
