@@ -159,9 +159,10 @@ def map_frame(page, *, fresh: bool = False, timeout_ms: int = 60_000):
 
 def log_in(page, base: str, username: str, password: str) -> None:
     """Log in through the login form as a person would, landing on the map. The one place that knows how a
-    login happens (when the login moves to a server route and a cookie, only this function changes)."""
+    login happens: the server's login form (dashboard/web, a plain HTML page setting the session cookie),
+    then back to "/", the map."""
     page.goto(base + "/")
-    wait_for_app(page)
+    page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
     page.get_by_role("textbox", name="User name").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()

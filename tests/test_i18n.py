@@ -84,5 +84,9 @@ def test_chart_months_are_named_in_the_session_language():
     from ui.layout import month_name
 
     december = date(2026, 12, 1)
-    assert [month_name(december, lang) for lang in ("en", "pl", "fi")] == ["Dec 2026", "gru 2026", "joulu 2026"]
+    assert [month_name(december, lang) for lang in ("en", "pl", "fi")] == [
+        "Dec 2026",
+        "gru 2026",
+        "joulu 2026",
+    ]
     assert month_name("2026-12-01", "nl") == "dec 2026"  # the card's "YYYY-MM-01" strings too

@@ -13,6 +13,7 @@ from ui import store
 from ui.filters import theme_label
 from ui.i18n import _
 from ui.layout import month_chart
+from ui.text import plain
 
 
 def _trend_label(code: str) -> str:
@@ -48,7 +49,7 @@ def panel(clicked: dict[str, Any] | None, flt: Filter, audience: Audience, lang:
         if place.area_code is None:
             st.caption(_("No area here."))
         else:
-            st.subheader(place.area_name or place.area_code)
+            st.subheader(plain(place.area_name or place.area_code))
             reported = _show(flt, audience, lang, area_code=place.area_code)
             _problem_button(
                 flt, audience, "area", place.area_code, place.area_name or place.area_code, reported

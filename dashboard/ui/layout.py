@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
 from ui.i18n import _
+from ui.text import escape, plain  # noqa: F401 - re-exported: pages import them from here too
 
 
 def precision_note(text: str, *, key: str = "precision-note") -> None:
@@ -25,24 +25,11 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except StoreError as exc:
-        st.error(_("The store cannot be opened.") + " " + str(exc))
+        st.error(_("The store cannot be opened.") + " " + plain(exc))
     except PrivacyError:
         st.error(_("This view is not available for this audience."))
     except ValueError as exc:
-        st.error(_("This could not be shown: {reason}").format(reason=str(exc)))
-
-
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:"})
-
-
-def plain(text: object) -> str:
-    """A user-provided string made inert for Streamlit's Markdown (titles, captions): no links, no images."""
-    return ("" if text is None else str(text)).translate(_MARKDOWN)
-
-
-def escape(text: object) -> str:
-    """HTML-escape a value for the few places that build markup (never user data unescaped)."""
-    return html.escape("" if text is None else str(text), quote=True)
+        st.error(_("This could not be shown: {reason}").format(reason=plain(exc)))
 
 
 PROJECTOR_CSS = """
@@ -56,16 +43,6 @@ PROJECTOR_CSS = """
 [data-testid="stMetricValue"] { font-size: 3rem; }
 .koban-code { font-size: 4rem; font-weight: 800; letter-spacing: 0.3rem; color: #111111; }
 .block-container { max-width: 100%; padding-top: 4rem; }  /* clear of Streamlit's 60 px header */
-</style>
-"""
-
-PHONE_CSS = """
-<style>
-/* Residents' phones: one column from 360 px, big touch targets. */
-.block-container { padding: 4rem 0.75rem 3rem; max-width: 40rem; }  /* clear of the 60 px header */
-[data-testid="stAppViewContainer"] h1 { font-size: 1.8rem; }  /* a long meeting title in 3 lines, not 6 */
-[data-testid="stAppViewContainer"] p, [data-testid="stAppViewContainer"] label { font-size: 1.1rem; }
-button[kind] { min-height: 3rem; width: 100%; }
 </style>
 """
 

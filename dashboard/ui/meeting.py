@@ -1,4 +1,4 @@
-"""Shared meeting pieces: the join code, the live tally, the translated vote errors."""
+"""Shared meeting pieces: the join code, the live tally (the phones' own page is web/phone.py)."""
 
 from __future__ import annotations
 
@@ -14,32 +14,6 @@ from ui.i18n import _, ngettext
 
 def role_label(role: str) -> str:
     return {"resident": _("Residents"), "officer": _("Officers"), "partner": _("Partners")}[role]
-
-
-def role_single(role: str) -> str:
-    return {"resident": _("Resident"), "officer": _("Officer"), "partner": _("Partner")}[role]
-
-
-def vote_error(exc: Any) -> str:
-    """A VoteError's reason in the phone's language (the library's English message as the fallback)."""
-    params = getattr(exc, "params", {}) or {}
-    messages = {
-        "closed": _("Voting has closed for this meeting."),
-        "device": _("This phone could not be recognised; reload the page and try again."),
-        "duplicate": _("Each item can be ranked only once."),
-        "empty": _("Place at least one dot."),
-        "form": _("This ballot does not fit this meeting's voting rules."),
-        "no_meeting": _("No meeting has this code; check the code on the screen."),
-        "not_open": _("Voting has not started yet; try again when the facilitator opens it."),
-        "not_whole": _("Dots are whole numbers, 0 or more."),
-        "role": _("Choose whether you vote as a resident, an officer or a partner."),
-        "unknown_item": _("Your ballot names an item that is not on this meeting's list."),
-        "cap": _("At most {cap} dots can go on one item.").format(cap=params.get("cap", "")),
-        "budget": _("You have {budget} dots; this ballot uses {used}.").format(
-            budget=params.get("budget", ""), used=params.get("used", "")
-        ),
-    }
-    return messages.get(getattr(exc, "reason", ""), str(exc))
 
 
 def join_url(code: str, lang: str) -> str:

@@ -14,6 +14,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import audience_label, choose, describe
 from ui.i18n import _, current_lang
+from ui.text import plain
 
 have = auth.require(Audience.COUNCIL)
 me = auth.current()
@@ -77,7 +78,7 @@ if st.button(_("Prepare the file"), key="export-prepare", type="primary"):
                     files.append((report.sidecar.name, report.sidecar.read_bytes()))
             files.insert(0, (name, out.read_bytes()))
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.session_state["export-file"] = (choice, files)
 prepared = st.session_state.get("export-file")

@@ -11,8 +11,9 @@ from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
-from ui.layout import plain
 from ui.meeting import group_summary, join_url, rank_labels, role_label, tally_table
+from ui.phones_panel import phones_panel
+from ui.text import plain
 
 auth.require(Audience.OFFICER)
 me = auth.current()
@@ -76,7 +77,7 @@ with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.re
                             max_per_item=int(cap)),
             )  # fmt: skip
         except MeetingError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.session_state["meeting-pick"] = made.id  # the new meeting is the one shown below
             st.success(_("Meeting created. Join code: {code}").format(code=made.code))
@@ -97,7 +98,9 @@ picked = st.selectbox(
 meeting = by_id[picked]
 st.subheader(plain(meeting.title))
 st.write(
-    _("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang))
+    plain(
+        _("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang))
+    )
 )
 st.page_link("views/meeting_screen.py", label=_("Open the meeting screen"), icon="📽️",
              query_params={"code": meeting.code})  # fmt: skip
@@ -139,7 +142,7 @@ for slot, action in enumerate(("open", "close", "reopen")):
     )
 message = st.session_state.pop("meeting-message", None)
 if message:
-    (st.error if message[0] == "error" else st.success)(message[1])
+    (st.error if message[0] == "error" else st.success)(plain(message[1]))
 
 outcome = results(store.reader(), meeting.id)
 st.markdown("**" + _("Results") + "**")
@@ -151,6 +154,8 @@ st.caption(
         "Combined score: each group's share of its own points, weighted; a big group cannot outvote the others."
     )
 )
+
+phones_panel(meeting, outcome.ballots, actor)  # ballots beside the headcount, group codes, ballot slips
 
 if meeting.status != "closed":
     with st.form("weights"):
@@ -166,7 +171,7 @@ if meeting.status != "closed":
             try:
                 set_weights(store.connection(), meeting.id, weights, actor)
             except MeetingError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
 if meeting.status == "open":
@@ -185,7 +190,7 @@ if meeting.status == "open":
                 add_facilitator_count(store.connection(), meeting.id, group, {k: int(v) for k, v in counts.items() if v},
                                       note, actor, source="paper" if source == "paper" else "hands")  # fmt: skip
             except MeetingError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
 if meeting.status == "closed":
@@ -206,7 +211,7 @@ if meeting.status == "closed" and outcome.ranking:
             problem_id = create_problem(store.connection(), store.settings(), actor=actor,
                                         candidate=(meeting.id, key))  # fmt: skip
         except (ProblemError, ValueError) as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(_("Problem card {id} created.").format(id=problem_id))
 if st.button(_("Prepare the meeting pack"), key="meeting-pack"):

@@ -9,9 +9,9 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import plain
 from ui.meeting import rank_labels
 from ui.problems import action_statuses
+from ui.text import plain
 
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
@@ -66,7 +66,7 @@ for problem_id in list_problems(store.reader())["id"]:
             f"• {action['description']} — {action['owner_org']} ({ACTION_STATUS.get(action['status'], action['status'])})"
         )
     if props.get("assessment"):
-        st.caption(props["assessment"]["verdict"])
+        st.caption(plain(props["assessment"]["verdict"]))
 if not shown:
     st.write(_("Work on these priorities has not started yet."))
 st.caption(layer.meta["precision_note"])
