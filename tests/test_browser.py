@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from koban_geo.community.accounts import add_user
-from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.ingest import ingest_file
 from koban_geo.privacy.audience import Audience, Policy
 from koban_geo.store.db import connect
@@ -32,6 +33,7 @@ from tests.browser import (
     MAP_FRAME,
     chromium,
     dashboard_server,
+    log_in,
     map_frame,
     mark_maps,
     only_local,
@@ -212,13 +214,7 @@ def _tab(browser, **context: Any) -> Tab:
 def officer(browser, site) -> Tab:
     """A logged-in officer on the map (logged in through the form, as a person would)."""
     tab = _tab(browser, viewport=WIDE)
-    page = tab.page
-    page.goto(site.base + "/")  # the server's login form (web.login), then back to "/": the map
-    page.get_by_role("textbox", name="User name").fill(OFFICER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    map_frame(page)
-    wait_for_app(page)
+    log_in(tab.page, site.base, OFFICER, PASSWORD)
     return tab
 
 

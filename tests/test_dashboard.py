@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from koban_geo.community.accounts import add_user, start_session
-from koban_geo.community.meetings import create_meeting, open_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting, open_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.community.voting import results
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings

@@ -346,7 +346,8 @@ def _priorities(con, settings, policy, meeting_id, lang) -> tuple[list, dict[str
 
 
 def _problems(con, settings, policy, flt) -> tuple[list, dict[str, Any]]:
-    from koban_geo.community.problems import card, get_problem, list_problems
+    from koban_geo.community.problem_card import card
+    from koban_geo.community.problems import get_problem, list_problems
 
     listing = list_problems(con, PUBLIC_PROBLEM_STATUSES if policy.audience == Audience.PUBLIC else None)
     rows = []
