@@ -213,7 +213,9 @@ def officer(browser, site) -> Tab:
     """A logged-in officer on the map (logged in through the form, as a person would)."""
     tab = _tab(browser, viewport=WIDE)
     page = tab.page
-    page.goto(site.base + "/")  # the server's login form (web.login), then back to "/": the map
+    page.goto(site.base + "/")
+    wait_for_app(page)
+    page.get_by_role("link", name="Log in").first.click()  # the server's login form (web.login), then "/"
     page.get_by_role("textbox", name="User name").fill(OFFICER)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -423,7 +425,7 @@ def test_language_switch_changes_the_texts(site, browser):
     login_fi = fi.get("Log in", "Log in")
 
     by_link = _tab(browser, viewport=WIDE)  # the login form in the language of ?lang=
-    by_link.page.goto(site.base + "/?lang=fi")
+    by_link.page.goto(site.base + "/account/login?lang=fi")
     by_link.page.get_by_role("textbox", name=user_fi).wait_for(timeout=30_000)
     by_link.page.get_by_role("textbox", name=password_fi).wait_for(timeout=30_000)
     assert by_link.page.get_by_role("button", name=login_fi, exact=True).is_visible()
@@ -431,7 +433,7 @@ def test_language_switch_changes_the_texts(site, browser):
 
     by_select = _tab(browser, viewport=WIDE)  # the app's language switch, then its link to the login form
     page = by_select.page
-    page.goto(site.base + "/login")
+    page.goto(site.base + "/")
     wait_for_app(page)
     assert _language(page) == "English"
     page.get_by_role("link", name="Log in").first.wait_for()
