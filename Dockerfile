@@ -29,7 +29,7 @@ COPY --from=build --chown=koban:koban /src/dashboard /app/dashboard
 COPY --chown=koban:koban .streamlit /app/.streamlit
 ENV PATH=/opt/venv/bin:$PATH \
     KOBAN_DB=/data/koban.duckdb \
-    KOBAN_APP=/app/dashboard/app.py \
+    KOBAN_APP=/app/dashboard/server.py \
     PYTHONDONTWRITEBYTECODE=1 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 WORKDIR /app

@@ -107,7 +107,9 @@ def test_journey_1_a_login_survives_reload_tab_and_bookmark_and_logout_ends_ever
     # The second tab finds out at its next run: a click in it, then a reload.
     second.get_by_role("link", name="Meetings").first.click()
     second.get_by_text("Your session has ended. Please log in again.").wait_for(timeout=60_000)
-    second.locator('[data-testid="stMain"] a[href^="/account/login?next=%2Fmeetings"]').wait_for(timeout=30_000)
+    second.locator('[data-testid="stMain"] a[href^="/account/login?next=%2Fmeetings"]').wait_for(
+        timeout=30_000
+    )
     screenshot(second, "journey-1-second-tab-ended")
     second.reload()
     assert "/account/login" in second.url

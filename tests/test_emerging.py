@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -455,8 +454,5 @@ def test_many_cells_at_once():
     bins = rng.choice([-2, 0, 0, 0, 2], size=(n_cells, n_slices))
     z = bins * 1.5 + rng.normal(0, 0.3, size=bins.shape)
     counts = rng.poisson(4, size=bins.shape)
-    start = time.perf_counter()
-    out = classify(z, bins, counts)
-    elapsed = time.perf_counter() - start
+    out = classify(z, bins, counts)  # speed is measured in bench/hotspots.py, not asserted here
     assert len(out) == n_cells and all(c.code in CODES for c in out)
-    assert elapsed < 20  # a loose ceiling; about a second on a small machine

@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from koban_geo.analysis.grid import Filter
+from koban_geo.basemap import active_basemap
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError
 from koban_geo.store.settings import Settings
 from ui import assets
+from ui.basemap import add_basemap
 from ui.i18n import translate
 
 if TYPE_CHECKING:
@@ -186,7 +188,7 @@ def map_data(
             data.layers[key] = areas.layer_points(con, settings, key[len(OPEN_PREFIX) :], policy.audience)
     if flt.areas and data.layers.get(AREAS):
         data.bounds = _extent(g for g, _p in data.layers[AREAS]) or data.bounds  # open on the chosen areas
-    if settings.tiles_url is None:
+    if settings.tiles_url is None and active_basemap(settings) is None:
         data.streets = areas.streets(con)
     return data
 
@@ -241,6 +243,8 @@ def base_map(
             max_native_zoom=19,
             control=False,
         ).add_to(m)
+    elif add_basemap(m, settings):  # the offline vector basemap (ui/basemap.py), else the streets
+        pass
     elif streets is not None and len(streets):
         group = folium.FeatureGroup(name=esc(_("Streets", lang)), control=False)
         style = {"color": STREET_COLOUR, "weight": 1.2, "opacity": 0.9, "interactive": False}

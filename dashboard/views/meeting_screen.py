@@ -21,7 +21,7 @@ lang = current_lang()
 
 from koban_geo.analysis.grid import Filter  # noqa: E402
 from koban_geo.community.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
-from koban_geo.community.voting import results  # noqa: E402
+from koban_geo.community.voting import public_results  # noqa: E402
 
 code = st.query_params.get("code", "")
 meeting = meeting_by_code(store.reader(), code) if code else None
@@ -86,9 +86,11 @@ meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not
 @st.fragment(run_every=3)
 def tally() -> None:
     """The live vote tally, refreshed every 3 seconds without rerunning the page."""
-    outcome = results(store.reader(), meeting_id)
-    st.subheader(_("Votes so far: {n}").format(n=outcome.ballots))
     k = settings.k_min
+    # the tally as last published: it moves only once k phones have a new or changed ballot (it may write)
+    shown = public_results(store.connection(), meeting_id, k)
+    outcome = shown.results
+    st.subheader(_("Votes so far: {n}").format(n=shown.ballots))
     if outcome.ranking:
         table(tally_table(outcome, lang, k=k).set_index("#"))
     if any(0 < g.participants < k for g in outcome.groups.values()):
@@ -96,6 +98,12 @@ def tally() -> None:
             _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(
                 k=k
             )
+        )
+    if shown.live:
+        st.caption(
+            _(
+                "The tally moves once {k} phones have voted or changed their vote, so nobody's vote can be told."
+            ).format(k=k)
         )
     st.caption(group_summary(outcome))
 

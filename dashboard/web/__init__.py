@@ -12,13 +12,14 @@ from starlette.routing import BaseRoute
 
 from web import login
 from web.headers import SecurityHeaders
+from web.tiles import tile_routes
 
 __all__ = ["middleware", "routes"]
 
 
 def routes() -> list[BaseRoute]:
     """The app's own routes, checked by st.App against Streamlit's reserved ones."""
-    return [*login.routes()]
+    return [*login.routes(), *tile_routes()]
 
 
 def middleware() -> list[Middleware]:

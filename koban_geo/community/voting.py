@@ -21,6 +21,7 @@ combined scores of all items sum to 1 (100 %) once anyone has voted.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -397,12 +398,7 @@ def results(con: duckdb.DuckDBPyConnection, meeting_id: int) -> Results:
         meeting = load_meeting(cur, meeting_id)
         totals = query(cur, "vote_totals", {"meeting_id": meeting.id}).fetchall()
         participants = dict(query(cur, "vote_participants", {"meeting_id": meeting.id}).fetchall())
-        counts = tuple(
-            FacilitatorCount(cid, role, source, dict(zip(keys, pts, strict=True)), note, by, at)
-            for cid, role, source, keys, pts, note, by, at in query(
-                cur, "vote_counts", {"meeting_id": meeting.id}
-            ).fetchall()
-        )
+        counts = _facilitator_counts(cur, meeting.id)
     return tally(meeting, totals, participants, counts)
 
 
@@ -451,3 +447,87 @@ def tally(
         for c in order
     )  # fmt: skip
     return Results(meeting, groups, combined, ranking, tuple(counts))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The public tally while voting runs
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicTally:
+    """What the public screen shows of a meeting's votes: `results` as of the last published tally (every
+    figure in it, the number of ballots included, comes from that one moment), or the final results once
+    the meeting is closed. `live` is False after closing."""
+
+    results: Results
+    ballots: int
+    live: bool
+
+
+def public_results(con: duckdb.DuckDBPyConnection, meeting_id: int, k: int) -> PublicTally:
+    """The tally the public may see: while the meeting is open it changes only once at least `k` phones
+    have a new or changed ballot since it last changed, so the difference between two tallies shown one
+    after the other always mixes at least k phones' ballots and never tells one phone's vote (issue 13).
+
+    The published tally is stored (meeting_tallies) and taken again here when due, in one serialised write;
+    facilitator counts (shown in the room anyway) and the weights are always current. Before k phones have
+    voted it holds no ballot. Closed meetings show their final results (staff views use `results`).
+    """
+    with snapshot(con) as cur:
+        meeting = load_meeting(cur, meeting_id)
+    if meeting.status == "closed":
+        final = results(con, meeting_id)
+        return PublicTally(final, final.ballots, live=False)
+    if meeting.status == "open":
+        _advance_tally(con, meeting.id, k)
+    with snapshot(con) as cur:
+        meeting = load_meeting(cur, meeting_id)
+        stored = query(cur, "vote_tally_get", {"meeting_id": meeting.id}).fetchone()
+        counts = _facilitator_counts(cur, meeting.id)
+    totals: list[tuple[str, str, int]] = []
+    participants: dict[str, int] = {}
+    ballots = 0
+    if stored is not None:
+        ballots = int(stored[0])
+        totals = [(str(r), str(key), int(p)) for r, key, p in json.loads(stored[2])]
+        participants = {str(r): int(n) for r, n in json.loads(stored[3]).items()}
+    return PublicTally(tally(meeting, totals, participants, counts), ballots, live=True)
+
+
+def _facilitator_counts(cur: duckdb.DuckDBPyConnection, meeting_id: int) -> tuple[FacilitatorCount, ...]:
+    return tuple(
+        FacilitatorCount(cid, role, source, dict(zip(keys, pts, strict=True)), note, by, at)
+        for cid, role, source, keys, pts, note, by, at in query(
+            cur, "vote_counts", {"meeting_id": meeting_id}
+        ).fetchall()
+    )
+
+
+def _advance_tally(con: duckdb.DuckDBPyConnection, meeting_id: int, k: int) -> bool:
+    """Take the published tally again when at least k phones have a new or changed ballot since it was
+    taken (checked again inside the write, so two screens cannot both take it); True when it did."""
+
+    def pending(cur: duckdb.DuckDBPyConnection) -> tuple[int, list[str], int]:
+        stored = query(cur, "vote_tally_get", {"meeting_id": meeting_id}).fetchone()
+        seen = list(stored[1]) if stored is not None else []
+        row = query(cur, "vote_tally_pending", {"meeting_id": meeting_id, "seen": seen}).fetchone()
+        assert row is not None
+        return int(row[0]), list(row[1]), int(row[2])
+
+    with snapshot(con) as cur:
+        changed, _, _ = pending(cur)
+    if changed < k:
+        return False
+    with writing(con) as cur:
+        changed, now_seen, ballots = pending(cur)
+        if changed < k:
+            return False
+        totals = query(cur, "vote_totals", {"meeting_id": meeting_id}).fetchall()
+        participants = dict(query(cur, "vote_participants", {"meeting_id": meeting_id}).fetchall())
+        query(cur, "vote_tally_put", {
+            "meeting_id": meeting_id, "now": utcnow(), "ballots": ballots, "seen": now_seen,
+            "totals": json.dumps([[r, key, int(p)] for r, key, p in totals]),
+            "participants": json.dumps({r: int(n) for r, n in participants.items()}),
+        })  # fmt: skip
+    return True

@@ -46,8 +46,14 @@ class Settings(BaseSettings):
         description="address residents' phones open (e.g. http://10.0.0.5:8501); the join QR code points here",
     )
     tiles_url: str | None = Field(
-        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        description="base map tile URL template; empty for no tiles (areas and streets are drawn instead)",
+        None,
+        description="raster tile URL template of your own tile server (wins over the offline basemap); "
+        "unset: the offline basemap when built, else the store's streets",
+    )
+    basemap: Path | None = Field(
+        None,
+        description="offline vector basemap (PMTiles) the dashboard serves; default: beside the store, "
+        "koban.duckdb -> koban.basemap.pmtiles (`koban-geo basemap build`)",
     )
     tiles_attribution: str = Field(
         "&copy; OpenStreetMap contributors", description="attribution shown with the base map tiles"
@@ -69,6 +75,25 @@ class Settings(BaseSettings):
     retention_months: int = Field(24, ge=1, le=120, description="concerns older than this are purged")
     audit_retention_months: int = Field(
         72, ge=12, le=240, description="audit log entries older than this are purged"
+    )
+
+    max_line_bytes: int = Field(
+        2_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="longest CSV line (record) ingestion reads, in bytes",
+    )
+    max_json_depth: int = Field(
+        64, ge=8, le=500, description="deepest JSON nesting ingestion parses (GeoJSON needs about 8)"
+    )
+    max_vertices_per_geometry: int = Field(
+        100_000, ge=100, le=10_000_000, description="most vertices of one area or layer geometry"
+    )
+    max_vertices_per_file: int = Field(
+        2_000_000,
+        ge=100,
+        le=100_000_000,
+        description="most vertices of all geometries in one areas or layer file",
     )
 
     @field_validator("tiles_url")
