@@ -215,7 +215,7 @@ def officer(browser, site) -> Tab:
     page = tab.page
     page.goto(site.base + "/")
     wait_for_app(page)
-    page.get_by_role("link", name="Log in").first.click()  # the server's login form (web.login), then "/"
+    page.locator('[data-testid="login-link"]').click()  # the server's login form (web.login), then "/"
     page.get_by_role("textbox", name="User name").fill(OFFICER)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -436,13 +436,15 @@ def test_language_switch_changes_the_texts(site, browser):
     page.goto(site.base + "/")
     wait_for_app(page)
     assert _language(page) == "English"
-    page.get_by_role("link", name="Log in").first.wait_for()
+    page.locator('[data-testid="login-link"]').wait_for()
     page.locator(".st-key-lang-switch input").click()
     page.get_by_role("option", name="Suomi").click()
     page.wait_for_url(re.compile(r"[?&]lang=fi"), timeout=30_000)  # a shared link keeps the language
     wait_for_app(page)
     assert _language(page) == "Suomi"
-    page.get_by_role("link", name=login_fi).first.click()
+    login_link = page.locator('[data-testid="login-link"]')
+    assert login_link.inner_text().strip() == login_fi
+    login_link.click()
     page.get_by_role("textbox", name=user_fi).wait_for(timeout=30_000)
     screenshot(page, "browser-5-login-selector")
     by_link.clean()
