@@ -162,6 +162,8 @@ def log_in(page, base: str, username: str, password: str) -> None:
     login happens: the server's login form (dashboard/web, a plain HTML page setting the session cookie),
     then back to "/", the map."""
     page.goto(base + "/")
+    wait_for_app(page)
+    page.locator('[data-testid="login-link"]').click()  # the server's login form (web.login), then "/"
     page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
     page.get_by_role("textbox", name="User name").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)

@@ -413,7 +413,7 @@ def test_language_switch_changes_the_texts(site, browser):
     login_fi = fi.get("Log in", "Log in")
 
     by_link = _tab(browser, viewport=WIDE)  # the login form in the language of ?lang=
-    by_link.page.goto(site.base + "/?lang=fi")
+    by_link.page.goto(site.base + "/account/login?lang=fi")
     by_link.page.get_by_role("textbox", name=user_fi).wait_for(timeout=30_000)
     by_link.page.get_by_role("textbox", name=password_fi).wait_for(timeout=30_000)
     assert by_link.page.get_by_role("button", name=login_fi, exact=True).is_visible()
@@ -421,16 +421,18 @@ def test_language_switch_changes_the_texts(site, browser):
 
     by_select = _tab(browser, viewport=WIDE)  # the app's language switch, then its link to the login form
     page = by_select.page
-    page.goto(site.base + "/login")
+    page.goto(site.base + "/")
     wait_for_app(page)
     assert _language(page) == "English"
-    page.get_by_role("link", name="Log in").first.wait_for()
+    page.locator('[data-testid="login-link"]').wait_for()
     page.locator(".st-key-lang-switch input").click()
     page.get_by_role("option", name="Suomi").click()
     page.wait_for_url(re.compile(r"[?&]lang=fi"), timeout=30_000)  # a shared link keeps the language
     wait_for_app(page)
     assert _language(page) == "Suomi"
-    page.get_by_role("link", name=login_fi).first.click()
+    login_link = page.locator('[data-testid="login-link"]')
+    assert login_link.inner_text().strip() == login_fi
+    login_link.click()
     page.get_by_role("textbox", name=user_fi).wait_for(timeout=30_000)
     screenshot(page, "browser-5-login-selector")
     by_link.clean()
