@@ -86,7 +86,7 @@ def restore(obj: Any, path: Path, force: bool, actor: str) -> None:
     )
 
 
-class _IsoDateTime(click.ParamType):  # type: ignore[type-arg]
+class _IsoDateTime(click.ParamType[datetime]):
     name = "ISO"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:

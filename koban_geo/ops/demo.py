@@ -116,7 +116,7 @@ def _hours(peaks: dict[int, float], base: float) -> np.ndarray:
     weights = np.full(24, base)
     for hour, weight in peaks.items():
         weights[hour] = weight
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum())
 
 
 # When residents report, by theme (hour of day -> relative weight).
@@ -227,7 +227,7 @@ class _Clock:
             weights = weights * np.where(self.weekday < 5, 1.3, 0.6)
         if theme in ("noise", "litter", "asb"):
             weights = weights * np.where(self.special, 5.0, 1.0)
-        return weights
+        return np.asarray(weights)
 
     def sample(self, rng: np.random.Generator, theme: str, n: int, month: int | None = None) -> list[str]:
         """n times as 'YYYY-MM-DD HH:MM' (sortable; written day-first later), optionally within one month."""
@@ -368,7 +368,7 @@ def _footfall(geo: Geo) -> np.ndarray:
     """Where background crime happens: busier areas, and more of it near bars and restaurants."""
     factor = np.array([_CRIME_FACTOR.get(name, 1.0) for name in geo.names])
     nightlife = kernel(geo, geo.premises, 60.0)
-    return factor[np.maximum(geo.area_of(geo.pool), 0)] * (0.5 + nightlife / nightlife.max() * 3)
+    return np.asarray(factor[np.maximum(geo.area_of(geo.pool), 0)] * (0.5 + nightlife / nightlife.max() * 3))
 
 
 def _crime_month(

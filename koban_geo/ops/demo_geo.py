@@ -47,7 +47,8 @@ def metric(geom: Any) -> Any:
 
 
 def features(name: str) -> list[dict[str, Any]]:
-    return json.loads((demo_dir() / name).read_text(encoding="utf-8"))["features"]
+    features: list[dict[str, Any]] = json.loads((demo_dir() / name).read_text(encoding="utf-8"))["features"]
+    return features
 
 
 @dataclass(frozen=True)
@@ -144,14 +145,14 @@ def pick(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
 
 def kernel(geo: Geo, centres: np.ndarray, sigma: float) -> np.ndarray:
     d2 = ((geo.pool[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    return np.exp(-d2 / (2 * sigma**2)).sum(axis=1)
+    return np.asarray(np.exp(-d2 / (2 * sigma**2)).sum(axis=1))
 
 
 def around(geo: Geo, name: str, sigma: float) -> np.ndarray:
     """Weights for street points of one area, highest near the middle of its streets."""
     inside = (geo.pool_area == geo.area_index(name)).astype(float)
     centre = geo.pool[inside > 0].mean(axis=0, keepdims=True)
-    return inside * (kernel(geo, centre, sigma) + 1e-6)
+    return np.asarray(inside * (kernel(geo, centre, sigma) + 1e-6))
 
 
 def jitter(rng: np.random.Generator, geo: Geo, xy: np.ndarray, sd: float = 3.0) -> np.ndarray:

@@ -16,7 +16,8 @@ _LANGS, _LANG_P = ("fi", "sv", "en"), (0.8, 0.1, 0.1)
 
 @cache
 def _phrases() -> dict[str, Any]:
-    return json.loads((demo_dir() / "report_phrases.json").read_text(encoding="utf-8"))
+    phrases: dict[str, Any] = json.loads((demo_dir() / "report_phrases.json").read_text(encoding="utf-8"))
+    return phrases
 
 
 # Finnish street names in the adessive ("on the street"): by the last word's ending, adjectives agreeing.
