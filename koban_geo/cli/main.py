@@ -518,68 +518,6 @@ def backtest(obj: _Context, fmt: str, train: tuple[Path, ...], test: tuple[Path,
                        f"{row['pai']:>8.2f}{row['pei_star']:>7.2f}")  # fmt: skip
 
 
-@cli.group()
-def review() -> None:
-    """Moderation: concerns the classifier was unsure of, theme fixes, redaction of missed personal data."""
-
-
-@review.command("list")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per concern.")
-@pass_ctx
-def review_list(obj: _Context, limit: int, as_json: bool) -> None:
-    """Concerns flagged for review, newest first (scrubbed text only)."""
-    from koban_geo.privacy.moderation import review_queue
-
-    con = obj.connect(read_only=True)
-    for row in review_queue(con, limit):
-        if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False, default=str))
-        else:
-            click.echo(
-                f"{row['source']}/{row['id']}\t{row['reported_at']}\t{row['theme']}\t{row['description'] or ''}"
-            )
-    con.close()
-
-
-@review.command("theme")
-@click.argument("source")
-@click.argument("concern_id")
-@click.argument("theme")
-@click.option("--actor", required=True, help="Who decides (recorded in the audit log).")
-@pass_ctx
-def review_theme(obj: _Context, source: str, concern_id: str, theme: str, actor: str) -> None:
-    """Set the THEME of concern SOURCE CONCERN_ID and clear its review flag."""
-    from koban_geo.privacy.moderation import set_theme
-
-    con = obj.connect()
-    try:
-        set_theme(con, obj.settings, source, concern_id, theme, actor)
-    except (KeyError, ValueError) as exc:
-        fail(str(exc).strip("'\""))
-    con.close()
-    click.echo(f"{source}/{concern_id} -> {theme}")
-
-
-@review.command("redact")
-@click.argument("source")
-@click.argument("concern_id")
-@click.argument("text")
-@click.option("--actor", required=True, help="Who redacts (recorded in the audit log).")
-@pass_ctx
-def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor: str) -> None:
-    """Replace the stored description of SOURCE CONCERN_ID with TEXT (scrubbed again before it is stored)."""
-    from koban_geo.privacy.moderation import redact_description
-
-    con = obj.connect()
-    try:
-        redact_description(con, source, concern_id, text, actor)
-    except KeyError as exc:
-        fail(str(exc).strip("'\""))
-    con.close()
-    click.echo(f"{source}/{concern_id} redacted")
-
-
 def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
     from koban_geo.cli.analyst import COMMANDS as analyst
@@ -587,9 +525,10 @@ def _register() -> None:
     from koban_geo.cli.export import export_command, problems_group
     from koban_geo.cli.meetings import meetings
     from koban_geo.cli.ops import COMMANDS as ops
+    from koban_geo.cli.review import review
     from koban_geo.cli.users import users
 
-    for command in (users, meetings, export_command, problems_group, basemap_group, *ops, *analyst):
+    for command in (users, meetings, export_command, problems_group, basemap_group, review, *ops, *analyst):
         cli.add_command(command)
 
 
