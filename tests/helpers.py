@@ -70,12 +70,15 @@ def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def fill_place_keys(con: duckdb.DuckDBPyConnection) -> None:
     """Give concerns inserted by hand the keys ingest stores with each concern (migration 0008: the snapped
-    point in the store's metric CRS, the hash of the near-duplicate group); recomputed for every row, so a
+    point in the store's metric CRS, the hash of the near-duplicate group; migration 0009: the cell-key record
+    keys of the report and of its group); recomputed for every row, so a
     test may call it again after changing group ids."""
     con.execute(
         """UPDATE concerns
            SET place_x = ST_X(t.m), place_y = ST_Y(t.m),
-               unit_key = hash(coalesce(concerns.group_id, concerns.source || '/' || concerns.id))
+               unit_key = hash(coalesce(concerns.group_id, concerns.source || '/' || concerns.id)),
+               record_key = koban_record_key(concerns.source || '/' || concerns.id),
+               group_key = koban_record_key(coalesce(concerns.group_id, concerns.source || '/' || concerns.id))
            FROM (SELECT source, id, ST_Transform(geom, 'EPSG:4326', (SELECT value FROM meta WHERE key = 'metric_crs'),
                                                  always_xy := true) AS m FROM concerns) AS t
            WHERE t.source = concerns.source AND t.id = concerns.id"""

@@ -27,10 +27,7 @@ NOT_YET_SPLIT = {
     "koban_geo/community/problems.py",
     "koban_geo/community/meetings.py",
     "koban_geo/ops/demo.py",
-    "koban_geo/ops/maintenance.py",
-    "koban_geo/privacy/scrub.py",
     "koban_geo/analysis/backtest.py",
-    "dashboard/ui/map.py",
 }
 
 

@@ -61,6 +61,15 @@ def _by_code(rows):
     return {p["area_code"]: p for _g, p in rows}
 
 
+def near(shown, true, k=5):
+    """A public count as the cell key method publishes it: within 2 of the true count, never under k."""
+    return shown is not None and abs(shown - true) <= 2 and (shown >= k or shown == true == 0)
+
+
+def _themes(top):
+    return [t["theme"] for t in top]
+
+
 def test_officer_counts_are_the_plain_counts(small, settings):
     rows, meta = area_counts(small, settings, Filter(unit="reports"), audience="officer")
     got = _by_code(rows)
@@ -75,23 +84,26 @@ def test_officer_counts_are_the_plain_counts(small, settings):
 def test_public_hides_small_areas_and_their_complement(small, settings):
     rows, meta = area_counts(small, settings, Filter(unit="reports"), audience="public")
     got = _by_code(rows)
-    assert {c: p["count"] for c, p in got.items()} == {"A": None, "B": None, "C": 10, "D": 0, "E": 20}
+    counts = {c: p["count"] for c, p in got.items()}
+    assert counts["A"] is None and counts["B"] is None and counts["D"] == 0
+    assert near(counts["C"], 10) and near(counts["E"], 20)
     assert {c for c, p in got.items() if p["suppressed"]} == {"A", "B"}
     hidden = sum(n for (area, _t), n in COUNTS.items() if area in "AB")
     assert hidden >= settings.k_min  # what is hidden cannot be worked out from the total
-    assert meta["total"] == 39 and meta["suppressed"] == 2
+    assert near(meta["total"], 39) and meta["suppressed"] == 2
     assert meta["privacy"]["k"] == settings.k_min
     # a hidden area shows no themes; C's litter (4) is hidden and noise with it; E shows both
     assert got["A"]["top_themes"] == [] and got["B"]["top_themes"] == []
     assert got["C"]["top_themes"] == []
-    assert got["E"]["top_themes"] == [{"theme": "asb", "count": 10}, {"theme": "noise", "count": 10}]
+    assert _themes(got["E"]["top_themes"]) == ["asb", "noise"]
+    assert all(near(t["count"], 10) for t in got["E"]["top_themes"])
 
 
 def test_public_top_themes_never_leave_a_small_remainder(small, settings):
     rows, _meta = area_counts(small, settings, Filter(unit="reports"), audience="public", top=1)
     e = _by_code(rows)["E"]
     # showing asb 10 of 20 leaves 10 (>= k) for the rest: allowed
-    assert e["top_themes"] == [{"theme": "asb", "count": 10}]
+    assert _themes(e["top_themes"]) == ["asb"] and near(e["top_themes"][0]["count"], 10)
 
 
 def test_sensitive_themes_never_counted_for_public(small, settings):
@@ -103,7 +115,7 @@ def test_sensitive_themes_never_counted_for_public(small, settings):
     assert {"theme": "domestic", "count": DOMESTIC_IN_C, "sensitive": True} in officer["C"]["top_themes"]
     public_rows, meta = area_counts(small, settings, named, audience="public")
     public = _by_code(public_rows)
-    assert public["C"]["count"] == 6  # the named sensitive theme is dropped before counting
+    assert near(public["C"]["count"], 6)  # the named sensitive theme is dropped before counting
     assert "domestic" not in meta["filter"]["themes"]
     assert all(t["theme"] not in sensitive_codes() for p in public.values() for t in p["top_themes"])
 
@@ -178,7 +190,7 @@ def test_demo_public_release_invariants(demo, theme):
     assert all(n is None or n == 0 or n >= k for n in shown.values())
     hidden = sum(raw[c] for c, n in shown.items() if n is None)
     assert hidden == 0 or hidden >= k
-    assert all(shown[c] == raw[c] for c in shown if shown[c] is not None)
+    assert all(near(shown[c], raw[c], k) for c in shown if shown[c] is not None)
 
 
 def test_bounds_are_the_areas_else_the_concerns(con):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
+
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -15,8 +18,18 @@ from koban_geo.store.settings import Settings
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 
 
-def area_theme(counts: dict[tuple[str, str], int]) -> pd.DataFrame:
-    return pd.DataFrame([{"area_code": a, "theme": t, "count": n} for (a, t), n in counts.items()])
+ZERO_NOISE = 128  # a cell key whose noise is 0 for every count (koban_geo.privacy.cellkey.BASE)
+
+
+def area_theme(
+    counts: dict[tuple[str, str], int], keys: dict[tuple[str, str], int] | None = None
+) -> pd.DataFrame:
+    """An area x theme table with cell keys: the given ones, else a fixed key per cell."""
+    return pd.DataFrame(
+        [{"area_code": a, "theme": t, "count": n,
+          "ckey": (keys or {}).get((a, t), zlib.crc32(f"{a}/{t}".encode()) % 256)}
+         for (a, t), n in counts.items()]
+    )  # fmt: skip
 
 
 def test_k_is_never_below_three():
@@ -27,12 +40,18 @@ def test_k_is_never_below_three():
 @pytest.mark.parametrize("audience", ["public", "council"])
 def test_public_tiers_refuse_text_records_and_points(audience):
     with pytest.raises(PrivacyError, match="free text"):
-        release(pd.DataFrame({"theme": ["noise"], "count": [9], "description": ["loud"]}), audience, SETTINGS)
+        release(
+            pd.DataFrame({"theme": ["noise"], "count": [9], "ckey": [1], "description": ["loud"]}),
+            audience,
+            SETTINGS,
+        )
     with pytest.raises(PrivacyError, match="records"):
-        release(pd.DataFrame({"theme": ["noise"], "count": [9], "id": ["a1"]}), audience, SETTINGS)
+        release(
+            pd.DataFrame({"theme": ["noise"], "count": [9], "ckey": [1], "id": ["a1"]}), audience, SETTINGS
+        )
     with pytest.raises(PrivacyError, match="points"):
         release(
-            pd.DataFrame({"theme": ["noise"], "count": [9], "geometry": [shapely.Point(1, 2)]}),
+            pd.DataFrame({"theme": ["noise"], "count": [9], "ckey": [1], "geometry": [shapely.Point(1, 2)]}),
             audience,
             SETTINGS,
         )
@@ -40,15 +59,41 @@ def test_public_tiers_refuse_text_records_and_points(audience):
         release(pd.DataFrame({"theme": ["noise"]}), audience, SETTINGS)
 
 
+@pytest.mark.parametrize("audience", ["public", "council"])
+def test_public_tiers_refuse_counts_without_cell_keys(audience):
+    """No public count can skip the perturbation: a table without its cell keys is refused."""
+    with pytest.raises(PrivacyError, match="cell keys"):
+        release(pd.DataFrame({"theme": ["noise"], "count": [9]}), audience, SETTINGS)
+    with pytest.raises(PrivacyError, match="cell keys are 0..255"):
+        release(pd.DataFrame({"theme": ["noise"], "count": [9], "ckey": [None]}), audience, SETTINGS)
+    out = release(pd.DataFrame({"theme": ["noise"], "count": [9], "ckey": [0]}), audience, SETTINGS)
+    assert "ckey" not in out.frame  # the key never leaves: with it anyone could undo the noise
+    assert out.frame["count"].tolist() == [7]  # 9 with cell key 0: the first 13 keys of 256 give -2
+    assert release(pd.DataFrame({"theme": ["noise"], "count": [9]}), "officer", SETTINGS).frame[
+        "count"
+    ].tolist() == [9]
+
+
+def test_the_same_cell_shows_the_same_value_in_every_table():
+    one = release(area_theme({("A", "noise"): 12, ("B", "noise"): 40}), "public", SETTINGS).frame
+    other = release(area_theme({("A", "noise"): 12, ("C", "litter"): 8}), "public", SETTINGS).frame
+    assert one["count"].iloc[0] == other["count"].iloc[0]
+
+
 def test_public_drops_sensitive_themes_before_totals():
-    table = area_theme({("A", "noise"): 10, ("A", "domestic"): 7, ("A", "litter"): 6})
+    keys = {
+        ("A", "noise"): 100,
+        ("A", "litter"): 28,
+        ("A", "domestic"): 5,
+    }  # noise + litter: key 128, noise 0
+    table = area_theme({("A", "noise"): 10, ("A", "domestic"): 7, ("A", "litter"): 6}, keys)
     out = release(table, Audience.PUBLIC, SETTINGS, groups=["area_code"])
     assert set(out.frame["theme"]) == {"noise", "litter"}
     assert out.totals["area_code"]["count"].tolist() == [16]  # not 23: the sensitive 7 is not in any total
 
 
 def test_a_table_without_themes_must_say_what_it_counts():
-    table = pd.DataFrame({"area_code": ["A"], "count": [12]})
+    table = pd.DataFrame({"area_code": ["A"], "count": [12], "ckey": [ZERO_NOISE]})
     with pytest.raises(PrivacyError, match="which themes"):
         release(table, "public", SETTINGS)
     with pytest.raises(PrivacyError):
@@ -59,7 +104,12 @@ def test_a_table_without_themes_must_say_what_it_counts():
 
 
 def test_single_small_cell_gets_a_complementary_partner():
-    table = area_theme({("A", "noise"): 20, ("A", "litter"): 9, ("A", "drugs"): 2})
+    keys = {
+        ("A", "noise"): ZERO_NOISE,
+        ("A", "litter"): 0,
+        ("A", "drugs"): 0,
+    }  # the area's total: key 128 too
+    table = area_theme({("A", "noise"): 20, ("A", "litter"): 9, ("A", "drugs"): 2}, keys)
     out = release(table, "public", SETTINGS, groups=["area_code"])
     shown = dict(zip(out.frame["theme"], out.frame["count"], strict=True))
     assert shown["drugs"] is pd.NA and shown["litter"] is pd.NA and shown["noise"] == 20
@@ -94,23 +144,28 @@ _tables = st.dictionaries(
 
 @given(counts=_tables, k=st.integers(3, 10), audience=st.sampled_from(["public", "council"]))
 def test_no_hidden_count_is_recoverable_by_subtraction(counts, k, audience):
+    """Complementary suppression on the true counts (what is hidden in a published group sums to 0 or at least
+    k), and the cell key noise on what is shown: within 2 of the truth, never a small count, zeros stay zero."""
     table = area_theme(counts)
     out = release(table, audience, Settings(k_min=k, _env_file=None), groups=["area_code"])  # type: ignore[call-arg]
     frame = out.frame
     assert not frame["theme"].isin(["hate", "domestic"]).any()
-    shown = frame["count"].dropna()
+    true = table[~table["theme"].isin(["hate", "domestic"])].reset_index(drop=True)
+    assert frame[["area_code", "theme"]].equals(true[["area_code", "theme"]])
+    n = true["count"].to_numpy()
+    hidden = frame["suppressed"].to_numpy()
+    assert (hidden >= ((n > 0) & (n < k))).all()  # every small count is hidden
+    shown = frame["count"].to_numpy(dtype=object)[~hidden].astype(np.int64)
+    assert (np.abs(shown - n[~hidden]) <= 2).all() and ((shown == 0) == (n[~hidden] == 0)).all()
     assert ((shown == 0) | (shown >= k)).all()  # nothing small is ever shown
-    true = table[~table["theme"].isin(["hate", "domestic"])].set_index(["area_code", "theme"])["count"]
+    for _, group in true.assign(hidden=hidden).groupby("area_code"):
+        lost, total = int(group.loc[group["hidden"], "count"].sum()), int(group["count"].sum())
+        assert lost == 0 or lost >= k or total < k  # subtraction within one table learns nothing under k
+    lost = int(n[hidden].sum())
+    assert lost == 0 or lost >= k or n.sum() < k
     totals = out.totals["area_code"].set_index("area_code")["count"]
-    for area, group in frame.groupby("area_code"):
-        total = totals[area]
-        if pd.isna(total):
-            continue
-        recovered = int(total) - int(group["count"].dropna().sum())
-        assert recovered == 0 or recovered >= k  # the subtraction attack learns nothing under k
-        hidden = group[group["suppressed"]]
-        assert recovered == int(true[[(area, t) for t in hidden["theme"]]].sum())
-    grand = out.totals["all"]["count"].iloc[0]
-    if not pd.isna(grand):
-        left = int(grand) - int(shown.sum())
-        assert left == 0 or left >= k
+    for area, group in true.groupby("area_code"):
+        total, value = int(group["count"].sum()), totals[area]
+        assert pd.isna(value) == (0 < total < k)
+        if not pd.isna(value):
+            assert abs(int(value) - total) <= 2 and (int(value) >= k or total == 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -245,3 +246,61 @@ def test_demo_command_prints_a_fresh_login_and_an_open_meeting(tmp_path):
     assert (
         re.search(r"dashboard login: demo / (\S+)", again.output).group(1) != password
     )  # never a fixed password
+
+
+HOLDING_SERVER = """
+import os
+import streamlit as st
+from koban_geo.store.db import connect
+
+HOLD = connect(os.environ["KOBAN_DB"])  # the server holds the store from start-up, as after a first page
+app = st.App("page.py")
+"""
+
+
+def test_stopping_serve_stops_the_server_and_frees_the_store(tmp_path: Path) -> None:
+    """Issue 13 item 9: `kill` of `koban-geo serve` used to leave its Streamlit child holding the store, so
+    every later CLI write failed with "open in another process"."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.browser import free_port
+
+    db = tmp_path / "koban.duckdb"
+    connect(db).close()
+    app = tmp_path / "dashboard" / "server.py"
+    app.parent.mkdir()
+    app.write_text(HOLDING_SERVER)
+    (app.parent / "page.py").write_text("import streamlit as st\nst.write('ok')\n")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOBAN_")}
+    env.update(KOBAN_APP=str(app), PYTHONPATH=os.pathsep.join(sys.path))
+    serve = subprocess.Popen([sys.executable, "-m", "koban_geo", "--db", str(db), "serve", "--port", str(port)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120  # start-up wait, not a performance assertion
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
+                    if resp.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert serve.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.3)
+        held = subprocess.run([sys.executable, "-m", "koban_geo", "--db", str(db), "init"], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert held.returncode != 0 and "open in another process" in held.stderr
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+    done = subprocess.run([sys.executable, "-m", "koban_geo", "--db", str(db), "init"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr

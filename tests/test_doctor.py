@@ -194,4 +194,4 @@ def test_cli_prints_marks_and_fixes_and_exits_1_on_failure(ops_cli, tmp_path: Pa
 def test_cli_exits_0_when_all_is_well(ops_cli, settings: Settings, app: Path) -> None:
     good = CliRunner().invoke(ops_cli, ["--db", str(settings.db), "doctor"])
     assert good.exit_code == 0, good.stdout
-    assert "✗" not in good.stdout and "    tip: on a closed network" in good.stdout
+    assert "✗" not in good.stdout and "    tip: build the offline basemap" in good.stdout

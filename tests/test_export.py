@@ -363,7 +363,7 @@ def test_priorities_hide_small_groups_from_public_tiers(world, tmp_path):
         "officer": 0,
         "partner": None,
     }
-    assert docs["public"]["koban"]["meeting"]["ballots"] == 7
+    assert abs(docs["public"]["koban"]["meeting"]["ballots"] - 7) <= 2  # cell key noise (privacy.cellkey)
     assert all(p["resident_pct"] is None and p["partner_rank"] is None for p in public.values())
     assert public["theme:noise"]["rank"] == 2 and public["theme:litter"]["rank"] == 1
     officer = {f["properties"]["key"]: f["properties"] for f in docs["officer"]["features"]}

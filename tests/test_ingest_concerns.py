@@ -456,6 +456,13 @@ def test_migration_0008_fills_the_place_keys_of_an_older_store(areas, settings, 
             old.execute(path.read_text(encoding="utf-8"))
             old.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, name])
     old.execute("INSERT INTO meta VALUES ('metric_crs', ?)", [crs])
+    for (batch,) in {(r[8],) for r in rows}:  # every stored row has its batch record (else it is torn)
+        old.execute(
+            "INSERT INTO ingest_batches (id, kind, format, file_name, sha256, rows_read, rows_accepted, "
+            "rows_rejected, rows_duplicate, parameters, errors, started_at, finished_at) "
+            "VALUES (?, 'concerns', 'csv', 'c.csv', 'x', 3, 3, 0, 0, '{}', '[]', now(), now())",
+            [batch],
+        )
     old.executemany(
         f"INSERT INTO concerns ({old_columns}) VALUES (?, ?, ?, ?, ?, ST_GeomFromText(?::VARCHAR), ?, ?, ?, ?)",
         rows,
@@ -467,3 +474,51 @@ def test_migration_0008_fills_the_place_keys_of_an_older_store(areas, settings, 
         assert _place_keys(con) == before
     finally:
         con.close()
+
+
+MIXED_LINES = [
+    ("1", "Ruido en Calle Núñez 12 cada noche", "Ruido en [ADDRESS] cada noche"),
+    ("2", "Barulho na Rua São Bento 45 à noite", "Barulho na [ADDRESS] à noite"),
+    ("3", "Lärm vor Größestraße 5 jede Nacht", "Lärm vor [ADDRESS] jede Nacht"),
+]
+
+
+def _mixed_csv(path, latin1_ids: set[str]):
+    lines = [b"id,date,lat,lon,theme,text\n"]
+    for n, text, _ in MIXED_LINES:
+        encoding = "latin-1" if n in latin1_ids else "utf-8"
+        lines.append(f"{n},2025-03-0{n},60.17,24.94,noise,{text}\n".encode(encoding))
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("latin1_ids", [{"2"}, {"1", "3"}, {"1", "2", "3"}])
+def test_a_utf8_file_with_stray_latin1_lines_is_decoded_per_line(con, settings, tmp_path, latin1_ids):
+    """Issue 13 item 5: one Latin-1 byte used to make the whole file Latin-1: every accent became mojibake,
+    and the scrubber missed the addresses. Now each line is UTF-8 if it is, else cp1252; the batch says which."""
+    path = _mixed_csv(tmp_path / "mixed.csv", latin1_ids)
+    result = ingest_file(con, settings, path, kind="concerns")
+    assert (result.accepted, result.rejected) == (3, 0)
+    stored = dict(con.execute("SELECT id, description FROM concerns").fetchall())
+    assert {k.rsplit(":", 1)[-1]: v for k, v in stored.items()} == {n: want for n, _, want in MIXED_LINES}
+    lines = sorted(int(n) + 1 for n in latin1_ids)
+    if len(latin1_ids) == 3:  # no line is UTF-8 beyond ASCII: a cp1252 file, as before
+        assert result.parameters["encoding"] == "cp1252" and not result.warnings
+        return
+    assert result.parameters["encoding"] == "utf-8+cp1252"
+    assert result.parameters["lines_read_as_cp1252"] == {"count": len(lines), "first": lines}
+    assert result.warnings == [
+        f"mixed.csv: {len(lines)} line(s) not valid UTF-8, read as cp1252: {', '.join(map(str, lines))}; "
+        "check their accents"
+    ]
+
+
+def test_decomposed_accents_are_composed_before_scrubbing(con, settings, tmp_path):
+    import unicodedata
+
+    text = unicodedata.normalize("NFD", "Ruido en Calle Núñez 12 y Größestraße 5")
+    path = write_text(
+        tmp_path / "nfd.csv", f"id,date,lat,lon,theme,text\n1,2025-03-01,60.17,24.94,noise,{text}\n"
+    )
+    ingest_file(con, settings, path, kind="concerns")
+    assert con.execute("SELECT description FROM concerns").fetchone()[0] == "Ruido en [ADDRESS] y [ADDRESS]"

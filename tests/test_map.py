@@ -116,6 +116,9 @@ def test_render_hands_streamlit_folium_only_local_links(monkeypatch, demo, vendo
     links = call["js_links"] + call["css_links"]
     assert any("d3/4.13.0" in u for u in call["js_links"]) and any("d3/3.5.5" in u for u in call["js_links"])
     assert any("leaflet.markercluster" in u for u in links) and any("leaflet_heat" in u for u in links)
+    own = [u for u in links if u.startswith("/app/static/koban/")]  # our map.js and map.css (committed)
+    assert own and all((assets.OWN / u.removeprefix("/app/static/koban/")).is_file() for u in own)
+    links = [u for u in links if u not in own]
     assert all(u.startswith("/app/static/vendor/") for u in links), links
     assert all((assets.VENDOR / u.removeprefix("/app/static/vendor/")).is_file() for u in links)
     assert call["returned_objects"] == ["last_object_clicked", "last_active_drawing"]

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 import koban_geo.ops.maintenance as maintenance
 from koban_geo.ingest import ingest_file
-from koban_geo.ops.maintenance import month_cutoff, purge, recover_torn_batches
+from koban_geo.ops.maintenance import month_cutoff, purge
 from koban_geo.store.db import connect
+from koban_geo.store.recovery import recover_torn_batches
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import query
 from koban_geo.store.taxonomy import theme_codes

@@ -106,6 +106,11 @@ PACKAGES: tuple[Package, ...] = (
     Package("d3", "4.13.0",
             "sha512-l8c4+0SldjVKLaE2WG++EQlqD7mh/dmQjvi2L2lKPadAVC+TbJC4ci7Uk9bRi+To0+ansgsS0iWfPjD7DBy+FQ==",
             {"build/d3.min.js": "d3/4.13.0/d3.min.js"}),
+    # the offline vector basemap's renderer (dashboard/ui/basemap.py): one self-contained script (BSD-3-Clause)
+    Package("protomaps-leaflet", "5.1.0",
+            "sha512-N0YY1Gbw5nZ9n8VUOvwHKm/w3zhTTuaZEeMZl8doHemeM4ujGPp2otI6t4Sgqrz8iM4svx2rpG1Q17rHkOWSaA==",
+            {"dist/protomaps-leaflet.js": "protomaps-leaflet/5.1.0/protomaps-leaflet.js",
+             "LICENSE": "protomaps-leaflet/5.1.0/LICENSE"}),
 )
 # fmt: on
 
@@ -154,6 +159,9 @@ ASSETS: dict[str, str] = {
         "folium/leaflet_heat.min.js",
     "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js": "d3/3.5.5/d3.min.js",
     "https://d3js.org/d3.v4.min.js": "d3/4.13.0/d3.min.js",
+    # not a folium link: the URL the basemap element names its renderer by (dashboard/ui/basemap.py)
+    "https://unpkg.com/protomaps-leaflet@5.1.0/dist/protomaps-leaflet.js":
+        "protomaps-leaflet/5.1.0/protomaps-leaflet.js",
 }  # fmt: skip
 
 

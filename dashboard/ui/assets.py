@@ -15,8 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-VENDOR = Path(__file__).resolve().parent.parent / "static" / "vendor"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+VENDOR = STATIC / "vendor"
 STATIC_URL = "/app/static/vendor"  # where Streamlit serves VENDOR (enableStaticServing)
+OWN = STATIC / "koban"  # the app's own map script and styles (committed)
+OWN_URL = "/app/static/koban"
 LEAFLET_IMAGES = "leaflet/1.9.3/images/"
 
 
@@ -89,6 +92,25 @@ def static_base() -> str:
     return f"/{prefix}{STATIC_URL}" if prefix else STATIC_URL
 
 
+def own_base() -> str:
+    """OWN_URL under Streamlit's server.baseUrlPath."""
+    return static_base().removesuffix(STATIC_URL) + OWN_URL
+
+
+def own_url(url: str, base: str) -> str:
+    """An OWN_URL link under `base` (other links unchanged)."""
+    return base + url[len(OWN_URL) :] if url.startswith(OWN_URL + "/") else url
+
+
+def _own_file(url: str) -> Path | None:
+    """The file behind a link to the app's own static files (/app/static/koban/..., any base path)."""
+    at = url.find(OWN_URL + "/")
+    if at < 0 or url.startswith(("http://", "https://", "//")):
+        return None
+    rel = _norm(url[at + len(OWN_URL) + 1 :])
+    return OWN / rel if rel else None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Inlining, for a page that must work from a file with no server and no network
 # ---------------------------------------------------------------------------------------------------------
@@ -123,6 +145,9 @@ def inline_html(html: str, vendor: Path | None = None) -> str:
 
     def script(match: re.Match[str]) -> str:
         url = match.group(1)
+        own = _own_file(url)
+        if own is not None:
+            return f"<script>/* {own.name} */\n{_no_end_tag(_read_own(own), 'script')}\n</script>"
         if not url.startswith(("http://", "https://", "//")):
             return match.group(0)
         text = _read(vendor, rel_of(url)).decode("utf-8")
@@ -130,6 +155,9 @@ def inline_html(html: str, vendor: Path | None = None) -> str:
 
     def link(match: re.Match[str]) -> str:
         href = _HREF.search(match.group(0))
+        own = _own_file(href.group(1)) if href is not None else None
+        if own is not None:
+            return f"<style>/* {own.name} */\n{_no_end_tag(_read_own(own), 'style')}\n</style>"
         if href is None or not href.group(1).startswith(("http://", "https://", "//")):
             return match.group(0)
         rel = rel_of(href.group(1))
@@ -148,6 +176,13 @@ def image_data_uris(vendor: Path | None = None) -> dict[str, str]:
         "shadowUrl": "marker-shadow.png",
     }
     return {key: _data_uri(vendor, LEAFLET_IMAGES + name) for key, name in names.items()}
+
+
+def _read_own(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AssetsMissing(f"the app's own map file {path.name} is missing") from exc
 
 
 def _read(vendor: Path, rel: str) -> bytes:

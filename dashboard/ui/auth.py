@@ -1,7 +1,9 @@
 """Who is looking: local accounts (koban_geo.community.accounts) or the organisation's single sign-on (st.login).
 
 Each page declares the audience tier it renders with `require(tier)`; a visitor who is not logged in is the
-`public` tier and reaches only the public pages (meeting screen, phone vote, "you said, we did").
+`public` tier and reaches only the public pages (meeting screen, phone vote, "you said, we did"). The login
+itself happens on the server (web.login sets an HttpOnly session cookie); here each run reads that cookie
+(st.context.cookies) and asks the store whether its session is still live.
 """
 
 from __future__ import annotations
@@ -12,25 +14,39 @@ import streamlit as st
 
 from koban_geo.privacy.audience import Audience
 from ui import store
-from ui.i18n import _
+from ui.i18n import _, current_lang
 
 # Which tiers a user of a given tier may render (an officer can preview what the public sees).
 RANK = {Audience.PUBLIC: 0, Audience.COUNCIL: 1, Audience.OFFICER: 2, Audience.ANALYST: 3}
-_TOKEN = "koban-session"
+
+
+def session_cookie() -> str | None:
+    """The session cookie this browser sent when it opened the page (the server set it at login)."""
+    from web.session import COOKIE
+
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) and value else None
+
+
+def cookie_account() -> Any | None:
+    """The account of this browser's session cookie, if the store says the session is live."""
+    from koban_geo.community.accounts import session_user
+    from web import process
+    from web.session import token_from_cookie
+
+    token = token_from_cookie(session_cookie(), process.session_key())
+    return session_user(store.reader(), token) if token else None
 
 
 def current() -> Any | None:
-    """The logged-in account of this browser session, or None (expired and revoked sessions end here)."""
-    from koban_geo.community.accounts import session_user
+    """The logged-in account of this browser, or None; the store is asked on every run, so a session
+    that expired, or ended in another tab, ends here too."""
+    return cookie_account() or _oidc_account()
 
-    token = st.session_state.get(_TOKEN)
-    if token:
-        account = session_user(store.reader(), token)
-        if account is not None:
-            return account
-        st.session_state.pop(_TOKEN, None)
-        st.session_state["koban-expired"] = True
-    return _oidc_account()
+
+def ended() -> bool:
+    """True when this browser holds a session cookie that is no longer live (logged out, expired)."""
+    return session_cookie() is not None and cookie_account() is None
 
 
 def tier() -> Audience:
@@ -41,12 +57,31 @@ def tier() -> Audience:
     return audience_for(account.role) if account is not None else Audience.PUBLIC
 
 
+def here() -> str:
+    """This page's address on the site (path and query), for a login that comes back to it."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(getattr(st.context, "url", "") or ""))
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def login_button(*, key: str = "login-link", back_to: str | None = None) -> None:
+    """A link to the login form (a server page: it sets the cookie), which comes back to `back_to`."""
+    from web.login import login_url
+
+    url = login_url(back_to or here(), current_lang())
+    st.link_button(_("Log in"), url, icon=":material/login:", type="primary", key=key)
+
+
 def require(needed: Audience) -> Audience:
     """Stop the page unless the visitor may see tier `needed`; returns the visitor's own tier."""
     have = tier()
     if RANK[have] < RANK[needed]:
-        st.warning(_("Please log in to see this page."))
-        st.page_link(st.session_state["koban-login-page"], label=_("Log in"), icon=":material/login:")
+        if ended():
+            st.warning(_("Your session has ended. Please log in again."))
+        else:
+            st.warning(_("Please log in to see this page."))
+        login_button(key="require-login")
         st.stop()
     return have
 
@@ -56,55 +91,33 @@ def previewable(have: Audience) -> list[Audience]:
     return [a for a in sorted(RANK, key=RANK.__getitem__, reverse=True) if RANK[a] <= RANK[have]]
 
 
-@st.cache_resource(show_spinner=False)
-def _throttles() -> dict[str, Any]:
-    """Per-process login throttles: one browser session, one client address, and the server as a whole."""
-    from koban_geo.community.throttle import Throttle
+def logout_form() -> None:
+    """A "Log out" button: a form posted to the server, which revokes the session in the store (every tab
+    with this cookie is logged out at its next run) and clears the cookie."""
+    from html import escape
 
-    return {
-        "session": Throttle(limit=5, window_s=60),
-        "client": Throttle(limit=20, window_s=300),
-        "server": Throttle(limit=100, window_s=60),
-    }
+    from web.login import LOGOUT, logout_token
 
-
-def _throttle_keys() -> dict[str, str]:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    client = str(getattr(st.context, "ip_address", None) or "unknown")
-    return {"session": ctx.session_id if ctx else "none", "client": client, "server": "all"}
-
-
-def login(username: str, password: str) -> str | None:
-    """Log in; on failure return a message that does not say whether the user exists.
-
-    Too many failures from this session, this client or the whole server within a minute or so are refused
-    before any password is checked (the account lock-out in koban_geo.community.accounts guards each account)."""
-    from koban_geo.community.accounts import LoginError, authenticate, start_session
-    from koban_geo.store.sql import audit, writing
-
-    throttles, keys = _throttles(), _throttle_keys()
-    if any(throttles[name].blocked(key) for name, key in keys.items()):
-        with writing(store.connection()) as cur:
-            audit(cur, "anonymous", "login_throttled", f"client={keys['client']}")
-        return "throttled"
-    con = store.connection()
-    try:
-        account = authenticate(con, store.settings(), username, password)
-    except LoginError as exc:
-        for name, key in keys.items():
-            throttles[name].failed(key)
-        return str(exc)
-    st.session_state[_TOKEN] = start_session(con, store.settings(), account.username)
-    st.session_state.pop("koban-expired", None)
-    return None
+    value = session_cookie()
+    if value is None:
+        return
+    st.html(
+        f'<form method="post" action="{LOGOUT}" class="koban-logout">'
+        f'<input type="hidden" name="csrf" value="{escape(logout_token(value), quote=True)}">'
+        f'<input type="hidden" name="lang" value="{escape(current_lang(), quote=True)}">'
+        f'<button type="submit" data-testid="logout">{escape(_("Log out"))}</button></form>'
+        "<style>.koban-logout button { padding: .45rem 1rem; border-radius: .5rem; border: 1px solid #bbb;"
+        " background: #fff; font-size: 1rem; cursor: pointer; }</style>"
+    )
 
 
 def logout() -> None:
+    """End this browser's session in the store (and the single sign-on session, if any)."""
     from koban_geo.community.accounts import end_session
+    from web import process
+    from web.session import token_from_cookie
 
-    token = st.session_state.pop(_TOKEN, None)
+    token = token_from_cookie(session_cookie(), process.session_key())
     if token:
         end_session(store.connection(), token)
     if _oidc_configured() and getattr(st.user, "is_logged_in", False):

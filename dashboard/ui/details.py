@@ -12,6 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import store
 from ui.filters import theme_label
 from ui.i18n import _
+from ui.text import plain
 
 
 def _trend_label(code: str) -> str:
@@ -47,7 +48,7 @@ def panel(clicked: dict[str, Any] | None, flt: Filter, audience: Audience, lang:
         if place.area_code is None:
             st.caption(_("No area here."))
         else:
-            st.subheader(place.area_name or place.area_code)
+            st.subheader(plain(place.area_name or place.area_code))
             _show(flt, audience, lang, area_code=place.area_code)
             _problem_button(flt, audience, "area", place.area_code, place.area_name or place.area_code)
     with tabs[1]:

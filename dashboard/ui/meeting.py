@@ -1,4 +1,4 @@
-"""Shared meeting pieces: the join code, the live tally, the translated vote errors."""
+"""Shared meeting pieces: the join code, the live tally (the phones' own page is web/phone.py)."""
 
 from __future__ import annotations
 
@@ -16,41 +16,54 @@ def role_label(role: str) -> str:
     return {"resident": _("Residents"), "officer": _("Officers"), "partner": _("Partners")}[role]
 
 
-def role_single(role: str) -> str:
-    return {"resident": _("Resident"), "officer": _("Officer"), "partner": _("Partner")}[role]
-
-
-def vote_error(exc: Any) -> str:
-    """A VoteError's reason in the phone's language (the library's English message as the fallback)."""
-    params = getattr(exc, "params", {}) or {}
-    messages = {
-        "closed": _("Voting has closed for this meeting."),
-        "device": _("This phone could not be recognised; reload the page and try again."),
-        "duplicate": _("Each item can be ranked only once."),
-        "empty": _("Place at least one dot."),
-        "form": _("This ballot does not fit this meeting's voting rules."),
-        "no_meeting": _("No meeting has this code; check the code on the screen."),
-        "not_open": _("Voting has not started yet; try again when the facilitator opens it."),
-        "not_whole": _("Dots are whole numbers, 0 or more."),
-        "role": _("Choose whether you vote as a resident, an officer or a partner."),
-        "unknown_item": _("Your ballot names an item that is not on this meeting's list."),
-        "cap": _("At most {cap} dots can go on one item.").format(cap=params.get("cap", "")),
-        "budget": _("You have {budget} dots; this ballot uses {used}.").format(
-            budget=params.get("budget", ""), used=params.get("used", "")
-        ),
-    }
-    return messages.get(getattr(exc, "reason", ""), str(exc))
-
-
-def join_url(code: str, lang: str) -> str:
-    """The address phones open: settings.public_url, else the address this browser used."""
+def join_base() -> str:
+    """The base of the join link: settings.public_url (KOBAN_PUBLIC_URL), else the address this browser used."""
     from urllib.parse import urlsplit
 
     base = store.settings().public_url
     if not base:
         parts = urlsplit(str(getattr(st.context, "url", "") or ""))
         base = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
-    return f"{base.rstrip('/')}/vote?meeting={code}&lang={lang}"
+    return base
+
+
+def join_url(code: str, lang: str | None = None) -> str:
+    """The address phones open (koban_geo.community.joining.join_url under join_base())."""
+    from koban_geo.community.joining import join_url as build
+
+    return build(join_base(), code, lang)
+
+
+def public_url_notice() -> None:
+    """A warning for staff, before a meeting is opened, when phones in the room could not open the join link
+    (KOBAN_PUBLIC_URL unset, or pointing at this machine)."""
+    from koban_geo.community.joining import public_url_problem
+
+    problem = public_url_problem(store.settings().public_url)
+    if problem is None:
+        return
+    st.warning(
+        _(
+            "Phones in the room cannot open the join link yet: KOBAN_PUBLIC_URL is not set, or it points at "
+            "this computer ({url}). Set it to the address phones reach the dashboard at (for example "
+            "http://10.0.0.5:8501) and restart the dashboard before opening the meeting."
+        ).format(url=join_base() or "localhost"),
+        icon=":material/wifi_off:",
+    )
+
+
+def staff_link() -> None:
+    """A small way off the projector page, whose sidebar is hidden: staff to their meetings, visitors to the
+    log-in."""
+    from koban_geo.privacy.audience import Audience
+    from ui import auth
+
+    if auth.tier() == Audience.PUBLIC:
+        login = st.session_state.get("koban-login-page")
+        if login is not None:
+            st.page_link(login, label=_("Staff log-in"), icon=":material/menu:")
+    else:
+        st.page_link("views/meetings.py", label=_("Meetings"), icon=":material/menu:")
 
 
 def qr_png(text: str) -> bytes:
@@ -81,6 +94,31 @@ def tally_table(results: Any, lang: str, *, k: int | None = None) -> pd.DataFram
     if small and len(frame):
         frame = frame.sort_values(_("Item")).reset_index(drop=True)
     return frame
+
+
+def tally_bars(results: Any, lang: str, *, k: int, top: int = 5) -> str:
+    """The live tally as large horizontal bars of the top items (HTML, every label escaped).
+
+    As in tally_table: while a group has 1..k-1 phones no share, combination or order is shown (the items
+    are listed by name, without bars), so nobody's vote can be told."""
+    from html import escape
+
+    small = any(0 < g.participants < k for g in results.groups.values())
+    ranked = (
+        sorted(results.ranking, key=lambda r: r.candidate.label(lang)) if small else list(results.ranking)
+    )
+    rows = []
+    for r in ranked[:top]:
+        label = escape(r.candidate.label(lang))
+        share = 0.0 if small else max(0.0, min(1.0, float(r.combined)))
+        value = "–" if small else f"{share:.0%}"
+        rows.append(
+            f'<div class="koban-bar" role="listitem"><div class="koban-bar-label"><span>{label}</span>'
+            f'<span class="koban-bar-value">{value}</span></div>'
+            f'<div class="koban-bar-track" aria-hidden="true"><div class="koban-bar-fill" '
+            f'style="width:{share * 100:.1f}%"></div></div></div>'
+        )
+    return f'<div class="koban-bars" role="list" data-testid="tally-bars">{"".join(rows)}</div>'
 
 
 def group_summary(results: Any) -> str:

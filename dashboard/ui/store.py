@@ -1,7 +1,7 @@
 """The dashboard's one store connection and its settings.
 
 DuckDB lets one process write a store file, so the dashboard server owns it: one read-write connection per
-process (st.cache_resource), a fresh cursor per script run for reading (cursors are DuckDB's way to use one
+process (kept in web.process, shared with the login routes, out of reach of Streamlit's "clear cache"), a fresh cursor per script run for reading (cursors are DuckDB's way to use one
 connection from many threads), and koban_geo.store.sql.writing for every write (one serialised transaction).
 A page that only reads asks for `reader()` and never writes through it; the CLI, while the server runs, is
 refused with a clear "the store is open in the dashboard" message (koban_geo.store.db.StoreError).
@@ -9,37 +9,23 @@ refused with a clear "the store is open in the dashboard" message (koban_geo.sto
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import duckdb
-import streamlit as st
 
-from koban_geo.store.settings import Settings, get_settings
+from koban_geo.store.settings import Settings
 
 
 def settings() -> Settings:
     """The typed settings (KOBAN_* environment, .env), read once per store path."""
-    return _settings(os.environ.get("KOBAN_DB"))
+    from web import process
 
-
-@st.cache_resource(show_spinner=False)
-def _settings(db: str | None) -> Settings:
-    return get_settings(db=db)
-
-
-@st.cache_resource(show_spinner=False)
-def _connection(db: str) -> duckdb.DuckDBPyConnection:
-    from koban_geo.store.db import StoreError, connect
-
-    if not Path(db).exists():
-        raise StoreError(f"No KOBAN store at {db}: run `koban-geo init` or `koban-geo demo` first.")
-    return connect(Path(db))
+    return process.settings()
 
 
 def connection() -> duckdb.DuckDBPyConnection:
     """The process's read-write connection: pass it to koban_geo functions that write (they serialise)."""
-    return _connection(str(settings().db))
+    from web import process
+
+    return process.connection()
 
 
 def reader() -> duckdb.DuckDBPyConnection:

@@ -7,6 +7,7 @@ import streamlit as st
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _
+from ui.text import plain
 
 auth.require(Audience.OFFICER)
 me = auth.current()
@@ -51,7 +52,7 @@ with st.form("account-add", clear_on_submit=True):
         try:
             add_user(store.connection(), name.strip().lower(), password, role, actor=me.username)
         except AccountError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(_("Saved."))
 
@@ -66,5 +67,5 @@ if st.button(_("Back up the store now"), key="admin-backup"):
     folder.parent.mkdir(parents=True, exist_ok=True)
     with st.spinner(_("Preparing...")):
         manifest = backup(store.connection(), folder, actor=me.username)
-    st.success(_("Backup written to {path}").format(path=str(folder)))
+    st.success(plain(_("Backup written to {path}").format(path=str(folder))))
     st.caption(_("{n} tables copied.").format(n=len(manifest.get("tables", {}))))

@@ -12,6 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import audience_label
 from ui.i18n import _, current_lang
+from ui.text import plain
 
 have = auth.require(Audience.COUNCIL)
 me = auth.current()
@@ -60,7 +61,7 @@ if st.button(_("Prepare the file"), key="export-prepare", type="primary"):
                 export(store.connection(), store.settings(), what, audience, out, actor=actor,
                        flt=Filter(unit=store.settings().count_unit), meeting_id=meeting_id, lang=lang)  # fmt: skip
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.session_state["export-file"] = (name, out.read_bytes())
 prepared = st.session_state.get("export-file")

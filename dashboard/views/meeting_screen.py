@@ -4,15 +4,19 @@ join code with its QR code."""
 
 from __future__ import annotations
 
+import base64
+
 import streamlit as st
 
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
-from ui import map as maps
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import PROJECTOR_CSS, escape, plain, precision_note, style
-from ui.meeting import group_summary, join_url, qr_png, tally_table
+from ui.layout import PROJECTOR_CSS, PROJECTOR_SCREEN_CSS, precision_note, style
+from ui.map.cache import cached_public_map
+from ui.map.show import render
+from ui.meeting import group_summary, join_url, qr_png, staff_link, tally_bars
+from ui.text import escape, plain
 
 style(PROJECTOR_CSS)
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
@@ -20,7 +24,7 @@ lang = current_lang()
 
 from koban_geo.analysis.grid import Filter  # noqa: E402
 from koban_geo.community.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
-from koban_geo.community.voting import results  # noqa: E402
+from koban_geo.community.voting import public_results  # noqa: E402
 
 code = st.query_params.get("code", "")
 meeting = meeting_by_code(store.reader(), code) if code else None
@@ -45,38 +49,37 @@ if meeting is None:
         st.rerun()
     st.stop()
 
-head, join = st.columns([3, 1])
-with head:
-    st.title(plain(meeting.title))
-    st.caption(f"{meeting.date:%d.%m.%Y}")
-with join:
-    url = join_url(meeting.code, lang)
-    st.image(qr_png(url), width=180)
-    st.html(f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>')
-
+style(PROJECTOR_SCREEN_CSS)  # the meeting itself: made for 1920x1080 and 1280x720, no sidebar, no scrolling
 settings = store.settings()
 flt = Filter(areas=meeting.areas, unit=settings.count_unit)
-left, right = st.columns([3, 2], gap="large")
+built = cached_public_map(store.data_version(), flt, lang, projector=True)
+with st.container(key="screen-head", horizontal=True, vertical_alignment="bottom"):
+    st.title(plain(meeting.title))
+    st.html(f'<div class="koban-date">{meeting.date:%d.%m.%Y}</div>')
+    staff_link()
+left, right = st.columns([3, 2], gap="medium")
 with left:
-    built = maps.cached_public_map(store.data_version(), flt, lang)
+    render(built.map, key="screen-map", height=520)
     precision_note(built.note)
-    maps.render(built.map, key="screen-map", height=520)
-with right:
-    st.subheader(_("Changed since the last meeting"))
     changes = changes_since_last_meeting(store.reader(), settings, list(meeting.areas), lang)
     if changes.previous is None:
-        st.write(_("This is the first meeting for these areas."))
+        said = _("This is the first meeting for these areas.")
     else:
-        rows = [
-            {
-                _("Theme"): theme_label(r.theme, lang),
-                _("Now"): "–" if r.now is None else r.now,
-                _("Before"): "–" if r.before is None else r.before,
-                _("Change"): "–" if r.change is None else f"{r.change:+d}",
-            }
-            for r in changes.rows
-        ]
-        st.table(rows)
+        shown = [r for r in changes.rows if r.change][:4]
+        said = " · ".join(f"{theme_label(r.theme, lang)} {r.change:+d}" for r in shown) or _("No change.")
+    st.html(
+        f'<div class="koban-changes"><b>{escape(_("Changed since the last meeting"))}:</b> {escape(said)}</div>'
+    )
+with right:
+    qr = base64.b64encode(qr_png(join_url(meeting.code, lang))).decode("ascii")
+    st.html(
+        f'<div class="koban-joinbox"><img class="koban-qr" alt="{escape(_("QR code of the join link"))}" '
+        f'src="data:image/png;base64,{qr}"><div class="koban-join">'
+        f'<div class="koban-join-label">{escape(_("Join on your phone"))}</div>'
+        f'<div class="koban-code" data-testid="join-code">{escape(meeting.code)}</div>'
+        f'<div class="koban-url" data-testid="join-url">{escape(join_url(meeting.code))}</div></div></div>'
+    )
+    tally_box = st.container(key="screen-tally")
 
 
 meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not the page's state
@@ -85,18 +88,31 @@ meeting_id = meeting.id  # the fragment below reruns alone: it keeps the id, not
 @st.fragment(run_every=3)
 def tally() -> None:
     """The live vote tally, refreshed every 3 seconds without rerunning the page."""
-    outcome = results(store.reader(), meeting_id)
-    st.subheader(_("Votes so far: {n}").format(n=outcome.ballots))
     k = settings.k_min
+    # the tally as last published: it moves only once k phones have a new or changed ballot (it may write)
+    shown = public_results(store.connection(), meeting_id, k)
+    outcome = shown.results
+    votes = _("Votes so far: {n}").format(n=shown.ballots)
+    st.html(f'<div class="koban-votes">{escape(votes)}</div>')
     if outcome.ranking:
-        st.table(tally_table(outcome, lang, k=k).set_index("#"))
+        st.html(tally_bars(outcome, lang, k=k))
+    notes = []
     if any(0 < g.participants < k for g in outcome.groups.values()):
-        st.caption(
+        notes.append(
             _("A group with fewer than {k} phones is not shown yet, so nobody's vote can be told.").format(
                 k=k
             )
         )
-    st.caption(group_summary(outcome))
+    if shown.live:
+        notes.append(
+            _(
+                "The tally moves once {k} phones have voted or changed their vote, so nobody's vote can be told."
+            ).format(k=k)
+        )
+    notes.append(group_summary(outcome))
+    for note in notes:
+        st.html(f'<div class="koban-tally-note">{escape(note)}</div>')
 
 
-tally()
+with tally_box:
+    tally()

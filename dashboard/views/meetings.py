@@ -11,8 +11,9 @@ from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
-from ui.layout import plain
-from ui.meeting import group_summary, join_url, role_label, tally_table
+from ui.meeting import group_summary, join_url, public_url_notice, role_label, tally_table
+from ui.phones_panel import phones_panel
+from ui.text import plain
 
 auth.require(Audience.OFFICER)
 me = auth.current()
@@ -34,6 +35,7 @@ from koban_geo.community.meetings import (  # noqa: E402
 from koban_geo.community.voting import add_facilitator_count, results  # noqa: E402
 
 st.title(_("Meetings"))
+public_url_notice()  # before any meeting is opened: can phones in the room reach the join link?
 areas = area_names(store.reader())
 
 with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.reader())):
@@ -68,7 +70,7 @@ with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.re
                             max_per_item=int(cap)),
             )  # fmt: skip
         except MeetingError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(_("Meeting created. Join code: {code}").format(code=made.code))
 
@@ -82,7 +84,9 @@ meeting = st.selectbox(
 )  # fmt: skip
 st.subheader(plain(meeting.title))
 st.write(
-    _("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang))
+    plain(
+        _("Join code {code} · phones open {url}").format(code=meeting.code, url=join_url(meeting.code, lang))
+    )
 )
 st.page_link("views/meeting_screen.py", label=_("Open the meeting screen"), icon="📽️",
              query_params={"code": meeting.code})  # fmt: skip
@@ -95,7 +99,7 @@ try:
         close_meeting(store.connection(), meeting.id, actor)
         st.rerun()
 except MeetingError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
 
 outcome = results(store.reader(), meeting.id)
 st.markdown("**" + _("Results") + "**")
@@ -107,6 +111,8 @@ st.caption(
         "Combined score: each group's share of its own points, weighted; a big group cannot outvote the others."
     )
 )
+
+phones_panel(meeting, outcome.ballots, actor)  # ballots beside the headcount, group codes, ballot slips
 
 if meeting.status != "closed":
     with st.form("weights"):
@@ -122,7 +128,7 @@ if meeting.status != "closed":
             try:
                 set_weights(store.connection(), meeting.id, weights, actor)
             except MeetingError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
 if meeting.status == "open":
@@ -141,7 +147,7 @@ if meeting.status == "open":
                 add_facilitator_count(store.connection(), meeting.id, group, {k: int(v) for k, v in counts.items() if v},
                                       note, actor, source="paper" if source == "paper" else "hands")  # fmt: skip
             except MeetingError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.rerun()
 if meeting.status == "closed" and outcome.ranking:
@@ -155,7 +161,7 @@ if meeting.status == "closed" and outcome.ranking:
             problem_id = create_problem(store.connection(), store.settings(), actor=actor,
                                         candidate=(meeting.id, key))  # fmt: skip
         except (ProblemError, ValueError) as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(_("Problem card {id} created.").format(id=problem_id))
 if st.button(_("Prepare the meeting pack"), key="meeting-pack"):

@@ -9,8 +9,8 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import plain
 from ui.problems import action_statuses
+from ui.text import plain
 
 TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
@@ -49,13 +49,15 @@ for problem_id in list_problems(store.reader())["id"]:
         continue
     shown += 1
     props = view.properties
-    st.markdown(f"**{plain(props['title'])}** · " + ", ".join(theme_label(t, lang) for t in props["themes"]))
+    st.markdown(
+        f"**{plain(props['title'])}** · " + plain(", ".join(theme_label(t, lang) for t in props["themes"]))
+    )
     for action in props.get("actions", []):
         st.text(
             f"• {action['description']} — {action['owner_org']} ({ACTION_STATUS.get(action['status'], action['status'])})"
         )
     if props.get("assessment"):
-        st.caption(props["assessment"]["verdict"])
+        st.caption(plain(props["assessment"]["verdict"]))
 if not shown:
     st.write(_("Work on these priorities has not started yet."))
 st.caption(layer.meta["precision_note"])

@@ -11,8 +11,8 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
-from ui.layout import plain
 from ui.problems import action_statuses, near_repeat_section, risk_section
+from ui.text import plain
 
 have = auth.require(Audience.COUNCIL)
 me = auth.current()
@@ -60,7 +60,7 @@ if officer:
                 made = create_problem(store.connection(), store.settings(), actor=actor, title=title or None,
                                       themes=themes or None, area=area)  # fmt: skip
             except (ProblemError, ValueError) as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 st.session_state["problem-pick"] = made
 
@@ -83,8 +83,10 @@ if view is None:
 props = view.properties
 st.subheader(plain(props["title"]))
 st.caption(
-    " · ".join(
-        [STATUS.get(props["status"], props["status"]), *[theme_label(t, lang) for t in props["themes"]]]
+    plain(
+        " · ".join(
+            [STATUS.get(props["status"], props["status"]), *[theme_label(t, lang) for t in props["themes"]]]
+        )
     )
 )
 
@@ -139,13 +141,13 @@ with tabs[2]:
                     add_action(store.connection(), problem.id, actor=actor, description=description,
                                owner_org=owner, due=due)  # fmt: skip
                 except (ProblemError, ValueError) as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
                     st.rerun()
 with tabs[3]:
     assessment = props.get("assessment")
     if assessment:
-        st.write(assessment["verdict"])
+        st.write(plain(assessment["verdict"]))
         cols = st.columns(3)
         if assessment.get("change_pct") is not None:
             cols[0].metric(_("Change in the place"), f"{assessment['change_pct']:+.0f} %")
@@ -171,7 +173,7 @@ with tabs[3]:
                     set_plan(store.connection(), problem.id, actor=actor, response_start=start, period_days=int(days),
                              comparison_area=comparison, buffer_m=None if comparison else float(ring))  # fmt: skip
                 except (ProblemError, ValueError) as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
                     st.rerun()
 with tabs[4]:
@@ -189,6 +191,6 @@ if officer:
                 try:
                     set_status(store.connection(), problem.id, move, actor=actor)
                 except ProblemError as exc:
-                    st.error(str(exc))
+                    st.error(plain(exc))
                 else:
                     st.rerun()

@@ -59,11 +59,13 @@ def area_counts(
             "area_code": np.asarray(got["area_code"], dtype=object),
             "name": np.asarray(got["name"], dtype=object),
             "count": np.asarray(got["count"], dtype=np.int64),
+            "ckey": np.asarray(got["ckey"], dtype=np.int64),
         }
     )
     geoms = shapely.from_wkb([bytes(w) for w in got["wkb"]]) if len(areas) else np.array([], dtype=object)
     theme_lists = [list(map(str, t)) for t in got["themes"]]
     count_lists = [list(map(int, c)) for c in got["theme_counts"]]
+    key_lists = [list(map(int, c)) for c in got["theme_ckeys"]]
     sizes = [len(t) for t in theme_lists]
     themes = pd.DataFrame(
         {
@@ -72,16 +74,17 @@ def area_counts(
             else np.array([], dtype=object),
             "theme": [t for ts in theme_lists for t in ts],
             "count": np.array([c for cs in count_lists for c in cs], dtype=np.int64),
+            "ckey": np.array([c for cs in key_lists for c in cs], dtype=np.int64),
         }
     )  # commonest first within an area (the query's order): the top themes are the first shown ones
 
     counted = flt.themes or ()
     shown = release(areas, policy.audience, settings, theme=None, themes_counted=counted)
-    frame = shown.frame
+    frame = shown.frame.drop(columns=["ckey"], errors="ignore")
     if "suppressed" not in frame:
         frame["suppressed"] = False
     by_theme = release(themes, policy.audience, settings, groups=["area_code"], theme="theme").frame
-    top_themes = _top_themes(frame, by_theme, policy, top)
+    top_themes = _top_themes(areas, themes, by_theme, policy, top)
 
     rows: list[tuple[Any, dict[str, Any]]] = []
     for geom, rec in zip(geoms, frame.itertuples(index=False), strict=True):
@@ -108,25 +111,27 @@ def area_counts(
 
 
 def _top_themes(
-    areas: pd.DataFrame, by_theme: pd.DataFrame, policy: Policy, top: int
+    areas: pd.DataFrame, themes: pd.DataFrame, by_theme: pd.DataFrame, policy: Policy, top: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """The commonest shown themes per area (`by_theme` holds each area's themes commonest first, ties by
-    theme code: areas_counts orders them). For public tiers the themes left out (hidden or beyond `top`)
-    must add up to nothing or to at least k, since the area's count is published next to them."""
-    totals = {
-        str(code): (None if pd.isna(n) else int(n))
-        for code, n in zip(areas["area_code"], areas["count"], strict=True)
-    }
+    """The commonest shown themes per area (`by_theme` holds each area's themes as released, `themes` the
+    same rows with their true counts, commonest first, ties by theme code: areas_counts orders them). For
+    public tiers the themes left out (hidden or beyond `top`) must add up, in true counts, to nothing or to
+    at least k, since the area's count is published next to them; the counts shown are the released ones."""
+    totals = {str(code): int(n) for code, n in zip(areas["area_code"], areas["count"], strict=True)}
     out: dict[str, list[dict[str, Any]]] = {}
     if by_theme.empty:
         return out
-    visible = by_theme[by_theme["count"].notna()].sort_values(
-        ["count", "theme"], ascending=[False, True], kind="stable"
+    true = {(str(a), str(t)): int(n) for a, t, n in zip(themes["area_code"], themes["theme"], themes["count"], strict=True)}  # fmt: skip
+    visible = by_theme[by_theme["count"].notna()].assign(
+        true=lambda f: [true[(str(a), str(t))] for a, t in zip(f["area_code"], f["theme"], strict=True)]
     )
+    visible = visible.sort_values(["true", "theme"], ascending=[False, True], kind="stable")
     codes = visible["area_code"].astype(str).tolist()
     names = visible["theme"].astype(str).tolist()
     counts = [int(n) for n in visible["count"].tolist()]
+    trues = visible["true"].tolist()
     flags = visible["sensitive"].astype(bool).tolist() if "sensitive" in visible else None
+    chosen: dict[str, list[int]] = {}
     for i, code in enumerate(codes):
         picked = out.setdefault(code, [])
         if len(picked) < top:
@@ -134,12 +139,13 @@ def _top_themes(
             if flags is not None:
                 item["sensitive"] = flags[i]
             picked.append(item)
+            chosen.setdefault(code, []).append(trues[i])
     if policy.audience.aggregates_only:
         for code, picked in out.items():
-            total = totals.get(code)
-            if total is None:
+            total = totals.get(code, 0)
+            if 0 < total < policy.k:
                 picked.clear()
-            while picked and 0 < (total or 0) - sum(int(p["count"]) for p in picked) < policy.k:
+            while picked and 0 < total - sum(chosen[code][: len(picked)]) < policy.k:
                 picked.pop()  # the smallest shown: what is left out grows until it is safe
     return out
 

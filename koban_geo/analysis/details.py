@@ -57,12 +57,12 @@ def place_details(
     params = {**flt.params(), "area": area_code, "wkt": polygon_wkt}
     counted = query(con, "details_counts", params).df()  # per month and theme, and per theme (whole)
     whole = counted["whole"].astype(bool)
-    raw = counted.loc[~whole, ["month", "theme", "count"]].reset_index(drop=True)
+    raw = counted.loc[~whole, ["month", "theme", "count", "ckey"]].reset_index(drop=True)
     themes_counted = list(flt.themes or ())
 
     by_month = _monthly(raw, flt)
     months = release(by_month, audience, settings, theme=None, themes_counted=themes_counted)
-    by_theme = counted.loc[whole, ["theme", "count"]].reset_index(
+    by_theme = counted.loc[whole, ["theme", "count", "ckey"]].reset_index(
         drop=True
     )  # distinct groups over the window
     if by_theme.empty:
@@ -75,6 +75,8 @@ def place_details(
     else:
         total = int(by_theme["count"].sum())
 
+    months.frame = months.frame.drop(columns=["ckey"], errors="ignore")
+    mix.frame = mix.frame.drop(columns=["ckey"], errors="ignore")
     trend, trend_p = _trend(by_month["count"].to_numpy())
     if policy.audience.aggregates_only and total is None:
         trend, trend_p = "too_few", None  # a trend over a hidden total would still describe it
@@ -96,13 +98,18 @@ def place_details(
 
 
 def _empty(column: str) -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=object), "count": pd.Series(dtype="int64")})
+    return pd.DataFrame(
+        {column: pd.Series(dtype=object), "count": pd.Series(dtype="int64"), "ckey": pd.Series(dtype="int64")}
+    )
 
 
 def _monthly(raw: pd.DataFrame, flt: Filter) -> pd.DataFrame:
-    """Totals per calendar month, with the empty months in between (a trend needs its zeros)."""
+    """Totals per calendar month, with the empty months in between (a trend needs its zeros), and each
+    month's cell key (the sum of its themes' keys: of its records' keys, mod 256)."""
     if raw.empty:
-        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype="int64")})
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype="int64"),
+                             "ckey": pd.Series(dtype="int64")})  # fmt: skip
+    keys = raw.groupby("month")["ckey"].sum() % 256
     sums = raw.groupby("month")["count"].sum()
     first = (
         pd.Timestamp(flt.since).to_period("M") if flt.since else pd.Timestamp(sums.index.min()).to_period("M")
@@ -113,7 +120,9 @@ def _monthly(raw: pd.DataFrame, flt: Filter) -> pd.DataFrame:
     index = pd.period_range(first, last, freq="M").to_timestamp()
     sums.index = pd.to_datetime(sums.index)
     series = sums.reindex(index, fill_value=0)
-    return pd.DataFrame({"month": series.index, "count": series.to_numpy(dtype="int64")})
+    keys.index = pd.to_datetime(keys.index)
+    return pd.DataFrame({"month": series.index, "count": series.to_numpy(dtype="int64"),
+                         "ckey": keys.reindex(index, fill_value=0).to_numpy(dtype="int64")})  # fmt: skip
 
 
 def _trend(series: np.ndarray) -> tuple[str, float | None]:

@@ -375,15 +375,25 @@ def _h3_positions(grid: Grid, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 def bin_counts(con: duckdb.DuckDBPyConnection, grid: Grid, flt: Filter | None = None) -> np.ndarray:
     """Concerns per cell of `grid` (int64, grid order, zeros included) for the filter; concerns whose cell is
-    outside the study grid are not counted.
+    outside the study grid are not counted (`bin_counts_keyed` without the cell keys)."""
+    return bin_counts_keyed(con, grid, flt)[0]
+
+
+def bin_counts_keyed(
+    con: duckdb.DuckDBPyConnection, grid: Grid, flt: Filter | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concerns per cell of `grid` and each cell's key for the cell key method (koban_geo.privacy.cellkey: the
+    sum of its records' keys mod 256), both int64 in grid order, zeros included.
 
     Squares are counted in SQL from the metric place stored with each concern (grid.crs is the store's metric
-    CRS); H3 per snapped place in SQL, then by position. Each call reads the concerns once.
+    CRS); H3 per snapped place in SQL, then by position. Each call reads the concerns once: the keys come from
+    the same scan as the counts.
     """
     flt = flt or Filter()
     counts = np.zeros(grid.n, dtype=np.int64)
+    keys = np.zeros(grid.n, dtype=np.int64)
     if grid.n == 0:
-        return counts
+        return counts, keys
     if grid.kind == "square":
         rows = query(con, "grid_counts_square", {**flt.params(), "cell": float(grid.size)})
         got = rows.fetchnumpy()
@@ -394,7 +404,8 @@ def bin_counts(con: duckdb.DuckDBPyConnection, grid: Grid, flt: Filter | None = 
     n = np.asarray(got["n"], dtype=np.int64)
     ok = pos >= 0
     np.add.at(counts, pos[ok], n[ok])  # several places may share a hexagon
-    return counts
+    np.add.at(keys, pos[ok], np.asarray(got["ckey"], dtype=np.int64)[ok])
+    return counts, keys % 256
 
 
 def period_start(value: date, freq: Freq) -> date:
@@ -411,7 +422,17 @@ def _next(day: date, freq: Freq) -> date:
 def bin_counts_by_slice(
     con: duckdb.DuckDBPyConnection, grid: Grid, flt: Filter | None = None, freq: Freq = "month"
 ) -> tuple[np.ndarray, list[date]]:
-    """Concerns per cell and time slice: an (n_cells, n_slices) int64 array and the slice start dates.
+    """Concerns per cell and time slice: an (n_cells, n_slices) int64 array and the slice start dates
+    (`bin_counts_by_slice_keyed` without the cell keys)."""
+    counts, _, starts = bin_counts_by_slice_keyed(con, grid, flt, freq)
+    return counts, starts
+
+
+def bin_counts_by_slice_keyed(
+    con: duckdb.DuckDBPyConnection, grid: Grid, flt: Filter | None = None, freq: Freq = "month"
+) -> tuple[np.ndarray, np.ndarray, list[date]]:
+    """Concerns per cell and time slice, the cell keys of those counts (koban_geo.privacy.cellkey), both
+    (n_cells, n_slices) int64 arrays, and the slice start dates.
 
     Slices are calendar months or ISO weeks (Monday) and run without gaps from the filter's `since` (else
     the first filtered concern) to its `until` (exclusive; else the last concern). With unit "groups" a
@@ -447,9 +468,11 @@ def bin_counts_by_slice(
             starts.append(day)
             day = _next(day, freq)
     counts = np.zeros((grid.n, len(starts)), dtype=np.int64)
+    keys = np.zeros((grid.n, len(starts)), dtype=np.int64)
     if got is not None and starts:
         col = np.searchsorted(np.array(starts, dtype="datetime64[D]"), got_slices)
         n = np.asarray(got["n"], dtype=np.int64)
         ok = (pos >= 0) & (col < len(starts))
         np.add.at(counts, (pos[ok], col[ok]), n[ok])
-    return counts, starts
+        np.add.at(keys, (pos[ok], col[ok]), np.asarray(got["ckey"], dtype=np.int64)[ok])
+    return counts, keys % 256, starts

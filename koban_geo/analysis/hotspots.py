@@ -10,7 +10,10 @@ Every result goes through koban_geo.privacy.audience.release before it leaves th
 | kde      | refused: a heat peak from a few reports shows a place     | heat cells (density per km²)        |
 
 Gi* z-scores are not published to public tiers: with the neighbours' counts shown, a z-score would let
-anyone solve for a suppressed count. Sensitive themes are never counted unless an officer names them.
+anyone solve for a suppressed count. For public tiers Gi* runs on the counts as published (shown cells with
+their cell-key noise, koban_geo.privacy.cellkey), so a bin is a function of the published map and two maps
+that differ by a hidden count do not differ in their bins for certain. Sensitive themes are never counted
+unless an officer names them.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from koban_geo.analysis.grid import Filter, bin_counts, bin_counts_by_slice, study_grid
+from koban_geo.analysis.grid import Filter, bin_counts_by_slice_keyed, bin_counts_keyed, study_grid
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
+from koban_geo.privacy.cellkey import perturb, perturbation_table
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
@@ -139,14 +143,19 @@ def _gistar(
     from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
 
     grid = study_grid(con, cell_m)
-    counts = bin_counts(con, grid, flt)
-    z = gi_star(counts, _weights(grid, weights, distance_m))
+    counts, keys = bin_counts_keyed(con, grid, flt)
+    # public tiers: Gi* of the counts as published (a count under k is hidden whatever its bin)
+    counted = (
+        perturb(counts, keys, perturbation_table(policy.k)) if policy.audience.aggregates_only else counts
+    )
+    z = gi_star(counted, _weights(grid, weights, distance_m))
     p = z_to_p(z)
     bins = gi_bins(z, p, fdr=True)
     meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg"}
     keep = np.flatnonzero((counts > 0) | (bins != 0))
     frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
     if policy.audience.aggregates_only:
+        frame["ckey"] = keys[keep]
         frame = _cells_release(frame, policy, settings, flt)
     else:
         frame["gi_z"] = np.round(z[keep], 4)
@@ -164,19 +173,22 @@ def _emerging(
     from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
 
     grid = study_grid(con, cell_m)
-    counts, starts = bin_counts_by_slice(con, grid, flt, freq)
-    if counts.shape[1] == 0:
+    true_counts, keys, starts = bin_counts_by_slice_keyed(con, grid, flt, freq)
+    if true_counts.shape[1] == 0:
         return []
+    public = policy.audience.aggregates_only
+    # public tiers: trends of the counts as published (each cell and slice with its own cell-key noise)
+    counts = perturb(true_counts, keys, perturbation_table(policy.k)) if public else true_counts
     W = _weights(grid, weights, distance_m)
     z = np.column_stack([gi_star(counts[:, s], W) for s in range(counts.shape[1])])
     bins = np.column_stack([gi_bins(z[:, s], z_to_p(z[:, s]), fdr=True) for s in range(counts.shape[1])])
-    keep = np.flatnonzero(counts.sum(axis=1) > 0)
+    keep = np.flatnonzero(true_counts.sum(axis=1) > 0)
     categories = classify(z[keep], bins[keep], counts[keep], unit=freq)
     meta |= {"cell_m": cell_m, "weights": weights, "slices": [d.isoformat() for d in starts], "freq": freq}
     frame = pd.DataFrame(
         {
             "cell": keep,
-            "count": counts[keep].sum(axis=1),
+            "count": true_counts[keep].sum(axis=1),
             "gi_bin": bins[keep, -1].astype(int),
             "category": [c.code for c in categories],
             "trend": [c.trend for c in categories],
@@ -184,7 +196,8 @@ def _emerging(
             "small_numbers": [c.small_numbers for c in categories],
         }
     )
-    if policy.audience.aggregates_only:
+    if public:
+        frame["ckey"] = keys[keep].sum(axis=1) % 256  # the window's key: all its slices' records
         frame = _cells_release(frame, policy, settings, flt)
         # a cell whose count is hidden keeps no label either: its trend would describe a few reports
         hidden = frame["suppressed"]

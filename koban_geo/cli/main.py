@@ -140,7 +140,7 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
                 click.echo(json.dumps({"file": path.name, "kind": kind, "exit_code": 2, "error": str(exc)}))
             codes.append(2)
             continue
-        for line in result.errors:
+        for line in result.errors + result.warnings:
             click.echo(line, err=True)
         if as_json:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
@@ -204,9 +204,24 @@ def demo(obj: _Context, seed: int, force: bool) -> None:
     password, code = _demo_login_and_meeting(con, obj.settings)
     con.close()
     click.echo(f"demo store {db}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    _demo_basemap(obj.settings)
     click.echo(f"dashboard login: demo / {password}  (an admin account; shown once, change it with "
                f"`koban-geo users passwd demo`)")  # fmt: skip
     click.echo(f"open demo meeting: join code {code} (phones open /vote?meeting={code})")
+
+
+def _demo_basemap(settings: Settings) -> None:
+    """The demo's offline basemap beside the store, from the extract `make demo-extract` put in place."""
+    from koban_geo.basemap import archive_path, build_basemap, demo_extract
+
+    extract = demo_extract()
+    if extract is None:
+        click.echo(
+            "no basemap: run `make demo-extract`, then `koban-geo basemap build .cache/osm/Helsinki.osm.pbf`"
+        )
+        return
+    report = build_basemap(extract, archive_path(settings))
+    click.echo(f"basemap {report.path}: zoom {report.minzoom}-{report.maxzoom}, {report.size / 1e6:.1f} MB")
 
 
 def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
@@ -259,9 +274,12 @@ def stats(obj: _Context, as_json: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8501 or $KOBAN_PORT).")
 @pass_ctx
 def serve(obj: _Context, port: int | None) -> None:
-    """Start the dashboard (headless) on the store."""
+    """Start the dashboard (headless) on the store.
+
+    The command becomes the Streamlit server (exec, same process id), so stopping it (SIGTERM, Ctrl-C, a
+    service manager) stops the server and frees the store for CLI writes.
+    """
     import os
-    import subprocess
 
     from koban_geo.store.resources import app_path
 
@@ -269,7 +287,10 @@ def serve(obj: _Context, port: int | None) -> None:
     env = dict(os.environ, KOBAN_DB=str(obj.settings.db.resolve()))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
            "--server.port", str(port or obj.settings.port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    sys.exit(subprocess.call(cmd, env=env, cwd=app.parent.parent))
+    os.chdir(app.parent.parent)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # a child process would keep the store when only this one is stopped
 
 
 @cli.command()
@@ -551,12 +572,13 @@ def review_redact(obj: _Context, source: str, concern_id: str, text: str, actor:
 def _register() -> None:
     """Command groups kept in their own modules (one topic each), attached to the main group."""
     from koban_geo.cli.analyst import COMMANDS as analyst
+    from koban_geo.cli.basemap import basemap_group
     from koban_geo.cli.export import export_command, problems_group
     from koban_geo.cli.meetings import meetings
     from koban_geo.cli.ops import COMMANDS as ops
     from koban_geo.cli.users import users
 
-    for command in (users, meetings, export_command, problems_group, *ops, *analyst):
+    for command in (users, meetings, export_command, problems_group, basemap_group, *ops, *analyst):
         cli.add_command(command)
 
 

@@ -248,3 +248,83 @@ def results_cmd(obj: StoreContext, meeting_id: int, lang: str, as_json: bool) ->
         click.echo(
             f"facilitator count {f.id} ({f.source}, {f.role}): {counts}" + (f" - {f.note}" if f.note else "")
         )
+
+
+@meetings.command("slips")
+@click.argument("meeting_id", type=int)
+@click.option("--count", type=int, required=True, help="How many single-use ballot slips to issue.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), default=None,
+    help="Also write a printable sheet of the slips (HTML, cut along the lines).",
+)  # fmt: skip
+@_lang
+@_actor
+@click.pass_obj
+def slips_cmd(obj: StoreContext, meeting_id: int, count: int, out: str | None, lang: str, actor: str) -> None:
+    """Issue ballot slips: the meeting then takes a phone's first ballot only with an unused slip.
+
+    Strict one-person-one-vote: a private window or a second browser cannot vote again without a new
+    slip. Slips are printed here once (the store keeps only their hashes); issue them before voting opens
+    (more can be added while it is open).
+    """
+    from pathlib import Path
+
+    from koban_geo.community.admission import issue_slips
+    from koban_geo.community.meetings import get_meeting
+    from koban_geo.outputs.slip_sheet import slip_sheet
+
+    con = obj.connect()
+    try:
+        slips = issue_slips(con, meeting_id, count, actor)
+        meeting = get_meeting(con, meeting_id)
+    except MeetingError as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    if out:
+        Path(out).write_text(
+            slip_sheet(meeting, slips, obj.settings.public_url or "", lang), encoding="utf-8"
+        )
+    click.echo(f"meeting {meeting.id} (join code {meeting.code}): {len(slips)} ballot slips")
+    for slip in slips:
+        click.echo(slip)
+
+
+@meetings.command("groups")
+@click.argument("meeting_id", type=int)
+@_actor
+@click.pass_obj
+def groups_cmd(obj: StoreContext, meeting_id: int, actor: str) -> None:
+    """Show the group codes of a meeting: a phone that enters one votes as an officer or a partner."""
+    from koban_geo.community.admission import group_codes
+
+    con = obj.connect()
+    try:
+        codes = group_codes(con, meeting_id, actor)
+    except MeetingError as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    for role, code in codes.items():
+        click.echo(f"{role:<8} {code}")
+
+
+@meetings.command("headcount")
+@click.argument("meeting_id", type=int)
+@click.argument("people", type=int)
+@_actor
+@click.pass_obj
+def headcount_cmd(obj: StoreContext, meeting_id: int, people: int, actor: str) -> None:
+    """Record how many people are in the room, to compare with the ballots cast."""
+    from koban_geo.community.admission import set_headcount
+    from koban_geo.community.voting import results
+
+    con = obj.connect()
+    try:
+        set_headcount(con, meeting_id, people, actor)
+        ballots = results(con, meeting_id).ballots
+    except MeetingError as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    click.echo(f"meeting {meeting_id}: {people} people in the room, {ballots} ballots")

@@ -702,6 +702,11 @@ def changes_since_last_meeting(
     wide = both.pivot_table(index="theme", columns="period", values="count", fill_value=0, aggfunc="sum")
     wide = wide.reindex(columns=["now", "before"], fill_value=0)
     long = wide.reset_index().melt(id_vars="theme", var_name="period", value_name="count")
+    keys = both.pivot_table(index="theme", columns="period", values="ckey", fill_value=0, aggfunc="sum")
+    keys = keys.reindex(index=wide.index, columns=["now", "before"], fill_value=0)
+    long["ckey"] = (
+        keys.reset_index().melt(id_vars="theme", var_name="period", value_name="ckey")["ckey"] % 256
+    )
     shown = release(long, Audience.PUBLIC, settings, groups=["period"], theme="theme").frame
     labels = _theme_labels()
     values = {(r.theme, r.period): (None if pd.isna(r.count) else int(r.count))

@@ -570,16 +570,23 @@ def scan(
     wkb = shapely.to_wkb(problem.place)
     params = {"wkb": wkb, "themes": list(themes), "since": since, "until": until,
               "groups": settings.count_unit == "groups"}  # fmt: skip
-    raw = query(con, "problem_counts_month", params).df() if themes else pd.DataFrame({"month": [], "n": []})
+    raw = (
+        query(con, "problem_counts_month", params).df()
+        if themes
+        else pd.DataFrame({"month": [], "n": [], "ckey": []})
+    )
     first, newest = _span(con)
     months = _month_range(since or first, until, newest)
     series = pd.Series(0, index=months, dtype="int64")
-    for month, n in zip(pd.to_datetime(raw["month"]), raw["n"], strict=True):
+    keys = pd.Series(0, index=months, dtype="int64")  # each month's cell key (koban_geo.privacy.cellkey)
+    for month, n, key in zip(pd.to_datetime(raw["month"]), raw["n"], raw["ckey"], strict=True):
         if month in series.index:
-            series[month] = int(n)
-    frame = pd.DataFrame({"month": [m.date() for m in series.index], "count": series.to_numpy(dtype="int64")})
+            series[month], keys[month] = int(n), int(key)
+    frame = pd.DataFrame({"month": [m.date() for m in series.index], "count": series.to_numpy(dtype="int64"),
+                          "ckey": keys.to_numpy(dtype="int64")})  # fmt: skip
     trend, trend_p = _trend(frame["count"].to_numpy())
     released = release(frame, policy.audience, settings, theme=None, themes_counted=themes)
+    released.frame = released.frame.drop(columns=["ckey"], errors="ignore")
     total_frame = released.totals.get("all")
     total: int | None = int(frame["count"].sum())
     if policy.audience.aggregates_only and total_frame is not None:
@@ -679,6 +686,7 @@ def assess(
     t1 = datetime.combine(problem.response_start, datetime.min.time())
     t0, t2 = t1 - timedelta(days=problem.period_days), t1 + timedelta(days=problem.period_days)
     counts = (0, 0, 0, 0)
+    keys = (0, 0, 0, 0)
     newest = None
     if themes:
         row = query(con, "problem_periods", {"place": shapely.to_wkb(problem.place),
@@ -687,6 +695,7 @@ def assess(
                                              "groups": settings.count_unit == "groups"}).fetchone()  # fmt: skip
         assert row is not None
         counts, newest = (int(row[0]), int(row[1]), int(row[2]), int(row[3])), row[4]
+        keys = (int(row[5]), int(row[6]), int(row[7]), int(row[8]))
     figures = assessment_figures(*counts, min_reports=min_reports)
     warnings = []
     if newest is None or newest < t2:
@@ -702,17 +711,21 @@ def assess(
         return Assessment(None, None, None, None, None, None, None, None, None, figures.verdict_code,
                           figures.verdict, figures.small_numbers, **plan)  # fmt: skip
     table = pd.DataFrame({"place": ["problem", "problem", "comparison", "comparison"],
-                          "period": ["before", "after", "before", "after"], "count": list(counts)})  # fmt: skip
+                          "period": ["before", "after", "before", "after"], "count": list(counts),
+                          "ckey": list(keys)})  # fmt: skip
     shown = release(table, policy.audience, settings, groups=("place",), theme=None, themes_counted=themes)
+    verdict = figures
     a, b, c, d = (None if pd.isna(v) else int(v) for v in shown.frame["count"])
     both_p, both_c = a is not None and b is not None, c is not None and d is not None
+    # the percentages shown beside perturbed counts come from them: from the true counts they would undo the noise
+    figures = assessment_figures(a or 0, b or 0, c or 0, d or 0, min_reports=min_reports)
     return Assessment(
         place_before=a, place_after=b, comparison_before=c, comparison_after=d,
         change_pct=figures.change_pct if both_p else None,
         comparison_change_pct=figures.comparison_change_pct if both_c else None,
         relative_effect=figures.relative_effect if both_p and both_c else None,
         effect_low=None, effect_high=None,
-        verdict_code=figures.verdict_code, verdict=figures.verdict, small_numbers=figures.small_numbers, **plan,
+        verdict_code=verdict.verdict_code, verdict=verdict.verdict, small_numbers=verdict.small_numbers, **plan,
     )  # fmt: skip
 
 

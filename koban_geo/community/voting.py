@@ -21,6 +21,7 @@ combined scores of all items sum to 1 (100 %) once anyone has voted.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from koban_geo.community.ballot_writer import GROUP_COMMIT, Pending, Refused
 from koban_geo.community.meetings import (
     ROLES,
     Candidate,
@@ -261,25 +263,35 @@ def cast_ballot(
     con: duckdb.DuckDBPyConnection,
     code: str,
     device_token: str,
-    role: str,
+    role: str | None,
     allocation: Mapping[str, int] | None = None,
     *,
     ranking: Sequence[str] | None = None,
+    slip: str | None = None,
+    meeting: Meeting | None = None,
 ) -> Receipt:
     """Take a phone's ballot for the open meeting with join code `code`, replacing the phone's earlier one.
 
     Dot voting: `allocation` maps item key -> dots (at most the budget in all, at most the cap on one item,
     at least one dot). Ranking: `ranking` lists item keys, most important first (any number, each once).
     Stored in one serialised transaction that also checks the meeting is still open; raises VoteError
-    with a message for the phone.
+    with a message for the phone. A meeting in slip mode (koban_geo.community.admission) takes a phone's
+    first ballot only with an unused `slip`, redeemed in the same transaction; later ballots need none.
+    `role` None keeps the group of the phone's earlier ballot (a resident's, for a first ballot).
+    `meeting`: the meeting with this code as the caller read it while open (its rules and items are fixed
+    from then on), to skip reading them again; whether it is still open is checked in the write either way.
     """
-    if role not in ROLES:
+    if role is not None and role not in ROLES:
         raise VoteError("role", "Choose whether you vote as a resident, an officer or a partner.")
     token = _check_token(device_token)
     # Checked before taking the write lock: an open meeting's items never change, and the upsert below
     # stores the ballot only if the meeting is still open, in the same transaction.
-    with snapshot(con) as cur:
-        mid, method, budget, cap, keys = _open_meeting(cur, code)
+    if meeting is not None and meeting.status == "open" and meeting.code == normalise_code(code):
+        mid, method, keys = meeting.id, meeting.rules.method, list(meeting.keys)
+        budget, cap = meeting.rules.budget, meeting.rules.max_per_item
+    else:
+        with snapshot(con) as cur:
+            mid, method, budget, cap, keys = _open_meeting(cur, code)
     if method == "dots":
         if allocation is None or ranking is not None:
             raise VoteError("form", "This meeting uses dot voting: place your dots on the items.")
@@ -289,20 +301,38 @@ def cast_ballot(
         if ranking is None or allocation is not None:
             raise VoteError("form", "This meeting uses ranking: put the items in your order of priority.")
         points = _borda(ranking, keys)
-    with writing(con) as cur:
-        stored = query(cur, "vote_cast", {
-            "meeting_id": mid, "device_sha256": device_hash(mid, token), "role": role,
-            "keys": list(points), "points": list(points.values()), "now": utcnow(),
-        }).fetchone()  # fmt: skip
+    stored = GROUP_COMMIT.write(Pending(con, mid, device_hash(mid, token), role, points, slip))
+    if isinstance(stored, Refused):
+        raise VoteError(stored.reason, stored.message)
     if stored is None:
         raise VoteError("closed", "Voting has closed for this meeting.")
-    revision, cast_at = stored
+    revision, cast_at, stored_role = stored
     return Receipt(
-        meeting_id=mid, role=role, points=points,
+        meeting_id=mid, role=stored_role, points=points,
         allocation=dict(points) if method == "dots" else None,
         ranking=tuple(points) if method == "ranking" else None,
         revision=revision, cast_at=cast_at, code=normalise_code(code) or "", replaced=revision > 1,
     )  # fmt: skip
+
+
+def phone_state(
+    con: duckdb.DuckDBPyConnection, meeting_id: int, method: str, device_token: str
+) -> tuple[Ballot | None, bool]:
+    """(the phone's current ballot or None, whether the meeting needs a ballot slip) in one read: what the
+    phone page shows on every visit (`method` is the meeting's, dots or ranking)."""
+    with snapshot(con) as cur:
+        row = query(cur, "phone_state", {
+            "meeting_id": int(meeting_id), "device_sha256": device_hash(meeting_id, device_token),
+        }).fetchone()  # fmt: skip
+    slips_required, role, keys, pts, revision, cast_at = row
+    if role is None:
+        return None, bool(slips_required)
+    points = dict(zip(keys, pts, strict=True))
+    return Ballot(
+        meeting_id=int(meeting_id), role=role, points=points,
+        allocation=dict(points) if method == "dots" else None,
+        ranking=tuple(keys) if method == "ranking" else None, revision=revision, cast_at=cast_at,
+    ), bool(slips_required)  # fmt: skip
 
 
 def ballot_of(con: duckdb.DuckDBPyConnection, code: str, device_token: str) -> Ballot | None:
@@ -397,12 +427,7 @@ def results(con: duckdb.DuckDBPyConnection, meeting_id: int) -> Results:
         meeting = load_meeting(cur, meeting_id)
         totals = query(cur, "vote_totals", {"meeting_id": meeting.id}).fetchall()
         participants = dict(query(cur, "vote_participants", {"meeting_id": meeting.id}).fetchall())
-        counts = tuple(
-            FacilitatorCount(cid, role, source, dict(zip(keys, pts, strict=True)), note, by, at)
-            for cid, role, source, keys, pts, note, by, at in query(
-                cur, "vote_counts", {"meeting_id": meeting.id}
-            ).fetchall()
-        )
+        counts = _facilitator_counts(cur, meeting.id)
     return tally(meeting, totals, participants, counts)
 
 
@@ -451,3 +476,87 @@ def tally(
         for c in order
     )  # fmt: skip
     return Results(meeting, groups, combined, ranking, tuple(counts))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The public tally while voting runs
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicTally:
+    """What the public screen shows of a meeting's votes: `results` as of the last published tally (every
+    figure in it, the number of ballots included, comes from that one moment), or the final results once
+    the meeting is closed. `live` is False after closing."""
+
+    results: Results
+    ballots: int
+    live: bool
+
+
+def public_results(con: duckdb.DuckDBPyConnection, meeting_id: int, k: int) -> PublicTally:
+    """The tally the public may see: while the meeting is open it changes only once at least `k` phones
+    have a new or changed ballot since it last changed, so the difference between two tallies shown one
+    after the other always mixes at least k phones' ballots and never tells one phone's vote (issue 13).
+
+    The published tally is stored (meeting_tallies) and taken again here when due, in one serialised write;
+    facilitator counts (shown in the room anyway) and the weights are always current. Before k phones have
+    voted it holds no ballot. Closed meetings show their final results (staff views use `results`).
+    """
+    with snapshot(con) as cur:
+        meeting = load_meeting(cur, meeting_id)
+    if meeting.status == "closed":
+        final = results(con, meeting_id)
+        return PublicTally(final, final.ballots, live=False)
+    if meeting.status == "open":
+        _advance_tally(con, meeting.id, k)
+    with snapshot(con) as cur:
+        meeting = load_meeting(cur, meeting_id)
+        stored = query(cur, "vote_tally_get", {"meeting_id": meeting.id}).fetchone()
+        counts = _facilitator_counts(cur, meeting.id)
+    totals: list[tuple[str, str, int]] = []
+    participants: dict[str, int] = {}
+    ballots = 0
+    if stored is not None:
+        ballots = int(stored[0])
+        totals = [(str(r), str(key), int(p)) for r, key, p in json.loads(stored[2])]
+        participants = {str(r): int(n) for r, n in json.loads(stored[3]).items()}
+    return PublicTally(tally(meeting, totals, participants, counts), ballots, live=True)
+
+
+def _facilitator_counts(cur: duckdb.DuckDBPyConnection, meeting_id: int) -> tuple[FacilitatorCount, ...]:
+    return tuple(
+        FacilitatorCount(cid, role, source, dict(zip(keys, pts, strict=True)), note, by, at)
+        for cid, role, source, keys, pts, note, by, at in query(
+            cur, "vote_counts", {"meeting_id": meeting_id}
+        ).fetchall()
+    )
+
+
+def _advance_tally(con: duckdb.DuckDBPyConnection, meeting_id: int, k: int) -> bool:
+    """Take the published tally again when at least k phones have a new or changed ballot since it was
+    taken (checked again inside the write, so two screens cannot both take it); True when it did."""
+
+    def pending(cur: duckdb.DuckDBPyConnection) -> tuple[int, list[str], int]:
+        stored = query(cur, "vote_tally_get", {"meeting_id": meeting_id}).fetchone()
+        seen = list(stored[1]) if stored is not None else []
+        row = query(cur, "vote_tally_pending", {"meeting_id": meeting_id, "seen": seen}).fetchone()
+        assert row is not None
+        return int(row[0]), list(row[1]), int(row[2])
+
+    with snapshot(con) as cur:
+        changed, _, _ = pending(cur)
+    if changed < k:
+        return False
+    with writing(con) as cur:
+        changed, now_seen, ballots = pending(cur)
+        if changed < k:
+            return False
+        totals = query(cur, "vote_totals", {"meeting_id": meeting_id}).fetchall()
+        participants = dict(query(cur, "vote_participants", {"meeting_id": meeting_id}).fetchall())
+        query(cur, "vote_tally_put", {
+            "meeting_id": meeting_id, "now": utcnow(), "ballots": ballots, "seen": now_seen,
+            "totals": json.dumps([[r, key, int(p)] for r, key, p in totals]),
+            "participants": json.dumps({r: int(n) for r, n in participants.items()}),
+        })  # fmt: skip
+    return True

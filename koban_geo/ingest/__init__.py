@@ -124,9 +124,11 @@ def ingest_file(
     if kind == "concerns":
         source = source or path.stem
     _check_memory(path, kind, fmt)
-    from koban_geo.ops.maintenance import recover_torn_batches
+    from koban_geo.store.recovery import recover_torn_batches
 
-    recover_torn_batches(con)  # rows a crash left without their batch record (see there)
+    recover_torn_batches(
+        con
+    )  # connect() does it on every open; here too for connections opened migrate=False
     sha = file_sha256(path)
     earlier = previous_batch(
         con, sha, kind, layer if kind == "layer" else source if kind == "concerns" else None
@@ -138,14 +140,16 @@ def ingest_file(
         return ingest_concerns(con, settings, path, fmt=fmt, source=source, sha256=sha, mapping=mapping,
                                progress=progress)  # fmt: skip
     from koban_geo.ingest import opendata
+    from koban_geo.ingest.limits import FileLimits
 
+    limits = FileLimits.from_settings(settings)
     if kind == "areas":
         return opendata.ingest_areas(
-            con, path, sha256=sha, code_field=code_field, name_field=name_field, repair=repair
+            con, path, sha256=sha, code_field=code_field, name_field=name_field, repair=repair, limits=limits
         )
     if kind == "layer":
         assert layer is not None
-        return opendata.ingest_layer(con, path, sha256=sha, layer=layer)
+        return opendata.ingest_layer(con, path, sha256=sha, layer=layer, limits=limits)
     if kind == "crime":
         return opendata.ingest_crime(con, path, sha256=sha)
     return opendata.ingest_stats(con, path, sha256=sha)

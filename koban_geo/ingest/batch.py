@@ -30,6 +30,9 @@ class BatchResult:
     rejected: int = 0
     duplicate: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(
+        default_factory=list
+    )  # stored anyway, but worth a look (stderr, batch record)
     already_ingested: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
 
@@ -52,6 +55,7 @@ class BatchResult:
             "duplicate": self.duplicate,
             "already_ingested": self.already_ingested,
             "errors": self.errors,
+            "warnings": self.warnings,
             "exit_code": self.exit_code,
         }
 
@@ -98,6 +102,8 @@ def record_batch(
     assert result.batch_id is not None
     stored_errors = result.errors[:MAX_STORED_ERRORS]
     params = dict(result.parameters, errors_total=len(result.errors))
+    if result.warnings:
+        params["warnings"] = result.warnings
     con.execute(
         "INSERT INTO ingest_batches (id, kind, format, file_name, sha256, source, rows_read, rows_accepted, "
         "rows_rejected, rows_duplicate, parameters, errors, started_at, finished_at) "

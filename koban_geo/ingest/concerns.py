@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
+from koban_geo.ingest.limits import FileLimits
 from koban_geo.ingest.readers import (
     Staged,
     csv_parse_error,
@@ -62,7 +63,8 @@ def _scrub_staged(con: duckdb.DuckDBPyConnection) -> pa.Table:
     reader = con.execute("SELECT line, text_raw, src_id FROM _staged").to_arrow_reader(_SCRUB_BATCH)
     for batch in reader:
         lines.append(batch.column(0))
-        texts.append(scrub_texts(batch.column(1)))
+        # composed (NFC) first: the rules' letter classes know "ñ", not "n" + a combining tilde
+        texts.append(scrub_texts(pc.utf8_normalize(batch.column(1), "NFC")))
         ids = batch.column(2)
         personal.append(pc.not_equal(scrub_texts(ids), ids))
     if not lines:
@@ -122,19 +124,27 @@ def ingest_concerns(
     result = BatchResult(kind="concerns", format=fmt, file=file)
     started = datetime.now()
     note = progress or (lambda _stage: None)
+    limits = FileLimits.from_settings(settings)
     with ExitStack() as stack:
         note("reading")
         staged: Staged
         if fmt == "csv":
             dialect = sniff(path, file)
-            readable = stack.enter_context(utf8_copy(path, dialect.encoding))
-            staged = stage_csv(con, file, dialect, mapping, readable)
+            repaired: list[int] = []
+            readable = stack.enter_context(utf8_copy(path, dialect.encoding, repaired))
+            staged = stage_csv(con, file, dialect, mapping, readable, limits)
+            if repaired:
+                staged.parameters["lines_read_as_cp1252"] = {"count": len(repaired), "first": repaired[:20]}
+                shown = ", ".join(map(str, repaired[:20])) + (", ..." if len(repaired) > 20 else "")
+                result.warnings.append(
+                    f"{file}: {len(repaired)} line(s) not valid UTF-8, read as cp1252: {shown}; check their accents"
+                )
         elif fmt in ("geojson", "open311"):
             if fmt == "geojson":
-                table, staged = stage_geojson(path, file, mapping)
+                table, staged = stage_geojson(path, file, mapping, limits)
             else:
                 labels = {r[0] for r in con.execute("SELECT label FROM theme_mapping").fetchall()}
-                table, staged = stage_open311(path, file, labels)
+                table, staged = stage_open311(path, file, labels, limits)
             con.register("_staged", table)
             stack.callback(con.unregister, "_staged")
         else:
@@ -144,7 +154,7 @@ def ingest_concerns(
             scrubbed = _scrub_staged(con)  # the first full read of the file
         except duckdb.InvalidInputException as exc:  # a malformed record past the rows sniffed and sampled
             if fmt == "csv":
-                raise csv_parse_error(file, exc) from exc
+                raise csv_parse_error(file, exc, limits.max_line_bytes) from exc
             raise
         con.register("_scrubbed", scrubbed)
         stack.callback(con.unregister, "_scrubbed")
@@ -182,7 +192,7 @@ def ingest_concerns(
             )
         except duckdb.InvalidInputException as exc:
             if fmt == "csv":
-                raise csv_parse_error(file, exc) from exc
+                raise csv_parse_error(file, exc, limits.max_line_bytes) from exc
             raise
         result.read = _scalar(con, "SELECT count(*) FROM _prep")
         if result.read == 0:

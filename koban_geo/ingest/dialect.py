@@ -25,10 +25,37 @@ class DialectError(ValueError):
     """The file cannot be read as CSV at all; the message names what is wrong."""
 
 
-def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
-    """'utf-8-sig', 'utf-8', 'utf-16', 'cp1252' or 'latin-1', by BOM and by a strict decode of the whole file.
+MIXED = "utf-8+cp1252"  # UTF-8 with some lines in cp1252: decoded line by line (decode_line)
 
-    DialectError for a file with a UTF-8 byte order mark that is not UTF-8 throughout.
+# One well-formed UTF-8 sequence beyond ASCII. In a cp1252 or Latin-1 file such a pair of bytes ("Ã©") is
+# itself mojibake, so a file that holds one was written as UTF-8 and its other bytes are the strays.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
+def decode_line(raw: bytes) -> tuple[str, bool]:
+    """One line of a MIXED file: UTF-8 if it is, else cp1252 (Latin-1 where cp1252 leaves a byte undefined).
+
+    Returns the text and whether it was not UTF-8.
+    """
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        encoding = "latin-1" if _CP1252_UNDEFINED.search(raw) else "cp1252"
+        return raw.decode(encoding), True
+
+
+def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
+    """'utf-8-sig', 'utf-8', 'utf-16', MIXED, 'cp1252' or 'latin-1', by BOM and a strict decode of the file.
+
+    A file that is not UTF-8 throughout but holds well-formed UTF-8 beyond ASCII is MIXED: UTF-8 with stray
+    lines from another program, read line by line, never whole as Latin-1 (one stray byte would turn every
+    accent into mojibake that the scrubber does not recognise). DialectError for a file with a UTF-8 byte
+    order mark that is not UTF-8 throughout.
     """
     with path.open("rb") as fh:
         head = fh.read(4)
@@ -51,10 +78,15 @@ def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
                     f"({exc.reason}); save it again as UTF-8"
                 ) from exc
         fh.seek(0)
-        # cp1252 leaves five bytes undefined; a file using them can only be Latin-1.
-        undefined = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+        tail = b""
         while block := fh.read(chunk):
-            if undefined.search(block):
+            if _UTF8_MULTIBYTE.search(tail + block):
+                return MIXED
+            tail = block[-3:]
+        fh.seek(0)
+        # cp1252 leaves five bytes undefined; a file using them can only be Latin-1.
+        while block := fh.read(chunk):
+            if _CP1252_UNDEFINED.search(block):
                 return "latin-1"
         return "cp1252"
 
@@ -189,14 +221,25 @@ def sniff_csv(path: Path) -> CsvDialect:
     encoding = detect_encoding(path)
     with path.open("rb") as fh:
         raw = fh.read(_SAMPLE_BYTES)
-    sample = raw.decode(encoding, errors="replace")
+    if b"\n" not in raw and b"\r" not in raw and path.stat().st_size > _SAMPLE_BYTES:
+        raise DialectError(
+            f"1: no line end in the first {_SAMPLE_BYTES >> 10} KB: a CSV file starts with a header line "
+            "naming its columns"
+        )
+    if encoding == MIXED:
+        sample = "".join(decode_line(line)[0] for line in raw.splitlines(keepends=True))
+    else:
+        sample = raw.decode(encoding, errors="replace")
     if encoding == "utf-8-sig":
         sample = sample.removeprefix("\ufeff")
     if not sample.strip():
         raise DialectError("the file holds no header line")
     delimiter = detect_delimiter(sample)
     header_line = next(line for line in sample.splitlines() if line.strip())
-    headers = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    try:
+        headers = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise DialectError(f"1: the header line cannot be read as CSV ({exc})") from exc
     headers = [h.strip() for h in headers]
     if len(set(headers)) != len(headers):
         twice = sorted({h for h in headers if headers.count(h) > 1})

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from koban_geo.ingest.batch import BatchResult, IngestError, new_batch_id, record_batch, row_error
 from koban_geo.ingest.dialect import detect_decimal_comma, normalise_header
+from koban_geo.ingest.limits import DEFAULT_LIMITS, FileLimits, check_vertices
 from koban_geo.ingest.readers import (
     csv_parse_error,
     feature_properties,
@@ -46,8 +47,8 @@ STATS_COLUMNS = {
 }
 
 
-def _features(path: Path, file: str) -> tuple[list[Any], str]:
-    doc = load_json(path, file)
+def _features(path: Path, file: str, limits: FileLimits) -> tuple[list[Any], str]:
+    doc = load_json(path, file, limits)
     if (
         not isinstance(doc, dict)
         or doc.get("type") != "FeatureCollection"
@@ -76,15 +77,17 @@ def ingest_areas(
     code_field: str | None = None,
     name_field: str | None = None,
     repair: bool = False,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> BatchResult:
     """Neighbourhood boundaries: all or nothing, since a partial set of areas would mislead every count."""
     file = path.name
     started = datetime.now()
-    features, crs = _features(path, file)
+    features, crs = _features(path, file, limits)
     result = BatchResult(kind="areas", format="geojson", file=file, read=len(features))
     if not features:
         raise IngestError(f"{file}: the FeatureCollection has no features")
     rows: dict[str, list[Any]] = {"line": [], "code": [], "name": [], "geojson": []}
+    vertices = 0
     for n, feature in enumerate(features, start=1):
         props = feature_properties(feature)  # {} unless a JSON object
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
@@ -95,6 +98,7 @@ def ingest_areas(
         if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
             got = geometry.get("type") if isinstance(geometry, dict) else "none"
             raise IngestError(f"{file}:feature {n}: geometry: expected Polygon or MultiPolygon, got {got}")
+        vertices = check_vertices(geometry, file, n, limits, vertices)  # before any geometry work
         code = str(props[code_key]).strip()
         rows["line"].append(n)
         rows["code"].append(code)
@@ -143,11 +147,25 @@ def ingest_areas(
     return result
 
 
-def ingest_layer(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str, layer: str) -> BatchResult:
-    """A named open-data layer; a new file for the same layer replaces its features."""
+def ingest_layer(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    sha256: str,
+    layer: str,
+    limits: FileLimits = DEFAULT_LIMITS,
+) -> BatchResult:
+    """A named open-data layer; a new file for the same layer replaces its features.
+
+    A geometry over the per-geometry vertex limit is a rejected feature; passing the per-file limit rejects
+    the whole file.
+    """
     file = path.name
     started = datetime.now()
-    features, crs = _features(path, file)
+    features, crs = _features(path, file, limits)
+    per_file = FileLimits(max_vertices_per_geometry=limits.max_vertices_per_file,
+                          max_vertices_per_file=limits.max_vertices_per_file)  # fmt: skip
+    vertices = 0
     result = BatchResult(kind="layer", format="geojson", file=file, read=len(features))
     rows: dict[str, list[Any]] = {"line": [], "feature_id": [], "properties": [], "geojson": []}
     for n, feature in enumerate(features, start=1):
@@ -156,6 +174,12 @@ def ingest_layer(con: duckdb.DuckDBPyConnection, path: Path, *, sha256: str, lay
         if not isinstance(geometry, dict) or not geometry.get("type"):
             result.errors.append(row_error(file, f"feature {n}", "geometry: missing"))
             continue
+        try:
+            check_vertices(geometry, file, n, limits)
+        except IngestError as exc:
+            result.errors.append(str(exc))
+            continue
+        vertices = check_vertices(geometry, file, n, per_file, vertices)
         fid = feature.get("id", props.get("id", n))
         rows["line"].append(n)
         rows["feature_id"].append(str(fid))

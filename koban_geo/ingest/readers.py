@@ -23,14 +23,17 @@ import pyarrow as pa
 from koban_geo.ingest.batch import IngestError
 from koban_geo.ingest.dialect import (
     CONCERN_FIELDS,
+    MIXED,
     CsvDialect,
     DialectError,
+    decode_line,
     detect_decimal_comma,
     map_headers,
     normalise_header,
     reporter_headers,
     sniff_csv,
 )
+from koban_geo.ingest.limits import DEFAULT_LIMITS, FileLimits, check_json_depth
 
 STAGED = ("line", "src_id", "reported_at_raw", "lat_raw", "lon_raw", "theme_raw", "text_raw")
 _RAW_OF = {"id": "src_id", "reported_at": "reported_at_raw", "lat": "lat_raw", "lon": "lon_raw",
@@ -51,13 +54,26 @@ class Staged:
 
 
 @contextmanager
-def utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
-    """The file itself when it is UTF-8, else a temporary UTF-8 copy (deleted afterwards)."""
+def utf8_copy(path: Path, encoding: str, repaired: list[int] | None = None) -> Iterator[Path]:
+    """The file itself when it is UTF-8, else a temporary UTF-8 copy (deleted afterwards).
+
+    A MIXED file is decoded line by line (koban_geo.ingest.dialect.decode_line); the numbers of the lines
+    that were not UTF-8 are appended to `repaired`.
+    """
     if encoding in ("utf-8", "utf-8-sig"):
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="koban-") as tmp:
         target = Path(tmp) / "utf8.csv"
+        if encoding == MIXED:
+            with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+                for n, raw in enumerate(src, start=1):
+                    text, was_repaired = decode_line(raw)
+                    dst.write(text)
+                    if was_repaired and repaired is not None:
+                        repaired.append(n)
+            yield target
+            return
         try:
             with (
                 path.open("r", encoding=encoding, newline="") as src,
@@ -76,7 +92,9 @@ _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 _COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
-def csv_parse_error(file: str, exc: duckdb.Error) -> IngestError:
+def csv_parse_error(
+    file: str, exc: duckdb.Error, max_line_bytes: int = FileLimits.max_line_bytes
+) -> IngestError:
     """A DuckDB CSV error as 'FILE:LINE: reason', without echoing the line's content (it may be personal)."""
     text = str(exc)
     line = _CSV_LINE.search(text)
@@ -88,7 +106,10 @@ def csv_parse_error(file: str, exc: duckdb.Error) -> IngestError:
     elif "Invalid unicode" in text or "invalid unicode" in text:
         reason = "bytes that are not valid text in the detected encoding"
     elif "Maximum line size" in text:
-        reason = "a record longer than 2,000,000 bytes (no field of a concern is that long)"
+        reason = (
+            f"a record longer than {max_line_bytes:,} bytes (no field of a concern is that long; "
+            "setting KOBAN_MAX_LINE_BYTES)"
+        )
     else:
         reason = "cannot be parsed as CSV"
     return IngestError(f"{file}{where}: {reason}")
@@ -127,8 +148,8 @@ def csv_record_lines(path: Path, encoding: str, delimiter: str) -> list[int]:
 def sniff(path: Path, file: str) -> CsvDialect:
     try:
         return sniff_csv(path)
-    except DialectError as exc:
-        raise IngestError(f"{file}: {exc}") from exc
+    except DialectError as exc:  # "1: reason" when it names a line
+        raise IngestError(f"{file}:{'' if re.match(r'[0-9]+:', str(exc)) else ' '}{exc}") from exc
 
 
 def register_csv_view(
@@ -138,6 +159,7 @@ def register_csv_view(
     readable: Path,
     picks: Mapping[str, int | None],
     view: str,
+    max_line_bytes: int = FileLimits.max_line_bytes,
 ) -> None:
     """A lazy view `view`(line, <picks>) over a UTF-8 CSV; picks maps our column names to header positions.
 
@@ -158,6 +180,7 @@ def register_csv_view(
         auto_detect=False,
         strict_mode=True,
         encoding="utf-8",
+        max_line_size=max_line_bytes,
     )
     select = ["row_number() OVER () + 1 AS line"]
     for target, index in picks.items():
@@ -165,7 +188,7 @@ def register_csv_view(
     try:
         con.register(view, rel.project(", ".join(select)))
     except duckdb.InvalidInputException as exc:
-        raise csv_parse_error(file, exc) from exc
+        raise csv_parse_error(file, exc, max_line_bytes) from exc
 
 
 def stage_csv(
@@ -174,6 +197,7 @@ def stage_csv(
     dialect: CsvDialect,
     mapping: Mapping[str, str] | None,
     readable: Path,
+    limits: FileLimits = DEFAULT_LIMITS,
 ) -> Staged:
     """Register view _staged over the CSV file (read by DuckDB in parallel, all columns as text)."""
     try:
@@ -187,11 +211,11 @@ def stage_csv(
             f"({', '.join(dialect.headers)}); name it with --map FIELD=COLUMN"
         )
     picks = {_RAW_OF[f]: headers.columns.get(f) for f in CONCERN_FIELDS}
-    register_csv_view(con, file, dialect, readable, picks, "_staged")
+    register_csv_view(con, file, dialect, readable, picks, "_staged", limits.max_line_bytes)
     try:
         sample = con.sql("SELECT lat_raw, lon_raw FROM _staged LIMIT 1000").fetchall()
     except duckdb.Error as exc:
-        raise csv_parse_error(file, exc) from exc
+        raise csv_parse_error(file, exc, limits.max_line_bytes) from exc
     decimal_comma = dialect.delimiter != "," and detect_decimal_comma(v for row in sample for v in row)
 
     def record_lines() -> list[int] | None:
@@ -220,7 +244,8 @@ def stage_csv(
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def load_json(path: Path, file: str) -> Any:
+def load_json(path: Path, file: str, limits: FileLimits = DEFAULT_LIMITS) -> Any:
+    """The parsed JSON document, or IngestError (empty, over the size cap, not UTF-8, too deep, invalid)."""
     size = path.stat().st_size
     if size == 0:
         raise IngestError(f"{file}: the file is empty")
@@ -229,6 +254,7 @@ def load_json(path: Path, file: str) -> Any:
             f"{file}: JSON files over {MAX_JSON_BYTES >> 20} MB are refused; split the file or use CSV"
         )
     raw = path.read_bytes()
+    check_json_depth(raw, file, limits)
     try:
         # json.loads(bytes) would decode with 'surrogatepass', letting encoded surrogates through
         doc = json.loads(raw.decode(json.detect_encoding(raw)))
@@ -257,7 +283,17 @@ def legacy_crs(doc: Mapping[str, Any]) -> str | None:
     match = re.search(r"EPSG:+(\d{4,6})$", name)
     if not match:
         raise IngestError(f"unsupported crs member {name!r}: use an EPSG code or plain WGS 84")
-    return f"EPSG:{match.group(1)}"
+    code = f"EPSG:{match.group(1)}"
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(code)
+    except CRSError as exc:
+        raise IngestError(
+            f"crs member {name!r}: {code} is not a coordinate system this system knows"
+        ) from exc
+    return code
 
 
 def _num_text(value: Any) -> str | None:
@@ -298,8 +334,10 @@ def feature_properties(feature: Any) -> dict[str, Any]:
     return props if isinstance(props, dict) else {}
 
 
-def stage_geojson(path: Path, file: str, mapping: Mapping[str, str] | None) -> tuple[pa.Table, Staged]:
-    doc = load_json(path, file)
+def stage_geojson(
+    path: Path, file: str, mapping: Mapping[str, str] | None, limits: FileLimits = DEFAULT_LIMITS
+) -> tuple[pa.Table, Staged]:
+    doc = load_json(path, file, limits)
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise IngestError(f"{file}: wrong JSON type: expected a GeoJSON FeatureCollection")
     features = doc.get("features") if doc["type"] == "FeatureCollection" else [doc]
@@ -385,8 +423,10 @@ _OPEN311 = {"id": "service_request_id", "reported_at": "requested_datetime", "la
             "text": "description"}  # fmt: skip
 
 
-def stage_open311(path: Path, file: str, known_labels: set[str]) -> tuple[pa.Table, Staged]:
-    doc = load_json(path, file)
+def stage_open311(
+    path: Path, file: str, known_labels: set[str], limits: FileLimits = DEFAULT_LIMITS
+) -> tuple[pa.Table, Staged]:
+    doc = load_json(path, file, limits)
     if isinstance(doc, dict):
         doc = doc.get("service_requests", doc.get("requests"))
     if not isinstance(doc, list):

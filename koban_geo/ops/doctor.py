@@ -152,7 +152,7 @@ def _check_schema(version: int) -> Check:
 
 def _check_data(con: duckdb.DuckDBPyConnection, version: int) -> list[Check]:
     """Every concerns batch holds exactly the rows it recorded (less those purged), no row lacks its batch,
-    and no spatial index waits to be rebuilt (koban_geo.ops.maintenance)."""
+    and no spatial index waits to be rebuilt (koban_geo.store.recovery)."""
     if version < 6:
         return [
             Check(name, True, "not checked until the schema is up to date")
@@ -165,7 +165,8 @@ def _check_data(con: duckdb.DuckDBPyConnection, version: int) -> list[Check]:
             "Batches",
             False,
             f"rows of {orphans} batch(es) have no batch record: a crash cut an ingest's commit short",
-            "run the interrupted `koban-geo ingest` again: it removes those rows first, then stores the file",
+            "open the store read-write once (restart the dashboard, or run the interrupted `koban-geo ingest` "
+            "again): every open removes those rows first",
         )
     elif bad:
         batches = Check(
@@ -251,18 +252,32 @@ def check_folder(settings: Settings) -> Check:
 
 
 def check_tiles(settings: Settings) -> Check:
-    """Always ok; says where the base map comes from, since OSM tiles need the internet."""
+    """Always ok; says where the base map comes from: a tile server (which may need the internet), the
+    offline basemap the dashboard serves itself, or nothing but the store's streets."""
     url = settings.tiles_url
     if not url:
-        return Check("Base map", True, "no tile server: the map draws areas and streets only")
+        from koban_geo.basemap import archive_path
+
+        path = archive_path(settings)
+        if path.is_file():
+            return Check(
+                "Base map", True, f"no tile server: the offline basemap {path}, served by the dashboard"
+            )
+        return Check(
+            "Base map",
+            True,
+            "no tile server and no offline basemap: the map draws areas and streets only",
+            "build the offline basemap from an OpenStreetMap extract of your area: "
+            f"`koban-geo basemap build EXTRACT.osm.pbf` (written to {path})",
+        )
     if url.startswith("/") or "://localhost" in url or "://127.0.0.1" in url:
         return Check("Base map", True, f"tiles from this machine ({url})")
     return Check(
         "Base map",
         True,
         f"tiles from {url.split('/{z}')[0]}: every browser showing the map needs internet access to it",
-        "on a closed network set KOBAN_TILES_URL= (empty) to draw areas and streets only, or point it at a "
-        "local tile server",
+        "on a closed network set KOBAN_TILES_URL= (empty) to draw the offline basemap "
+        "(`koban-geo basemap build`), or point it at a local tile server",
     )
 
 

@@ -28,8 +28,9 @@ import duckdb
 
 from koban_geo import __version__
 from koban_geo.store.db import StoreError, connect, latest_version, load_spatial, migrations
+from koban_geo.store.recovery import rebuild_indexes, without_rtree
 from koban_geo.store.settings import Settings
-from koban_geo.store.sql import audit, meta_get, meta_set, query, quote_ident, writing
+from koban_geo.store.sql import audit, query, quote_ident, writing
 
 BACKUP_FORMAT = "koban-geo-backup"
 BACKUP_FORMAT_VERSION = 1
@@ -115,7 +116,10 @@ def backup(
         raise MaintenanceError(f"{target} already exists; back up into a new folder")
     if not target.parent.is_dir():
         raise MaintenanceError(f"{target.parent} is not a folder; create it first")
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    except OSError as exc:
+        raise MaintenanceError(f"cannot write into {target.parent}: {exc.strerror or exc}") from exc
     alias = f"koban_backup_{secrets.token_hex(6)}"
     cur = con.cursor()
     try:
@@ -162,6 +166,9 @@ def backup(
     except duckdb.Error as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise MaintenanceError(f"backup to {target} failed: {str(exc).splitlines()[0]}") from exc
+    except OSError as exc:  # disk full, a folder that refuses files
+        shutil.rmtree(work, ignore_errors=True)
+        raise MaintenanceError(f"backup to {target} failed: {exc.strerror or exc}; nothing was kept") from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -218,6 +225,7 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or STORE_FILE not in files:
         raise MaintenanceError(f"{manifest_path} lists no {STORE_FILE}")
+    _check_manifest_shape(manifest_path, manifest)
     for name, facts in files.items():
         file = folder / name
         if Path(name).name != name or not file.is_file():
@@ -227,6 +235,31 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
                 f"{folder}: {name} does not match its manifest (sha256): the backup is damaged; use another"
             )
     return manifest
+
+
+def _check_manifest_shape(manifest_path: Path, manifest: dict[str, Any]) -> None:
+    """Every member the restore reads has its type: a damaged or edited manifest is refused, field named."""
+
+    def counts(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in value.items()
+        )
+
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise MaintenanceError(f"{manifest_path}: schema_version: expected a whole number, got {version!r}")
+    for key in ("tables", "sequences"):
+        if not counts(manifest.get(key)):
+            raise MaintenanceError(f"{manifest_path}: {key}: expected names with whole-number counts")
+    for name, facts in manifest["files"].items():
+        if (
+            not isinstance(facts, dict)
+            or not isinstance(facts.get("sha256"), str)
+            or not isinstance(facts.get("bytes"), int)
+        ):
+            raise MaintenanceError(
+                f'{manifest_path}: files: {name!r}: expected {{"sha256": ..., "bytes": ...}}, got {facts!r:.60}'
+            )
 
 
 def _lock_free(db: Path) -> None:
@@ -380,77 +413,6 @@ def _check_against(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], pat
         raise MaintenanceError(f"{path}: the backup's schema version does not match its manifest")
 
 
-# --------------------------------------------------------------------------------------------- recovery
-
-# Tables whose rows belong to an ingest batch (identifiers for the statements below come from this tuple).
-BATCH_TABLES = ("concerns", "crime", "areas", "layers", "area_stats")
-_PENDING_INDEXES = "pending_indexes"  # meta key: R-tree definitions dropped for a large delete, to rebuild
-
-
-def recover_torn_batches(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Delete rows whose ingest batch has no record: the remains of a batch whose commit a crash cut short.
-
-    A batch's rows and its ingest_batches row are committed together, so committed rows always have their
-    record. DuckDB 1.5.5 can break that after a crash: when the WAL ends inside a commit, its replay still
-    brings back the rows of a large insert (written to the file before the commit, "optimistic writes")
-    while the rest of the transaction is rightly dropped (tests/test_crash.py shows both). The R-tree over
-    those rows is rebuilt as well (the replayed one fails queries). Run before a new batch takes an id, since
-    the batch id sequence is set back too. Also rebuilds indexes a crashed purge left out. Returns the rows
-    deleted per table.
-    """
-    rebuild_indexes(con)
-    union = " UNION ALL ".join(
-        f"SELECT '{t}', count(*) FROM {t} WHERE batch_id NOT IN (SELECT id FROM ingest_batches)"
-        for t in BATCH_TABLES
-    )
-    torn = {table: int(n) for table, n in con.execute(union).fetchall() if n}
-    for table in torn:  # from BATCH_TABLES
-        with _without_rtree(con, table), writing(con) as cur:
-            cur.execute(f"DELETE FROM {table} WHERE batch_id NOT IN (SELECT id FROM ingest_batches)")
-            audit(
-                cur, "recovery", "recover.torn_batches", f"{table}: {torn[table]} rows without a batch record"
-            )
-    return torn
-
-
-@contextmanager
-def _without_rtree(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[None]:
-    """Around a large DELETE from `table`: drop its R-tree indexes first (committed), rebuild them after.
-
-    DuckDB spatial 1.5.5 takes each deleted row out of an R-tree one at a time at commit: about 2.5 ms a row
-    in a 200,000-row table (a purged month took minutes, holding the write lock), even when the index is
-    dropped in the deleting transaction itself. Building the tree afresh takes under a second. The
-    definitions stay in meta until rebuilt, so a crash in between is repaired by `rebuild_indexes`.
-    """
-    rows = con.execute(
-        "SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = ? AND schema_name = 'main' "
-        "AND sql ILIKE '%USING RTREE%'",
-        [table],
-    ).fetchall()
-    if rows:
-        with writing(con) as cur:
-            pending = json.loads(meta_get(cur, _PENDING_INDEXES) or "[]")
-            meta_set(cur, _PENDING_INDEXES, json.dumps(pending + [sql for _, sql in rows]))
-            for name, _ in rows:
-                cur.execute(f"DROP INDEX {quote_ident(name)}")
-    try:
-        yield
-    finally:
-        rebuild_indexes(con)
-
-
-def rebuild_indexes(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Create the R-tree indexes `_without_rtree` dropped and has not rebuilt yet (after a crash); their SQL."""
-    pending = json.loads(meta_get(con, _PENDING_INDEXES) or "[]")
-    if not pending:
-        return []
-    with writing(con) as cur:
-        for sql in dict.fromkeys(pending):  # from duckdb_indexes(): the store's own definitions
-            cur.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
-        cur.execute("DELETE FROM meta WHERE key = ?", [_PENDING_INDEXES])
-    return pending
-
-
 # ---------------------------------------------------------------------------------------------- purge
 
 
@@ -528,7 +490,7 @@ def purge(
     rebuild_indexes(con)
     _measure(con, report, params)
     if report.concerns:
-        with _without_rtree(con, "concerns"):
+        with without_rtree(con, "concerns"):
             _apply(con, settings, report, params, actor)
     else:
         _apply(con, settings, report, params, actor)

@@ -290,7 +290,15 @@ def _priorities(con, settings, policy, meeting_id, lang) -> tuple[list, dict[str
     res = results(con, meeting_id)
     k = policy.k
     counted_roles = {f.role for f in res.facilitator_counts}
-    phones = pd.DataFrame({"role": list(ROLES), "participants": [res.groups[r].participants for r in ROLES]})
+    from koban_geo.store.sql import cursor, query
+
+    cur = cursor(con)  # koban_record_key is a TEMP macro: a cursor of our own has it
+    try:
+        keys = dict(query(cur, "vote_participant_keys", {"meeting_id": meeting_id}).fetchall())
+    finally:
+        cur.close()
+    phones = pd.DataFrame({"role": list(ROLES), "participants": [res.groups[r].participants for r in ROLES],
+                           "ckey": [int(keys.get(r, 0)) for r in ROLES]})  # fmt: skip
     shown = release(phones, policy.audience, settings, count="participants", theme=None, themes_counted=())
     participants = {
         role: None if pd.isna(n) else int(n)

@@ -1,8 +1,8 @@
 """The meeting pack: one self-contained HTML page that prints on A4, for a neighbourhood meeting.
 
 It holds a map drawn as inline SVG from the geometries (the meeting's areas shaded by their public-tier
-counts, the public Gi* hot cells, the items voted on that have a place; no tiles, no network, no browser
-needed to make it), the ranked priorities per group and combined, the actions agreed on the problem cards
+counts, the store's streets layer as thin lines for orientation, the public Gi* hot cells, the items voted on
+that have a place; no tiles, no network, no browser needed to make it), the ranked priorities per group and combined, the actions agreed on the problem cards
 made from this meeting's items, and the precision note. Everything shown is public tier (the same rows a
 public export gets); every data string is HTML-escaped and the page carries a Content-Security-Policy that
 allows no script at all. Fixed headings come from data/meeting_pack_i18n.json in the seven languages; item
@@ -38,6 +38,7 @@ MAP_WIDTH = 680.0
 MAP_MAX_HEIGHT = 620.0
 SHADES = ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")  # ColorBrewer Blues
 HOT = "#d7301f"
+STREET = "#8c8c8c"
 
 _CSS = """
 @page { size: A4 portrait; margin: 14mm 14mm 16mm 14mm; }
@@ -143,7 +144,7 @@ def render(con: duckdb.DuckDBPyConnection, settings: Settings, meeting_id: int, 
         f'<p class="meta">{_t(lang, "window", since=since.date().isoformat(), until=meeting.date.isoformat())}</p>',
         "</header>",
         f"<section><h2>{_t(lang, 'map')}</h2>",
-        _map(areas, cells, items, lang, policy.k),
+        _map(areas, cells, items, lang, policy.k, streets=_streets(con)),
         "</section>",
         f"<section><h2>{_t(lang, 'priorities')}</h2>",
         _priorities(priorities.rows, priorities.meta["meeting"], lang, policy.k),
@@ -195,6 +196,13 @@ def _areas(
     return [(c, n, g, counts.get(c) if c in counts else False) for c, n, g in found]
 
 
+def _streets(con: duckdb.DuckDBPyConnection) -> list[shapely.Geometry]:
+    """The store's streets layer (open data, e.g. the demo's named streets), none when it was not loaded."""
+    from koban_geo.analysis.areas import streets
+
+    return list(streets(con))
+
+
 def _hot_cells(con: duckdb.DuckDBPyConnection, settings: Settings, flt: Filter) -> list[shapely.Geometry]:
     from koban_geo.analysis.hotspots import hotspots
 
@@ -224,6 +232,16 @@ class _Frame:
 
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
         return (lon - self.west) * self.kx * self.scale, (self.north - lat) * self.scale
+
+    def lines(self, geom: shapely.Geometry) -> str:
+        """SVG path data of the lines in geom (other parts are left out)."""
+        parts = []
+        for line in getattr(geom, "geoms", [geom]):
+            if isinstance(line, shapely.LineString) and not line.is_empty:
+                parts.append(
+                    "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in (self.xy(*c) for c in line.coords))
+                )
+        return "".join(parts)
 
     def path(self, geom: shapely.Geometry) -> str:
         parts = []
@@ -277,6 +295,7 @@ def _map(
     items: Sequence[tuple[int | None, shapely.Geometry]],
     lang: str,
     k: int,
+    streets: Sequence[shapely.Geometry] = (),
 ) -> str:
     geoms = [g for _, _, g, _ in areas] + list(cells) + [g for _, g in items]
     if not geoms:
@@ -291,6 +310,13 @@ def _map(
     for _code, _name, geom, count in areas:
         out.append(f'<path d="{frame.path(geom)}" fill="{_shade(count, breaks)}" fill-rule="evenodd" '
                    'stroke="#555" stroke-width="0.8"/>')  # fmt: skip
+    box = (frame.west, frame.north - frame.height / frame.scale, frame.west + frame.width / frame.scale / frame.kx,
+           frame.north)  # fmt: skip
+    lines = "".join(frame.lines(shapely.clip_by_rect(g, *box)) for g in streets)
+    if lines:  # for orientation, over the shading and under everything else
+        out.append(
+            f'<path d="{lines}" fill="none" stroke="{STREET}" stroke-width="0.7" stroke-linecap="round"/>'
+        )
     for geom in cells:
         out.append(f'<path d="{frame.path(geom)}" fill="{HOT}" fill-opacity="0.6" stroke="none"/>')
     for _rank, geom in items:

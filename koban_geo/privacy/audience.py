@@ -9,6 +9,12 @@ For public and council a table must hold counts (never a point, never free text)
 themes are dropped before anything is counted; counts under k are hidden, and complementary suppression
 hides further cells until what is hidden in any group sums to at least k, so a hidden count cannot be
 recovered by subtracting shown cells from a shown total. Totals come from the same call, never elsewhere.
+
+Every shown count of a public or council table is perturbed by the cell key method (koban_geo.privacy.cellkey):
+the table must carry each row's cell key (the sum of its records' keys mod 256, from the same query as the
+count) or `release` refuses it, so no public output can skip the noise. The same records always give the same
+value, so two outputs that differ by a hidden count no longer give it by subtraction; suppression is decided
+on the true counts, and the cell key column never leaves `release`.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from koban_geo.privacy.cellkey import MAX_NOISE, PerturbationTable, perturb, perturbation_table
 from koban_geo.store.resources import data_dir
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes
@@ -74,9 +82,13 @@ class Policy:
 
     def parameters(self) -> dict[str, Any]:
         """What an export's metadata states about how it was protected."""
-        return {"audience": str(self.audience), "k": self.k, "grid_m": self.grid_m,
-                "sensitive_grid_m": self.sensitive_grid_m,
-                "sensitive_themes": "removed" if self.audience.aggregates_only else "flagged"}  # fmt: skip
+        params = {"audience": str(self.audience), "k": self.k, "grid_m": self.grid_m,
+                  "sensitive_grid_m": self.sensitive_grid_m,
+                  "sensitive_themes": "removed" if self.audience.aggregates_only else "flagged"}  # fmt: skip
+        if self.audience.aggregates_only:
+            params["perturbation"] = {"method": "cell key", "max_noise": MAX_NOISE,
+                                      "variance": round(perturbation_table(self.k).variance(self.k + MAX_NOISE), 3)}  # fmt: skip
+        return params
 
 
 @dataclass
@@ -98,13 +110,16 @@ def release(
     settings: Settings,
     *,
     count: str = "count",
+    key: str = "ckey",
     groups: Sequence[str] = (),
     theme: str | None = "theme",
     themes_counted: Collection[str] | None = None,
 ) -> Release:
     """Apply the audience's rules to one output table.
 
-    frame: one row per cell/area/point; `count` the number of concerns in the row (aggregate outputs).
+    frame: one row per cell/area/point; `count` the number of concerns in the row (aggregate outputs) and,
+      for public and council, `key` its cell key 0..255 (koban_geo.privacy.cellkey); the key column is
+      dropped from what is released (with it and the public table anyone could undo the noise).
     groups: columns whose groups have a total that may be shown (e.g. ["area_code"] for an area x theme
       table: each area's total is published, so complementary suppression runs within each area, and a
       grand total is implied). Totals are returned in Release.totals, already suppressed.
@@ -119,24 +134,35 @@ def release(
             out["sensitive"] = out[theme].isin(sensitive)
         return Release(out, policy)
 
-    _check_aggregate(out, count)
+    _check_aggregate(out, count, key)
     if theme and theme in out:
         out = out[~out[theme].isin(sensitive)].reset_index(drop=True)
     elif themes_counted is None or set(themes_counted) & sensitive:
         raise PrivacyError(
             f"a {policy.audience} table without a theme column must say which themes it counts, none sensitive"
         )
+    table = perturbation_table(policy.k)
     hidden = _suppress(out, count, groups, policy.k)
-    totals = _totals(out, count, groups, policy.k)
-    out[count] = out[count].where(~hidden, None).astype("Int64")
+    totals = _totals(out, count, key, groups, table)
+    shown = perturb(out[count].fillna(0).to_numpy(dtype="int64"), out[key].to_numpy(dtype="int64"), table)
+    out[count] = pd.array(shown, dtype="Int64")
+    out[count] = out[count].where(~hidden, None)
+    out = out.drop(columns=[key])
     out["suppressed"] = hidden
     return Release(out, policy, totals=totals, suppressed=int(hidden.sum()))
 
 
-def _check_aggregate(frame: pd.DataFrame, count: str) -> None:
+def _check_aggregate(frame: pd.DataFrame, count: str, key: str) -> None:
     if count not in frame:
         raise PrivacyError(f"public and council outputs hold counts only: no {count!r} column")
-    banned = (set(frame.columns) & (TEXT_COLUMNS | RECORD_COLUMNS)) - {count}
+    if key not in frame:
+        raise PrivacyError(
+            f"public and council counts are perturbed by their cell keys: no {key!r} column beside {count!r}"
+        )
+    keys = frame[key]
+    if keys.isna().any() or ((keys < 0) | (keys > 255)).any():
+        raise PrivacyError(f"cell keys are 0..255, one per row: {key!r} holds missing or other values")
+    banned = (set(frame.columns) & (TEXT_COLUMNS | RECORD_COLUMNS)) - {count, key}
     if banned:
         raise PrivacyError(f"public and council outputs never hold free text or records: {sorted(banned)}")
     for column in frame.columns:
@@ -174,15 +200,22 @@ def _suppress(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) ->
     return hidden
 
 
-def _totals(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) -> dict[str, pd.DataFrame]:
-    """Group totals and the grand total, each hidden (None) when under k."""
+def _totals(
+    frame: pd.DataFrame, count: str, key: str, groups: Sequence[str], table: PerturbationTable
+) -> dict[str, pd.DataFrame]:
+    """Group totals and the grand total, each hidden (None) when under k, else perturbed with its own cell
+    key: the sum of its rows' keys (= of its records' keys) mod 256."""
+    k = table.k
+
     result: dict[str, pd.DataFrame] = {}
     if groups:
-        sums = frame.groupby(list(groups), sort=True, dropna=False)[count].sum().reset_index()
-        sums[count] = sums[count].where((sums[count] == 0) | (sums[count] >= k), None).astype("Int64")
-        result[",".join(groups)] = sums
-    grand = int(frame[count].sum())
-    result["all"] = pd.DataFrame(
-        {count: pd.array([grand if grand == 0 or grand >= k else None], dtype="Int64")}
-    )
+        sums = frame.groupby(list(groups), sort=True, dropna=False)[[count, key]].sum().reset_index()
+        n = sums[count].to_numpy(dtype="int64")
+        values = pd.Series(perturb(n, sums[key].to_numpy(dtype="int64") % 256, table), dtype="Int64")
+        sums[count] = values.where((n == 0) | (n >= k), None)
+        result[",".join(groups)] = sums.drop(columns=[key])
+    grand = np.array([int(frame[count].sum())], dtype="int64")
+    grand_key = np.array([int(frame[key].sum()) % 256], dtype="int64")
+    value = pd.Series(perturb(grand, grand_key, table), dtype="Int64")
+    result["all"] = pd.DataFrame({count: value.where((grand == 0) | (grand >= k), None)})
     return result

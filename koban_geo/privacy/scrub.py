@@ -19,13 +19,24 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import duckdb
 import duckdb.func
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from koban_geo.privacy.checkdigits import (
+    IBAN_LENGTHS,
+    valid_be_nrn,
+    valid_bsn,
+    valid_dni_nie,
+    valid_hetu,
+    valid_iban,
+    valid_national_id,
+    valid_nif,
+    valid_pesel,
+)
 
 __all__ = [
     "PLACEHOLDERS",
@@ -54,135 +65,6 @@ EMAIL, URL, IBAN, ID, PHONE, PLATE, ADDRESS = (
     "[ADDRESS]",
 )
 PLACEHOLDERS: tuple[str, ...] = (EMAIL, URL, IBAN, ID, PHONE, PLATE, ADDRESS)
-
-# ------------------------------------------------------------------------------------------------------------
-# Validators: small pure functions taking a candidate as people write it (spaces, dots and dashes allowed).
-# ------------------------------------------------------------------------------------------------------------
-
-_SEPARATORS = str.maketrans("", "", " .-/")
-
-
-def _compact(value: str) -> str:
-    return value.translate(_SEPARATORS).upper()
-
-
-def _weighted(digits: str, weights: Sequence[int]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=False))
-
-
-def valid_bsn(value: str) -> bool:
-    """Dutch burgerservicenummer: 9 digits passing the 11-proof (weights 9..2, last digit -1)."""
-    digits = _compact(value)
-    if len(digits) != 9 or not digits.isascii() or not digits.isdigit() or digits == "000000000":
-        return False
-    return (_weighted(digits, range(9, 1, -1)) - int(digits[8])) % 11 == 0
-
-
-def valid_nif(value: str) -> bool:
-    """Portuguese NIF/NIPC: 9 digits, mod-11 check digit (a remainder of 0 or 1 gives check digit 0)."""
-    digits = _compact(value)
-    if len(digits) != 9 or not digits.isascii() or not digits.isdigit():
-        return False
-    if digits[0] not in "12356789" and not digits.startswith("45"):
-        return False
-    remainder = _weighted(digits, range(9, 1, -1)) % 11
-    return int(digits[8]) == (0 if remainder < 2 else 11 - remainder)
-
-
-def _real_date(year: int, month: int, day: int) -> bool:
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return True
-
-
-def valid_pesel(value: str) -> bool:
-    """Polish PESEL: 11 digits, birth date with the century folded into the month, weighted check digit."""
-    digits = _compact(value)
-    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
-        return False
-    year, month, day = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
-    century = {0: 1900, 1: 2000, 2: 2100, 3: 2200, 4: 1800}.get(month // 20)
-    if century is None or not _real_date(century + year, month % 20, day):
-        return False
-    check = (10 - _weighted(digits, (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)) % 10) % 10
-    return check == int(digits[10])
-
-
-def valid_be_nrn(value: str) -> bool:
-    """Belgian national register number: YYMMDD, serial, mod-97 check ('2' prefixed for births from 2000)."""
-    digits = _compact(value)
-    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
-        return False
-    base, check = int(digits[:9]), int(digits[9:])
-    return check in (97 - base % 97, 97 - (2_000_000_000 + base) % 97)
-
-
-_HETU_CONTROL = "0123456789ABCDEFHJKLMNPRSTUVWXY"
-_HETU_CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900, "U": 1900}
-_HETU_CENTURY.update(dict.fromkeys("ABCDEF", 2000))
-_HETU = re.compile(r"([0-9]{6})([-+A-FU-Y])([0-9]{3})([0-9A-Y])")
-
-
-def valid_hetu(value: str) -> bool:
-    """Finnish henkilötunnus DDMMYYCZZZQ: real birth date, century sign, mod-31 control character."""
-    match = _HETU.fullmatch(value.strip().upper())
-    if not match:
-        return False
-    born, sign, serial, control = match.groups()
-    if not _real_date(_HETU_CENTURY[sign] + int(born[4:6]), int(born[2:4]), int(born[0:2])) or serial < "002":
-        return False
-    return _HETU_CONTROL[int(born + serial) % 31] == control
-
-
-_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
-
-
-def valid_dni_nie(value: str) -> bool:
-    """Spanish DNI (8 digits + letter) or NIE (X/Y/Z + 7 digits + letter), letter = number mod 23."""
-    text = _compact(value)
-    if text[:1] in ("X", "Y", "Z"):
-        text = str("XYZ".index(text[0])) + text[1:]
-    if len(text) != 9 or not text[:8].isascii() or not text[:8].isdigit():
-        return False
-    return _DNI_LETTERS[int(text[:8]) % 23] == text[8]
-
-
-# Lengths of IBANs by country (SWIFT IBAN registry), for the countries of the SEPA area and their neighbours.
-IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AL": 28, "AT": 20, "BA": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22,
-    "DK": 18, "EE": 20, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GI": 23, "GL": 18, "GR": 27,
-    "HR": 21, "HU": 28, "IE": 22, "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27,
-    "MD": 24, "ME": 22, "MK": 19, "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "RO": 24, "RS": 22,
-    "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TR": 26, "UA": 29, "VA": 22, "XK": 20,
-}  # fmt: skip
-
-
-def valid_iban(value: str) -> bool:
-    """IBAN: known country, that country's length, alphanumeric, and the ISO 7064 mod-97 check equal to 1."""
-    text = value.replace(" ", "").upper()
-    if IBAN_LENGTHS.get(text[:2]) != len(text) or not text.isascii() or not text.isalnum():
-        return False
-    if not text[2:4].isdigit():
-        return False
-    rearranged = text[4:] + text[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
-
-
-def _valid_national_id(candidate: str) -> bool:
-    """Dispatch a candidate caught by the national-ID rule to the validators its shape allows."""
-    if _HETU.fullmatch(candidate.strip().upper()):
-        return valid_hetu(candidate)
-    text = _compact(candidate)
-    if text[-1:].isalpha():
-        return valid_dni_nie(text)
-    if len(text) == 9:
-        return valid_bsn(text) or valid_nif(text)
-    if len(text) == 11:
-        return valid_pesel(text) or valid_be_nrn(text)
-    return False
-
 
 # ------------------------------------------------------------------------------------------------------------
 # Pattern building blocks. Every pattern is valid for both RE2 (pyarrow, DuckDB) and Python `re`: no
@@ -234,7 +116,7 @@ _CURRENCIES = ("EUR", "PLN", "GBP", "CHF", "CZK", "SEK", "NOK", "DKK", "BGN", "R
 
 # --- e-mail and web addresses -------------------------------------------------------------------------------
 _LABEL = f"[{_LETTERS}0-9](?:[{_LETTERS}0-9-]*[{_LETTERS}0-9])?"
-_AT = r"(?:@| ?[\[(](?:at|AT)[\])] ?)"
+_AT = r"(?: ?@ ?| ?[\[(](?:at|AT)[\])] ?)"
 _DOT = r"(?:\.| ?[\[(](?:dot|DOT)[\])] ?)"
 _EMAIL = f"[{_LETTERS}0-9._%+-]+{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[{_LETTERS}]{{2,}}"
 
@@ -256,8 +138,10 @@ def _iban_pattern() -> str:
     parts = []
     for length, countries in sorted(by_length.items(), reverse=True):
         full, rest = divmod(length - 4, 4)
-        body = f"(?: ?[0-9A-Za-z]{{4}}){{{full}}}" + (f" ?[0-9A-Za-z]{{{rest}}}" if rest else "")
-        parts.append(f"(?:{'|'.join(countries)})[0-9]{{2}}{body}")
+        body = f"(?:[ -]?[0-9A-Za-z]{{4}}){{{full}}}" + (f"[ -]?[0-9A-Za-z]{{{rest}}}" if rest else "")
+        # lower case too ("nl91abna..."): people type IBANs as they read them
+        codes = "|".join(f"[{c[0]}{c[0].lower()}][{c[1]}{c[1].lower()}]" for c in countries)
+        parts.append(f"(?:{codes})[0-9]{{2}}{body}")
     return _alt(*parts)
 
 
@@ -270,8 +154,9 @@ _NATIONAL_ID = _alt(
     r"[0-9]{8}[ -]?[A-Za-z]",  # ES DNI
     r"[XYZxyz][ -]?[0-9]{7}[ -]?[A-Za-z]",  # ES NIE
     r"[0-9]{11}",  # PL PESEL, BE national register number
+    r"[0-9]{6} [0-9]{5}",  # PL PESEL as birth date and serial: 440514 01359
     r"[0-9]{4}\.[0-9]{2}\.[0-9]{3}",  # NL BSN 1234.56.782
-    r"[0-9]{3}[ .][0-9]{3}[ .][0-9]{3}",  # NL BSN / PT NIF grouped
+    r"[0-9]{3}[ .\-][0-9]{3}[ .\-][0-9]{3}",  # NL BSN / PT NIF grouped: 111 222 333, 111-222-333
     r"[0-9]{9}",  # NL BSN, PT NIF
 )
 
@@ -411,6 +296,7 @@ _ADDRESS_SUFFIX = (
     + _alt(
         f"[{_LETTERS}][{_LETTERS}-]*(?:{_NL_FI_DISTINCT}|{_NL_FI_DISTINCT.upper()})",
         f"[{_UPPER}][{_LETTERS}-]*(?:{_NL_FI_AMBIGUOUS})",
+        f"[{_LETTERS}][{_LETTERS}-]*(?:str|STR)\\.",  # NL and German-speaking BE: "Kerkstr. 27"
         # "Grote Markt 1"; a bare "Markt 2" or "Dam 2" is too often a count ("op de Dam 2 mensen")
         "(?:Grote|Kleine|Oude|Nieuwe|Lange|Korte|Hoge|Lage) (?:Markt|Plein|Dam|Kade|Singel|Brink|Ring|Wal)",
     )
@@ -440,6 +326,48 @@ _FR_TYPES = _words(
     "rue|avenue|av.|boulevard|bd|chaussée|chaussee|chemin|allée|allee|impasse|quai|place|square|drève|cours|"
     "rond-point|sentier|venelle|route"
 ).replace(".", "\\.")
+# Polish streets are often written without "ul.": an adjective-like name ("Długa", "Łódzka", "Mickiewicza")
+# caught only with a flat after the number ("5/3", "12 m. 4"), which ordinary counts never have.
+_PL_BARE = (
+    f"[{_UPPER}][{_LETTERS}]*(?:a|e|i|y|ej|ego) [0-9]{{1,3}}[A-Za-z]?"
+    r"(?:/[0-9]{1,4}[A-Za-z]?| (?:m|lok|mieszk)\. ?[0-9]{1,4})"
+)
+# Words of that shape that number things, not streets: "strona 5/10" is page 5 of 10.
+_PL_NOT_STREETS = frozenset(
+    [
+        "strona",
+        "linia",
+        "klasa",
+        "grupa",
+        "runda",
+        "strefa",
+        "wersja",
+        "sekcja",
+        "pozycja",
+        "tabela",
+        "liga",
+        "faza",
+        "etap",
+        "skala",
+        "ocena",
+        "część",
+        "godzina",
+        "lekcja",
+        "sala",
+        "seria",
+        "edycja",
+        "kolejka",
+        "trasa",
+        "brama",
+        "klatka",
+    ]
+)
+
+
+def _pl_street(candidate: str) -> bool:
+    return candidate.split(" ", 1)[0].casefold() not in _PL_NOT_STREETS
+
+
 _NUMBER_FIRST = _alt(
     f"(?:{_words('flat|apartment|apt|unit')}\\.? [0-9]{{1,4}}[A-Za-z]?,? )?[0-9]{{1,4}}[A-Za-z]?"
     f"(?:-[0-9]{{1,4}}[A-Za-z]?)?,? (?:[{_UPPER}][{_LETTERS}'’-]* ){{1,3}}(?:{_UK_TYPES})",
@@ -496,10 +424,11 @@ RULES: tuple[Rule, ...] = (
     Rule("iban", _iban_pattern(), IBAN, valid_iban),
     # before the IDs: "+351 912 345 678" is a phone number even when 912345678 is also a valid NIF
     Rule("phone_international", _PHONE_INTL, PHONE),
-    Rule("national_id", _NATIONAL_ID, ID, _valid_national_id),
+    Rule("national_id", _NATIONAL_ID, ID, valid_national_id),
     Rule("phone", _alt(_PHONE_TRUNK, _PHONE_NINE), PHONE),
     Rule("plate", _PLATE, PLATE),
     Rule("address", _alt(_ADDRESS_SUFFIX, _TYPE_FIRST, _NUMBER_FIRST), ADDRESS),
+    Rule("address_pl", _PL_BARE, ADDRESS, _pl_street),
 )
 
 # Rows without any of these hold nothing the rules catch: most reports are skipped after one cheap search.

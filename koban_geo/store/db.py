@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from koban_geo.store.recovery import needs_recovery, recover_torn_batches
 from koban_geo.store.resources import sql_dir
-from koban_geo.store.sql import register_macros, transaction
+from koban_geo.store.sql import meta_get, meta_set, query, register_macros, transaction
 from koban_geo.store.taxonomy import seed_taxonomy
 
 
@@ -75,20 +77,48 @@ def connect(db: Path | str, *, read_only: bool = False, migrate: bool = True) ->
                 "stop it or use the dashboard for this action."
             ) from exc
         raise StoreError(f"Cannot open the store {target}: {str(exc).splitlines()[0]}") from exc
+    # DuckDB draws a bar on stdout for any statement over 2 s (LOAD spatial on a loaded machine): it would
+    # break `--json` output and the first line a parent process reads (a global option cannot be set here)
+    con.execute("SET enable_progress_bar = false")
     load_spatial(con)
-    if migrate and read_only and target != ":memory:" and schema_version(con) < latest_version():
-        # made by an older koban-geo: upgrade it once (a short write; refused while a server holds the file),
-        # so that read-only commands never run today's queries on yesterday's schema
+    if migrate and read_only and target != ":memory:" and _needs_writing(con):
+        # made by an older koban-geo, or torn by a crash: upgrade or repair it once (a short write; refused
+        # while a server holds the file, which repaired it when it opened it), so that read-only commands
+        # never run today's queries on yesterday's schema, nor count rows of an uncommitted batch
         con.close()
         connect(target).close()
         return connect(target, read_only=True, migrate=False)
     if migrate and not read_only:
         apply_migrations(con)
         seed_taxonomy(con)
-        # Rows of a batch whose commit a crash tore are removed by the next ingest (recover_torn_batches) and
-        # reported by `koban-geo doctor`; not here, so that opening a store never deletes anything.
+        # Rows of a batch whose commit a crash tore (DuckDB 1.5.5 replays a large insert of a cut commit)
+        # go before anyone reads them: every process opens the store here, and a torn state can only come
+        # from a process that has died. Audited as recover.torn_batches; a no-op costs one scan of batch ids.
+        recover_torn_batches(con)
     register_macros(con)
+    if migrate and not read_only:
+        ensure_cell_keys(con)
     return con
+
+
+def _needs_writing(con: duckdb.DuckDBPyConnection) -> bool:
+    """A read-only open must first write: the schema is older than this code, or a crash left a torn batch."""
+    return schema_version(con) < latest_version() or needs_recovery(con)
+
+
+CELL_KEY_SALT = "cell_key_salt"
+
+
+def ensure_cell_keys(con: duckdb.DuckDBPyConnection) -> bool:
+    """Make the store's cell-key salt (32 random bytes, meta 'cell_key_salt') if it has none, and give every
+    concern without record keys its keys (stores made before migration 0009); True when it did. The keys and
+    the method are koban_geo.privacy.cellkey's; they are made here because every read-write open needs them."""
+    if meta_get(con, CELL_KEY_SALT) is not None:
+        return False
+    with transaction(con):
+        meta_set(con, CELL_KEY_SALT, secrets.token_hex(32))
+        query(con, "cellkey_fill")
+    return True
 
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,13 +46,28 @@ class Settings(BaseSettings):
         description="address residents' phones open (e.g. http://10.0.0.5:8501); the join QR code points here",
     )
     tiles_url: str | None = Field(
-        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        description="base map tile URL template; empty for no tiles (areas and streets are drawn instead)",
+        None,
+        description="raster tile URL template of your own tile server (wins over the offline basemap); "
+        "unset: the offline basemap when built, else the store's streets",
+    )
+    basemap: Path | None = Field(
+        None,
+        description="offline vector basemap (PMTiles) the dashboard serves; default: beside the store, "
+        "koban.duckdb -> koban.basemap.pmtiles (`koban-geo basemap build`)",
     )
     tiles_attribution: str = Field(
         "&copy; OpenStreetMap contributors", description="attribution shown with the base map tiles"
     )
     session_minutes: int = Field(480, ge=5, le=7 * 24 * 60, description="a login expires after this")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key that signs the session cookie (32+ characters); when unset, a random key per server "
+        "start, so a restart ends every login",
+    )
+    trust_proxy: bool = Field(
+        False,
+        description="trust X-Forwarded-Proto and X-Forwarded-For from a reverse proxy (set only behind one)",
+    )
     login_max_failures: int = Field(
         5, ge=3, le=50, description="failed logins in a row before an account is locked for a while"
     )
@@ -62,6 +77,25 @@ class Settings(BaseSettings):
         72, ge=12, le=240, description="audit log entries older than this are purged"
     )
 
+    max_line_bytes: int = Field(
+        2_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="longest CSV line (record) ingestion reads, in bytes",
+    )
+    max_json_depth: int = Field(
+        64, ge=8, le=500, description="deepest JSON nesting ingestion parses (GeoJSON needs about 8)"
+    )
+    max_vertices_per_geometry: int = Field(
+        100_000, ge=100, le=10_000_000, description="most vertices of one area or layer geometry"
+    )
+    max_vertices_per_file: int = Field(
+        2_000_000,
+        ge=100,
+        le=100_000_000,
+        description="most vertices of all geometries in one areas or layer file",
+    )
+
     @field_validator("tiles_url")
     @classmethod
     def _tiles_form(cls, value: str | None) -> str | None:
@@ -69,6 +103,15 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://", "/")) or "{z}" not in value:
             raise ValueError("tiles_url must be an http(s) or /path template containing {z}, {x} and {y}")
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("session_secret must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return value
 
     @field_validator("metric_crs")

@@ -58,9 +58,12 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def writing(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor of `con` inside one transaction, serialised with every other writer of this process."""
-    cur = cursor(con)  # made outside the lock: registering the macros is a third of a small write's time
+def writing(con: duckdb.DuckDBPyConnection, *, macros: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of `con` inside one transaction, serialised with every other writer of this process.
+
+    `macros=False` skips registering the TEMP macros, for writes whose SQL uses none (a phone's ballot):
+    registering them is most of a small write's fixed cost."""
+    cur = cursor(con) if macros else con.cursor()  # made outside the lock
     try:
         with _WRITE_LOCK, transaction(cur):
             yield cur

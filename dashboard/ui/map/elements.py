@@ -1,0 +1,213 @@
+"""The custom folium elements of our maps: each writes data and a one-line call to the map's own script,
+dashboard/static/koban/map.js (linked, like Leaflet, through folium's default_js/default_css, so
+streamlit-folium loads it into the map's frame and a stand-alone page gets it inlined)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from ui import assets
+
+OWN_JS = [("koban_map_js", f"{assets.OWN_URL}/map.js")]
+OWN_CSS = [("koban_map_css", f"{assets.OWN_URL}/map.css")]
+
+
+class _Own(JSCSSMixin):
+    """An element that needs map.js and map.css (links are added once per page, by name)."""
+
+    default_js = OWN_JS
+    default_css = OWN_CSS
+
+
+class IconPath(MacroElement):
+    """Point Leaflet's default marker images at the vendored ones (Leaflet 1.9 guesses wrongly before its
+    CSS loads), or inline them for a file page."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {%- if this.inline %}
+        L.Icon.Default.imagePath = "";
+        L.Icon.Default.mergeOptions({{ this.inline|tojson }});
+        {%- else %}
+        L.Icon.Default.imagePath = {{ this.path|tojson }};
+        {%- endif %}
+        {% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "IconPath"
+        self.path = f"{assets.STATIC_URL}/{assets.LEAFLET_IMAGES}"
+        self.inline: dict[str, str] | None = None
+
+
+class Setup(_Own):
+    """Once per map: the hatching pattern, focus without a page scroll, the map filling its frame, and the
+    projector's large type when asked."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        KobanMap.hatch();
+        KobanMap.noFocusScroll({{ this._parent.get_name() }});
+        KobanMap.fillFrame({{ this._parent.get_name() }});
+        {%- if this.projector %}
+        {{ this._parent.get_name() }}.getContainer().classList.add("koban-projector");
+        {%- endif %}
+        {% endmacro %}"""
+    )
+
+    def __init__(self, *, projector: bool = False) -> None:
+        super().__init__()
+        self._name = "Setup"
+        self.projector = projector
+
+
+class Legend(_Own):
+    """The collapsible legend (bottom right) built from escaped HTML."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        KobanMap.legend({{ this._parent.get_name() }}, {{ this.html|tojson }}, {{ this.labels|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html_text: str, *, show: str, hide: str, title: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html_text
+        self.labels = {"show": show, "hide": hide, "title": title}
+
+
+class Message(_Own):
+    """A sentence over the map (plain text, never HTML): "No reports in this period; ..."."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        KobanMap.message({{ this._parent.get_name() }}, {{ this.text|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Message"
+        self.text = text
+
+
+class FitClear(_Own):
+    """Fit the map to its bounds at a fractional zoom, keeping the data clear of the legend where the map is
+    wide enough to spare the room. It needs the legend drawn, and comes before the streets and the data
+    layers (draw.build_map / draw_first), so the view is set only once."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        KobanMap.fitClear({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
+        super().__init__()
+        self._name = "FitClear"
+        west, south, east, north = (float(v) for v in bounds)
+        self.bounds = [[south, west], [north, east]]
+
+
+class Raw(Element):
+    """Text that goes into the page as it is (branca compiles an element's text as a Jinja template: for a
+    few MB of GeoJSON that alone took a quarter of a second, twice per map)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class Shapes(_Own):
+    """A GeoJSON layer of styled features with HTML tooltips ('tip', escaped by the callers), drawn by
+    `KobanMap.shapes`. Geometries are written by GEOS (shapely.to_geojson, coordinates rounded to 6
+    decimals, about 0.1 m), properties in one JSON array (<, >, & and ' as escapes, like Jinja's tojson),
+    each distinct style once (a feature names it by number), and the script goes into the page without
+    folium's second Jinja pass over it.
+
+    Tooltips: each distinct line of the tips ('<br>'-separated) is sent once and a feature lists its lines by
+    number ('t'); the layer has one tooltip whose text is put together for the feature under the pointer
+    (on 4,000 cells about 80 ms of the browser's time less). `feature.properties.tip` still reads the text.
+
+    The template is what streamlit-folium reads (it builds the frame's script from each element's `script`
+    macro); `render` is folium's own page, without a second Jinja pass over megabytes of GeoJSON."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.call() }}{% endmacro %}")
+
+    def __init__(self, geoms: Sequence[Any], props: Sequence[dict[str, Any]], *, interactive: bool = True,
+                 attribution: str | None = None) -> None:  # fmt: skip
+        import shapely
+        from jinja2.utils import htmlsafe_json_dumps
+
+        super().__init__()
+        self._name = "Shapes"
+        self.options = str(htmlsafe_json_dumps({"interactive": interactive, "attribution": attribution}))
+        styles: dict[Any, int] = {}
+        table: list[Any] = []
+        lines: dict[str, int] = {}
+        rows = []
+        for given in props:
+            row = dict(given)
+            style = row.pop("style", {})
+            try:  # a few distinct styles for thousands of features: a tuple key is cheaper than JSON
+                key: Any = tuple(sorted(style.items()))
+                hash(key)
+            except TypeError:  # a list or a dict as a value
+                key = json.dumps(style, sort_keys=True)
+            if key not in styles:
+                styles[key] = len(table)
+                table.append(style)
+            row["s"] = styles[key]
+            tip = row.pop("tip", None)
+            if tip:
+                row["t"] = [lines.setdefault(line, len(lines)) for line in str(tip).split("<br>")]
+            rows.append(row)
+        if lines and not all("t" in row for row in rows):
+            raise ValueError("a layer's features have tooltips all or none (one tooltip per layer)")
+        if len(geoms) != len(rows):
+            raise ValueError("one set of properties per geometry")
+        self.features = len(rows)
+        self.styles = str(htmlsafe_json_dumps(table))
+        self.properties = str(htmlsafe_json_dumps(rows))
+        self.lines = str(htmlsafe_json_dumps(list(lines)))
+        if not len(geoms):
+            self.geometries = "[]"
+            return
+        rounded = shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.round(xy, 6))
+        # GEOS writes no spaces; written as json.dumps would ('"type": "Polygon"'), for readers of the page
+        texts = (
+            t.replace('{"type":"', '{"type": "').replace('","coordinates":', '", "coordinates": ')
+            for t in shapely.to_geojson(rounded)
+        )
+        self.geometries = "[" + ", ".join(texts) + "]"
+
+    def render(self, **kwargs: Any) -> str:
+        from branca.element import CssLink, JavascriptLink
+
+        root: Any = self.get_root()  # the root is a Figure
+        for name, url in self.default_js:
+            root.header.add_child(JavascriptLink(url), name=name)
+        for name, url in self.default_css:
+            root.header.add_child(CssLink(url), name=name)
+        root.script.add_child(Raw(self.call()), name=self.get_name())
+        return ""
+
+    def call(self) -> str:
+        """The layer's one line of script: its data and the call that draws it."""
+        parent: Any = self._parent  # the layer's FeatureGroup
+        return (
+            f"var {self.get_name()} = KobanMap.shapes({parent.get_name()}, {self.options}, "
+            f"{self.styles}, {self.geometries}, {self.properties}, {self.lines});"
+        )
