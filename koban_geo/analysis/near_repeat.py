@@ -370,8 +370,10 @@ def near_repeat(
     if not flt.themes:
         raise NearRepeatError("no theme left to count for this audience (sensitive themes are not public)")
     events = store_events(con, flt)
+    aggregates_only = policy.audience.aggregates_only
+    keys = events.keys if aggregates_only else None  # cell keys: for public counts only
     result = knox_test(events.x, events.y, events.hours, distance_edges=distance_edges, day_edges=day_edges,
-                       permutations=permutations, seed=seed, keys=events.keys)  # fmt: skip
+                       permutations=permutations, seed=seed, keys=keys)  # fmt: skip
     nd, nt = len(result.distance_edges) - 1, len(result.day_edges) - 1
     d_labels, t_labels = result.distance_labels(), result.day_labels()
     ratio, p = result.ratio, result.p
@@ -396,7 +398,6 @@ def near_repeat(
             "tested": tested.ravel(),
         }
     )
-    aggregates_only = policy.audience.aggregates_only
     shown = np.ones(len(frame), dtype=bool)
     if aggregates_only:
         assert result.cell_keys is not None
