@@ -231,8 +231,12 @@ def knox_test(
         )
     i = pairs[:, 0].astype(np.intp)
     j = pairs[:, 1].astype(np.intp)
-    dband = np.searchsorted(np.asarray(d_edges[1:]), np.hypot(xs[i] - xs[j], ys[i] - ys[j]) - _TOLERANCE_M)
-    order = np.lexsort((j, i, dband))  # by distance band (nearest first), then first event, then second
+    dx, dy = xs[i] - xs[j], ys[i] - ys[j]
+    squared = np.square(np.asarray(d_edges[1:])) + _TOLERANCE_M  # compare squares: no square roots
+    dband = np.searchsorted(squared, dx * dx + dy * dy, side="left")
+    del dx, dy
+    # by distance band (nearest first), then first event, then second: one sort of a single int64 key
+    order = np.argsort((dband.astype(np.int64) * n + i) * n + j)
     bounds = np.searchsorted(dband[order], np.arange(nd + 1))  # band b is order[bounds[b]:bounds[b + 1]]
     i, j = i[order[: bounds[nd]]], j[order[: bounds[nd]]]  # pairs beyond the farthest band: dropped
     del pairs, order, dband
