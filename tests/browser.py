@@ -155,3 +155,24 @@ def map_frame(page, *, fresh: bool = False, timeout_ms: int = 60_000):
     frame = page.locator(selector).last.element_handle().content_frame()
     assert frame is not None
     return frame
+
+
+def log_in(page, base: str, username: str, password: str) -> None:
+    """Log in through the login form as a person would, landing on the map. The one place that knows how a
+    login happens: the server's login form (dashboard/web, a plain HTML page setting the session cookie),
+    then back to "/", the map."""
+    page.goto(base + "/")
+    wait_for_app(page)
+    page.locator('[data-testid="login-link"]').click()  # the server's login form (web.login), then "/"
+    page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
+    page.get_by_role("textbox", name="User name").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    map_frame(page)
+    wait_for_app(page)
+
+
+def go_to(page, link_text: str) -> None:
+    """Follow a sidebar link (the page's name as the navigation shows it) and wait for the page."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=link_text).first.click()
+    wait_for_app(page)

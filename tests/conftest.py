@@ -55,12 +55,15 @@ _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real demo store (`koban-geo demo`), built once per session; tests open it read-only or copy it."""
-    from koban_geo.ops.demo import build_demo
+    from koban_geo.ops.demo import REFERENCE_DAY, build_demo
 
     folder = tmp_path_factory.mktemp("demo")
     db = folder / "demo.duckdb"
     con = connect(db)
-    build_demo(con, Settings(db=db, _env_file=None), folder / "inputs")  # type: ignore[call-arg]
+    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    build_demo(
+        con, settings, folder / "inputs", last_day=REFERENCE_DAY
+    )  # the tests' known answers need a fixed day
     con.close()
     return db
 

@@ -83,3 +83,14 @@ def fill_place_keys(con: duckdb.DuckDBPyConnection) -> None:
                                                  always_xy := true) AS m FROM concerns) AS t
            WHERE t.source = concerns.source AND t.id = concerns.id"""
     )
+
+
+def batch_record(con: duckdb.DuckDBPyConnection, batch_id: int, kind: str = "concerns") -> None:
+    """The ingest_batches row that rows written by hand in a test belong to: without it they are a torn
+    batch's remains, which every read-write open of the store deletes (koban_geo.store.recovery)."""
+    con.execute(
+        "INSERT INTO ingest_batches (id, kind, format, file_name, sha256, rows_read, rows_accepted, "
+        "rows_rejected, rows_duplicate, parameters, errors, started_at, finished_at) "
+        "VALUES (?, ?, 'test', 'test', 'x', 0, 0, 0, 0, '{}', '[]', now(), now()) ON CONFLICT DO NOTHING",
+        [batch_id, kind],
+    )

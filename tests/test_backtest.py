@@ -32,7 +32,7 @@ from koban_geo.analysis.backtest import (
     run_backtest,
     study_grid,
 )
-from koban_geo.ops.demo import POLICEUK_HEADER, write_demo_inputs
+from koban_geo.ops.demo import POLICEUK_HEADER, REFERENCE_DAY, write_demo_inputs
 
 UTM35 = "EPSG:32635"  # Helsinki
 TO_LONLAT = Transformer.from_crs(UTM35, "EPSG:4326", always_xy=True)
@@ -300,7 +300,7 @@ def test_when_count_is_already_perfect_the_model_ranks_exactly_like_count() -> N
 @pytest.fixture(scope="module")
 def demo_crime(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
     """The demo's 18 monthly police.uk files (2025-05 .. 2026-10), planted patterns included."""
-    return write_demo_inputs(tmp_path_factory.mktemp("demo")).crime
+    return write_demo_inputs(tmp_path_factory.mktemp("demo"), last_day=REFERENCE_DAY).crime
 
 
 @pytest.mark.parametrize("cell", [250, 100])

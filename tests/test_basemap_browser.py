@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from koban_geo.community.accounts import add_user
-from koban_geo.community.meetings import create_meeting, open_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting, open_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 from tests.browser import (

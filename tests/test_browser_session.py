@@ -12,7 +12,8 @@ from datetime import date
 import pytest
 
 from koban_geo.community.accounts import add_user
-from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 from tests.browser import CHROMIUM, chromium, dashboard_server, screenshot, wait_for_app, watch

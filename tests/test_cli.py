@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -206,7 +207,7 @@ def test_review_commands(runner, db, tmp_path):
 def test_backtest_command_on_policeuk_files(runner, tmp_path):
     from koban_geo.ops.demo import write_demo_inputs
 
-    inputs = write_demo_inputs(tmp_path / "demo")
+    inputs = write_demo_inputs(tmp_path / "demo", last_day=date(2026, 10, 31))
     files = sorted(inputs.crime)
     args = ["backtest", "--format", "policeuk", "--cell", "100"]
     for path in files[:-1]:

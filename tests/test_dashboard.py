@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from koban_geo.community.accounts import add_user, start_session
-from koban_geo.community.meetings import create_meeting, open_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting, open_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.community.voting import results
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
@@ -104,8 +105,10 @@ def test_the_public_default_page_is_the_login(site, monkeypatch):
     db, *_ = site
     at = _app(monkeypatch, db).run()
     assert not at.exception
-    links = [e for e in at.get("link_button") if e.proto.url.startswith("/account/login?")]
-    assert links and "next=%2F" in links[0].proto.url
+    links = [
+        str(h.proto.body) for h in at.get("html") if 'href="/account/login?next=%2F' in str(h.proto.body)
+    ]
+    assert links and 'target="_self"' in links[0]
 
 
 def test_the_session_cookie_logs_in_and_a_logout_elsewhere_ends_it(site, monkeypatch):
@@ -126,7 +129,7 @@ def test_the_session_cookie_logs_in_and_a_logout_elsewhere_ends_it(site, monkeyp
     at.run()  # this tab's next run
     assert not at.exception
     assert "Your session has ended" in at.warning[0].value
-    assert [e for e in at.get("link_button") if "next=" in e.proto.url]
+    assert [h for h in at.get("html") if 'href="/account/login?next=' in str(h.proto.body)]
     assert not [b for b in at.button if b.key == "new-meeting-create"]
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,13 @@ from koban_geo.ops.demo import (
     MONTHS,
     PATTERNS,
     POLICEUK_HEADER,
+    REFERENCE_DAY,
     DemoInputs,
     demo_dir,
-    fi_adessive,
+    demo_months,
     write_demo_inputs,
 )
+from koban_geo.ops.demo_text import fi_adessive
 from koban_geo.store.resources import data_dir
 from koban_geo.store.taxonomy import themes
 
@@ -47,7 +50,7 @@ METRES_PER_DEG_LAT = 111_000.0
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoInputs:
-    return write_demo_inputs(tmp_path_factory.mktemp("demo"), seed=7)
+    return write_demo_inputs(tmp_path_factory.mktemp("demo"), seed=7, last_day=REFERENCE_DAY)
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +95,14 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_gives_byte_identical_files(demo: DemoInputs, tmp_path: Path) -> None:
-    again = write_demo_inputs(tmp_path / "again", seed=7)
+    again = write_demo_inputs(tmp_path / "again", seed=7, last_day=REFERENCE_DAY)
     first, second = _tree(demo.root), _tree(again.root)
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
 
 
 def test_another_seed_gives_other_data(demo: DemoInputs, tmp_path: Path) -> None:
-    other = write_demo_inputs(tmp_path / "other", seed=8)
+    other = write_demo_inputs(tmp_path / "other", seed=8, last_day=REFERENCE_DAY)
     assert other.concerns.read_bytes() != demo.concerns.read_bytes()
     assert other.crime[0].read_bytes() != demo.crime[0].read_bytes()
     assert other.areas.read_bytes() == demo.areas.read_bytes()  # the geography is real, not drawn
@@ -265,3 +268,30 @@ def test_data_folder_stays_small() -> None:
 
     assert size(data_dir()) < 5 * 1024 * 1024
     assert size(demo_dir()) < 2 * 1024 * 1024
+
+
+def test_the_demo_ends_on_the_day_it_is_built(tmp_path: Path) -> None:
+    """Built on 7 December, the data run from July of the year before to that day: "the last 4 weeks" are
+    full, nothing lies after the build day, the part-month is not crowded, and the same day gives the same
+    files (a build on another day gives other ones)."""
+    built = date(2026, 12, 7)
+    demo = write_demo_inputs(tmp_path / "a", seed=7, last_day=built)
+    assert [p.parent.name for p in demo.crime] == list(demo_months(built))
+    assert demo_months(built)[0] == "2025-07" and demo_months(built)[-1] == "2026-12"
+    with demo.concerns.open(encoding="utf-8", newline="") as fh:
+        days = [datetime.strptime(r["ilmoitettu"], "%d.%m.%Y %H:%M").date()
+                for r in csv.DictReader(fh, delimiter=";")]  # fmt: skip
+    assert max(days) == built or built - max(days) <= timedelta(days=1)
+    last_four_weeks = sum(built - timedelta(days=28) < d <= built for d in days)
+    assert last_four_weeks >= 300, last_four_weeks
+    per_day = Counter(d for d in days if d.month == 12 and d.year == 2026)
+    november = Counter(d for d in days if d.month == 11 and d.year == 2026)
+    assert sum(per_day.values()) / 7 < 2 * sum(november.values()) / 30  # scaled to the 7 days, not a crowd
+    again = write_demo_inputs(tmp_path / "b", seed=7, last_day=built)
+    assert again.concerns.read_bytes() == demo.concerns.read_bytes()
+    other_day = write_demo_inputs(tmp_path / "c", seed=7, last_day=date(2026, 12, 8))
+    assert other_day.concerns.read_bytes() != demo.concerns.read_bytes()
+
+
+def test_the_default_last_day_is_today(tmp_path: Path) -> None:
+    assert write_demo_inputs(tmp_path, seed=7).crime[-1].parent.name == date.today().strftime("%Y-%m")

@@ -31,7 +31,7 @@ def test_ci_runs_make_test():
 
 def test_every_command_in_the_readme_table_exists():
     section = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"^\| `(\w+)", section, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `([\w-]+)", section, flags=re.MULTILINE))
     assert {"ingest", "hotspots", "review"} <= documented
     assert documented <= set(cli.commands), documented - set(cli.commands)
 

@@ -55,7 +55,8 @@ COUNT_KEY = re.compile(
 @pytest.fixture(scope="module")
 def world(demo_db, tmp_path_factory):
     """A copy of the demo store with a closed meeting (17 ballots) and four problem cards."""
-    from koban_geo.community.meetings import close_meeting, create_meeting, open_meeting, propose_candidates
+    from koban_geo.community.meetings import close_meeting, create_meeting, open_meeting
+    from koban_geo.community.proposals import propose_candidates
     from koban_geo.community.voting import cast_ballot
 
     folder = tmp_path_factory.mktemp("export")

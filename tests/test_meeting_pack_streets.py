@@ -8,7 +8,8 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from koban_geo.community.meetings import create_meeting, propose_candidates
+from koban_geo.community.meetings import create_meeting
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.outputs.meeting_pack import render
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings

@@ -28,9 +28,9 @@ from koban_geo.community.meetings import (
     create_meeting,
     custom_candidate,
     open_meeting,
-    propose_candidates,
 )
 from koban_geo.community.problems import add_action, create_problem
+from koban_geo.community.proposals import propose_candidates
 from koban_geo.community.voting import add_facilitator_count, cast_ballot
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings

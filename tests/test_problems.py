@@ -13,6 +13,7 @@ import shapely
 from click.testing import CliRunner
 
 from koban_geo.analysis.assessment import VERDICTS, assessment_figures
+from koban_geo.community import problem_card as C
 from koban_geo.community import problems as P
 from koban_geo.community.problems import ProblemError
 from koban_geo.ingest import ingest_file
@@ -98,7 +99,7 @@ def test_assessment_against_another_area(store, settings):
     problem = _new(store, settings)
     P.set_plan(store, problem.id, actor="pc-1", response_start="2025-06-01", period_days=PERIOD,
                comparison_area="HEL-E")  # fmt: skip
-    got = P.assess(store, settings, P.get_problem(store, problem.id))
+    got = C.assess(store, settings, P.get_problem(store, problem.id))
     assert got is not None
     assert (got.place_before, got.place_after, got.comparison_before, got.comparison_after) == (24, 8, 20, 25)
     assert got.change_pct == -66.7  # (8 - 24) / 24
@@ -120,7 +121,7 @@ def test_assessment_against_a_ring_around_the_place(store, settings):
     P.set_plan(
         store, problem.id, actor="pc-1", response_start=date(2025, 6, 1), period_days=PERIOD, buffer_m=300
     )
-    got = P.assess(store, settings, P.get_problem(store, problem.id))
+    got = C.assess(store, settings, P.get_problem(store, problem.id))
     assert (got.place_before, got.place_after, got.comparison_before, got.comparison_after) == (24, 8, 12, 12)
     assert (got.change_pct, got.comparison_change_pct, got.relative_effect) == (-66.7, 0.0, 0.3333)
     assert (got.effect_low, got.effect_high) == (0.1075, 1.0335)  # the interval holds 1: could be chance
@@ -129,7 +130,7 @@ def test_assessment_against_a_ring_around_the_place(store, settings):
         "Fewer reports after the response, while the comparison area stayed about the same. "
         "The difference from the comparison area could be chance."
     )
-    ring = P.comparison_place(store, P.get_problem(store, problem.id))
+    ring = C.comparison_place(store, P.get_problem(store, problem.id))
     assert ring.geom_type == "Polygon" and len(ring.interiors) == 1  # a ring: the place is cut out
     assert not ring.intersects(PLACE.buffer(-1e-6))
 
@@ -138,7 +139,7 @@ def test_too_few_reports_to_say(store, settings):
     problem = _new(store, settings, title="Litter", themes=["litter"])
     P.set_plan(store, problem.id, actor="pc-1", response_start="2025-06-01", period_days=PERIOD,
                comparison_area="HEL-E")  # fmt: skip
-    got = P.assess(store, settings, P.get_problem(store, problem.id))
+    got = C.assess(store, settings, P.get_problem(store, problem.id))
     assert (got.place_before, got.place_after, got.comparison_before, got.comparison_after) == (3, 2, 0, 0)
     assert got.verdict_code == "too_few" and got.verdict == "Too few reports to say."
     assert got.small_numbers and got.relative_effect is None
@@ -151,7 +152,7 @@ def test_tiers_of_the_assessment(store, settings):
     P.set_plan(store, problem.id, actor="pc-1", response_start="2025-06-11", period_days=PERIOD,
                comparison_area="HEL-E")  # fmt: skip
     problem = P.get_problem(store, problem.id)
-    officer = P.assess(store, settings, problem, audience="officer")
+    officer = C.assess(store, settings, problem, audience="officer")
     assert (officer.place_before, officer.place_after, officer.comparison_before,
             officer.comparison_after) == (24, 3, 20, 20)  # fmt: skip
     assert (officer.change_pct, officer.comparison_change_pct, officer.relative_effect) == (-87.5, 0.0, 0.125)
@@ -159,13 +160,16 @@ def test_tiers_of_the_assessment(store, settings):
         officer.verdict
         == "Fewer reports after the response, while the comparison area stayed about the same."
     )
-    council = P.assess(store, settings, problem, audience="council")
+    council = C.assess(store, settings, problem, audience="council")
     # 3 < k is hidden, and so is 24 (else 27 - 24 would give it away when the place's total is known)
-    assert (council.place_before, council.place_after, council.comparison_before,
-            council.comparison_after) == (None, None, 20, 20)  # fmt: skip
-    assert (council.change_pct, council.comparison_change_pct, council.relative_effect) == (None, 0.0, None)
+    assert (council.place_before, council.place_after) == (None, None)
+    before, after = council.comparison_before, council.comparison_after
+    assert abs(before - 20) <= 2 and abs(after - 20) <= 2  # shown with their cell key noise (privacy.cellkey)
+    # the percentage comes from the counts shown (from the true ones it would undo the noise)
+    assert council.comparison_change_pct == assessment_figures(0, 0, before, after).comparison_change_pct
+    assert (council.change_pct, council.relative_effect) == (None, None)
     assert council.verdict == officer.verdict and council.effect_low is None
-    public = P.assess(store, settings, problem, audience="public")
+    public = C.assess(store, settings, problem, audience="public")
     assert all(getattr(public, f) is None for f in ("place_before", "place_after", "comparison_before",
                                                     "comparison_after", "change_pct", "relative_effect"))  # fmt: skip
     assert public.verdict == officer.verdict
@@ -214,29 +218,30 @@ def test_the_effect_is_the_ratio_of_ratios():
 
 def test_scanning_counts_per_month_and_the_officers_concern_keys(store, settings):
     problem = _new(store, settings)
-    officer = P.scan(store, settings, problem)
+    officer = C.scan(store, settings, problem)
     assert [m.isoformat()[:7] for m in officer.months["month"]] == [
         "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08"]  # fmt: skip
     assert list(officer.months["count"]) == [3, 15, 9, 8, 0, 2]
     assert officer.total == 37 and officer.trend in P.TRENDS
     assert len(officer.concerns) == 37 and {c["theme"] for c in officer.concerns} == {"noise"}
     assert {"source", "id", "reported_at", "theme"} == set(officer.concerns[0])
-    council = P.scan(store, settings, problem, audience="council")
-    assert council.months["count"].astype(object).where(council.months["count"].notna(), None).tolist() == [
-        None, 15, 9, 8, 0, None]  # fmt: skip
-    assert council.total == 37 and council.concerns == []
+    council = C.scan(store, settings, problem, audience="council")
+    shown = council.months["count"].astype(object).where(council.months["count"].notna(), None).tolist()
+    assert [n is None for n in shown] == [True, False, False, False, False, True] and shown[4] == 0
+    assert all(abs(n - t) <= 2 for n, t in zip(shown[1:4], [15, 9, 8], strict=True))  # cell key noise
+    assert abs(council.total - 37) <= 2 and council.concerns == []
 
 
 def test_sensitive_themes_are_officers_only(store, settings):
     problem = _new(store, settings, themes=["noise", "domestic"])
-    assert P.scan(store, settings, problem).total == 38
-    officer = P.card(store, settings, problem, audience="officer").properties
+    assert C.scan(store, settings, problem).total == 38
+    officer = C.card(store, settings, problem, audience="officer").properties
     assert officer["sensitive_themes"] == ["domestic"]
-    council = P.card(store, settings, problem, audience="council").properties
-    assert council["themes"] == ["noise"] and council["scanning"]["total"] == 37
+    council = C.card(store, settings, problem, audience="council").properties
+    assert council["themes"] == ["noise"] and abs(council["scanning"]["total"] - 37) <= 2  # cell key noise
     only_sensitive = _new(store, settings, title="At home", themes=["domestic"])
-    assert P.card(store, settings, only_sensitive, audience="public") is None
-    assert P.card(store, settings, only_sensitive, audience="council") is None
+    assert C.card(store, settings, only_sensitive, audience="public") is None
+    assert C.card(store, settings, only_sensitive, audience="council") is None
 
 
 def test_analysis_context_counts_crime_and_layers_inside_the_place(store, settings, tmp_path):
@@ -256,15 +261,15 @@ def test_analysis_context_counts_crime_and_layers_inside_the_place(store, settin
     )
     ingest_file(store, settings, write_text(tmp_path / "2025-05-street.csv", header + crimes), kind="crime")
     problem = _new(store, settings)
-    ctx = P.context(store, problem)
+    ctx = C.context(store, problem)
     assert ctx.layers == {"streetlights": 3}
     assert {(c["crime_type"], c["count"]) for c in ctx.crime} == {
         ("Drugs", 2),
         ("Criminal damage and arson", 1),
     }
-    card = P.card(store, settings, problem, audience="officer").properties
+    card = C.card(store, settings, problem, audience="officer").properties
     assert card["analysis"]["layers"] == {"streetlights": 3}
-    assert "analysis" not in P.card(store, settings, problem, audience="council").properties
+    assert "analysis" not in C.card(store, settings, problem, audience="council").properties
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -308,7 +313,9 @@ def test_cards_from_cells_an_area_geojson_and_a_meeting_item(store, settings):
         ("noise",),
         "Noise",
     )
-    assert from_item.place.equals(P._area(store, "HEL-W")[1])  # an item without a place: the meeting's areas
+    assert from_item.place.equals(
+        P.area_place(store, "HEL-W")[1]
+    )  # an item without a place: the meeting's areas
     with pytest.raises(ProblemError, match="at least one theme"):  # a hand-made item names no theme
         P.create_problem(store, settings, actor="pc-1", candidate=(meeting.id, meeting.candidates[1].key))
     with pytest.raises(ProblemError, match="no item"):
@@ -414,13 +421,13 @@ def test_public_and_council_cards(store, settings):
     P.set_plan(
         store, pid, actor="pc-1", response_start="2025-06-01", period_days=PERIOD, comparison_area="HEL-E"
     )
-    public = P.card(store, settings, pid, audience="public").properties
+    public = C.card(store, settings, pid, audience="public").properties
     assert set(public) == {"problem_id", "title", "status", "area_code", "themes", "actions", "assessment"}
     assert public["actions"] == [{"description": "Patrols", "owner_org": "Police", "due": "2025-06-30",
                                   "status": "planned"}]  # fmt: skip
     assert public["assessment"]["verdict_code"] == "fewer:more" and "place_before" not in public["assessment"]
-    council = P.card(store, settings, pid, audience="council").properties
-    assert council["assessment"]["place_before"] == 24 and "effect_low" not in council["assessment"]
+    council = C.card(store, settings, pid, audience="council").properties
+    assert abs(council["assessment"]["place_before"] - 24) <= 2 and "effect_low" not in council["assessment"]
     assert "analysis" not in council and "concerns" not in council["scanning"]
     text = json.dumps(public, default=str) + json.dumps(council, default=str)
     assert "Working note" not in text and "neighbours" not in text

@@ -26,12 +26,21 @@ def extract() -> Catalog:
     template = Catalog(project="KOBAN Geo", charset="utf-8")
     method_map = [("**/locales/**", "ignore"), ("**.py", "python")]
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(DASHBOARD), method_map, keywords={"_": None}, comment_tags=("i18n:",), strip_comment_tags=True
+        str(DASHBOARD),
+        method_map,
+        keywords={"_": None, "ngettext": (1, 2)},
+        comment_tags=("i18n:",),
+        strip_comment_tags=True,
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     for message in template:  # we format with str.format: "90 % confidence" is not a %-format (msgfmt -c)
         message.flags.discard("python-format")
     return template
+
+
+def _done(string: str | tuple[str, ...]) -> bool:
+    """A translation is there: a string, or every plural form of a counted message."""
+    return all(string) if isinstance(string, tuple) else bool(string)
 
 
 def missing(template: Catalog) -> dict[str, list[str]]:
@@ -43,7 +52,7 @@ def missing(template: Catalog) -> dict[str, list[str]]:
         if path.is_file():
             with path.open("rb") as handle:
                 cat = read_po(handle, locale=lang)
-            known = {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+            known = {m.id: m.string for m in cat if m.id and _done(m.string) and not m.fuzzy}
         gaps = [m.id for m in template if m.id and not known.get(m.id)]
         if gaps:
             out[lang] = gaps

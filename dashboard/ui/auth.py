@@ -66,11 +66,19 @@ def here() -> str:
 
 
 def login_button(*, key: str = "login-link", back_to: str | None = None) -> None:
-    """A link to the login form (a server page: it sets the cookie), which comes back to `back_to`."""
+    """A link to the login form (a server page: it sets the cookie), which comes back to `back_to`. A plain
+    link in this tab (st.link_button and Markdown links would open a new tab)."""
+    from html import escape
+
     from web.login import login_url
 
     url = login_url(back_to or here(), current_lang())
-    st.link_button(_("Log in"), url, icon=":material/login:", type="primary", key=key)
+    st.html(
+        f'<a class="koban-login" data-testid="{escape(key, quote=True)}" href="{escape(url, quote=True)}"'
+        f' target="_self">{escape(_("Log in"))}</a>'
+        "<style>.koban-login { display: inline-block; padding: .45rem 1rem; border-radius: .5rem;"
+        " background: #ff4b4b; color: #fff !important; text-decoration: none; font-weight: 600; }</style>"
+    )
 
 
 def require(needed: Audience) -> Audience:

@@ -12,6 +12,7 @@ from koban_geo.privacy.audience import Audience
 from ui import store
 from ui.filters import theme_label
 from ui.i18n import _
+from ui.layout import month_chart
 from ui.text import plain
 
 
@@ -49,15 +50,32 @@ def panel(clicked: dict[str, Any] | None, flt: Filter, audience: Audience, lang:
             st.caption(_("No area here."))
         else:
             st.subheader(plain(place.area_name or place.area_code))
-            _show(flt, audience, lang, area_code=place.area_code)
-            _problem_button(flt, audience, "area", place.area_code, place.area_name or place.area_code)
+            reported = _show(flt, audience, lang, area_code=place.area_code)
+            _problem_button(
+                flt, audience, "area", place.area_code, place.area_name or place.area_code, reported
+            )
     with tabs[1]:
-        _show(flt, audience, lang, polygon_wkt=place.cell_wkt)
+        reported = _show(flt, audience, lang, polygon_wkt=place.cell_wkt)
         _problem_button(flt, audience, "cell", place.cell_wkt, _("Cell near {area}").format(
-            area=place.area_name or _("the map")))  # fmt: skip
+            area=place.area_name or _("the map")), reported)  # fmt: skip
 
 
-def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> None:
+def family_label(code: str) -> str:
+    """A theme family (data/themes.csv, column family) in words."""
+    return {
+        "asb": _("Anti-social behaviour and noise"),
+        "drugs": _("Drugs"),
+        "traffic": _("Traffic and parking"),
+        "property": _("Burglary, theft and vandalism"),
+        "environment": _("Litter and lighting"),
+        "violence": _("Violence"),
+        "other": _("Other"),
+        "sensitive": _("Sensitive themes"),
+    }.get(code, code)
+
+
+def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> list[str]:
+    """Draw the place's details; returns the themes it has reports of (in this filter), most first."""
     from koban_geo.analysis.details import place_details
 
     with st.spinner(_("Counting...")):
@@ -69,8 +87,8 @@ def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> None:
         st.caption(_("Trend"))
         st.markdown("**" + _trend_label(info.trend) + "**")
     if len(info.months):
-        series = info.months.set_index("month")["count"].astype("float")
-        st.bar_chart(series, height=160, x_label=_("Month"), y_label=_("Reports"))
+        month_chart(list(info.months["month"]), [0.0 if pd.isna(n) else float(n) for n in info.months["count"]],
+                    lang, y_label=_("Reports"), height=160)  # fmt: skip
     if len(info.themes):
         mix = pd.DataFrame(
             {
@@ -81,21 +99,63 @@ def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> None:
         st.dataframe(mix, hide_index=True, width="stretch")
     if info.perception:
         st.markdown("**" + _("Concerns and recorded crime") + "**")
-        for row in info.perception:
-            st.text(f"{row['family']}: {_flag_label(str(row['flag']))} ({row['concerns']} / {row['crime']})")
+        table = pd.DataFrame(
+            {
+                _("Kind of problem"): [family_label(str(row["family"])) for row in info.perception],
+                _("Concerns"): [row["concerns"] for row in info.perception],
+                _("Recorded crime"): [row["crime"] for row in info.perception],
+                _("Reading"): [_flag_label(str(row["flag"])) for row in info.perception],
+            }
+        )
+        st.table(table.set_index(_("Kind of problem")))  # a few rows: a plain, readable table
     if info.examples:
         st.markdown("**" + _("Recent reports (scrubbed)") + "**")
         for example in info.examples:
             # st.text shows the string literally: no Markdown, no HTML (reports are untrusted input).
             st.text(f"{example['month']:%Y-%m} · {theme_label(example['theme'], lang)}: {example['text']}")
     st.caption(info.note)
+    shown = info.themes[info.themes["count"].notna() & (info.themes["count"] > 0)]
+    return [str(t) for t in shown["theme"]]
 
 
-def _problem_button(flt: Filter, audience: Audience, kind: str, ref: str, title: str) -> None:
+def _problem_button(
+    flt: Filter, audience: Audience, kind: str, ref: str, title: str, reported: list[str]
+) -> None:
+    """ "Turn into a problem" from any filter: the card takes the filter's themes, else the themes the place
+    has reports of; the dialog shows them and asks when there are none."""
     if audience.aggregates_only:
         return
+    done = st.session_state.pop(f"to-problem-done-{kind}", None)
+    if done is not None:
+        st.success(_("Problem card {id} created.").format(id=done))
     if st.button(_("Turn into a problem"), key=f"to-problem-{kind}", type="secondary"):
-        from ui.problems import create_from_place
+        _problem_dialog(flt, kind, ref, title, list(flt.themes or reported))
 
-        problem_id = create_from_place(kind, ref, title, flt)
-        st.success(_("Problem card {id} created.").format(id=problem_id))
+
+def _problem_dialog(flt: Filter, kind: str, ref: str, title: str, proposed: list[str]) -> None:
+    from koban_geo.community.problems import ProblemError
+    from koban_geo.store.taxonomy import themes
+    from ui.i18n import current_lang
+    from ui.problems import create_from_place
+
+    lang = current_lang()
+
+    @st.dialog(_("Turn into a problem"))
+    def dialog() -> None:
+        name = st.text_input(_("Title"), title, key=f"to-problem-title-{kind}", max_chars=200)
+        codes = [t.code for t in themes()]
+        chosen = st.multiselect(_("Themes"), codes, default=[c for c in proposed if c in codes],
+                                format_func=lambda c: theme_label(c, lang), key=f"to-problem-themes-{kind}")  # fmt: skip
+        if not proposed:
+            st.caption(_("No reports here in this window: choose the theme the problem is about."))
+        if st.button(_("Create the problem card"), key=f"to-problem-create-{kind}", type="primary",
+                     disabled=not chosen or not name.strip()):  # fmt: skip
+            try:
+                made = create_from_place(kind, ref, name, flt, chosen)
+            except (ProblemError, ValueError) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[f"to-problem-done-{kind}"] = made
+                st.rerun()
+
+    dialog()

@@ -120,6 +120,39 @@ BASE_CSS = """
 """
 
 
+def month_name(day: object, lang: str) -> str:
+    """A month as people of `lang` write it ("Dec 2026", "gru 2026", "joulu 2026"): Babel's CLDR data."""
+    from datetime import date
+
+    import pandas as pd
+    from babel.dates import format_skeleton
+
+    when = pd.Timestamp(day).date() if not isinstance(day, date) else day
+    return str(format_skeleton("yMMM", when, locale=lang))
+
+
+def month_chart(
+    months: list[object], counts: list[float], lang: str, *, y_label: str, height: int = 170
+) -> None:
+    """Bars per month with the month names and the axis titles in the session's language, in time order."""
+    import altair as alt
+    import pandas as pd
+
+    names = [month_name(m, lang) for m in months]
+    frame = pd.DataFrame({"month": names, "count": counts})
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("month:N", sort=names, title=_("Month"), axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("count:Q", title=y_label),
+            tooltip=[alt.Tooltip("month:N", title=_("Month")), alt.Tooltip("count:Q", title=y_label)],
+        )
+        .properties(height=height)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
 def style(css: str) -> None:
     """Inject one of the constant stylesheets above (no user data ever reaches this markup)."""
     st.html(css)

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import store
-from ui.i18n import _
+from ui.i18n import _, ngettext
 
 
 def role_label(role: str) -> str:
@@ -75,6 +75,12 @@ def qr_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
+def rank_labels(ranks: list[int | None]) -> list[str]:
+    """Ranks as people read them: "1.", then "2=" for each of two items sharing second place ("" if hidden)."""
+    shared = {r for r in ranks if r is not None and ranks.count(r) > 1}
+    return ["" if r is None else f"{r}=" if r in shared else f"{r}." for r in ranks]
+
+
 def tally_table(results: Any, lang: str, *, k: int | None = None) -> pd.DataFrame:
     """Ranked items with each group's share side by side and the weighted combination.
 
@@ -83,9 +89,10 @@ def tally_table(results: Any, lang: str, *, k: int | None = None) -> pd.DataFram
     """
     small = {r for r, g in results.groups.items() if k is not None and 0 < g.participants < k}
     rows = []
-    for ranked in results.ranking:
+    ranks = rank_labels([r.rank for r in results.ranking])
+    for ranked, rank in zip(results.ranking, ranks, strict=True):
         key = ranked.candidate.key
-        row = {"#": "–" if small else ranked.rank, _("Item"): ranked.candidate.label(lang)}
+        row = {"#": "–" if small else rank, _("Item"): ranked.candidate.label(lang)}
         for role, group in results.groups.items():
             row[role_label(role)] = "–" if role in small else f"{group.shares.get(key, 0.0):.0%}"
         row[_("Combined")] = "–" if small else f"{ranked.combined:.0%}"
@@ -123,7 +130,9 @@ def tally_bars(results: Any, lang: str, *, k: int, top: int = 5) -> str:
 
 def group_summary(results: Any) -> str:
     parts = [
-        _("{group}: {n} phones, weight {w:g}").format(group=role_label(role), n=g.participants, w=g.weight)
+        ngettext(
+            "{group}: {n} phone, weight {w:g}", "{group}: {n} phones, weight {w:g}", g.participants
+        ).format(group=role_label(role), n=g.participants, w=g.weight)
         for role, g in results.groups.items()
     ]
     return " · ".join(parts)

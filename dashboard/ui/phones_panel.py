@@ -55,9 +55,9 @@ def phones_panel(meeting: Any, ballots: int, actor: str) -> None:
         except MeetingError as exc:
             st.error(str(exc))
         else:
-            sheet = slip_sheet(meeting, slips, store.settings().public_url or "", current_lang())
-            st.session_state[f"slips-{meeting.id}-sheet"] = sheet
-    sheet = st.session_state.get(f"slips-{meeting.id}-sheet")
+            printed = slip_sheet(meeting, slips, store.settings().public_url or "", current_lang())
+            st.session_state[f"slips-{meeting.id}-sheet"] = printed
+    sheet: str | None = st.session_state.get(f"slips-{meeting.id}-sheet")
     if sheet:
         st.download_button(_("Download the slips to print (shown once)"), sheet.encode(),
                            file_name=f"slips-{meeting.code}.html", mime="text/html",

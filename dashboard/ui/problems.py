@@ -22,15 +22,16 @@ def action_statuses() -> dict[str, str]:
     }
 
 
-def create_from_place(kind: str, ref: str, title: str, flt: Filter) -> int:
-    """A new card in 'scanning' for an area (ref = area code) or a 100 m cell (ref = WKT)."""
+def create_from_place(kind: str, ref: str, title: str, flt: Filter, chosen: list[str] | None = None) -> int:
+    """A new card in 'scanning' for an area (ref = area code) or a 100 m cell (ref = WKT), about the
+    `chosen` themes (else the filter's)."""
     from koban_geo.community.problems import create_problem
 
     me = auth.current()
     where = {"area": ref} if kind == "area" else {"place": ref}
     return create_problem(
         store.connection(), store.settings(), actor=me.username if me else "officer", title=title,
-        themes=list(flt.themes) if flt.themes else None, **where,
+        themes=list(chosen or flt.themes or ()) or None, **where,
     )  # fmt: skip
 
 

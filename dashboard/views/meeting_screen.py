@@ -23,7 +23,8 @@ TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
 from koban_geo.analysis.grid import Filter  # noqa: E402
-from koban_geo.community.meetings import changes_since_last_meeting, list_meetings, meeting_by_code  # noqa: E402
+from koban_geo.community.meetings import list_meetings, meeting_by_code  # noqa: E402
+from koban_geo.community.proposals import changes_since_last_meeting  # noqa: E402
 from koban_geo.community.voting import public_results  # noqa: E402
 
 code = st.query_params.get("code", "")

@@ -11,7 +11,7 @@ from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.i18n import _, current_lang
-from ui.meeting import group_summary, join_url, public_url_notice, role_label, tally_table
+from ui.meeting import group_summary, join_url, public_url_notice, rank_labels, role_label, tally_table
 from ui.phones_panel import phones_panel
 from ui.text import plain
 
@@ -29,9 +29,10 @@ from koban_geo.community.meetings import (  # noqa: E402
     custom_candidate,
     list_meetings,
     open_meeting,
-    propose_candidates,
+    reopen_meeting,
     set_weights,
 )
+from koban_geo.community.proposals import propose_candidates  # noqa: E402
 from koban_geo.community.voting import add_facilitator_count, results  # noqa: E402
 
 st.title(_("Meetings"))
@@ -57,12 +58,19 @@ with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.re
                 store.reader(), store.settings(), chosen, end - timedelta(days=365), end
             )
     labels = {c.key: c.label(lang) for c in proposals}
+    # Pre-select what was proposed whenever the proposal changes (a widget keeps its old, empty value else).
+    if st.session_state.get("new-meeting-proposed") != list(labels):
+        st.session_state["new-meeting-proposed"] = list(labels)
+        st.session_state["new-meeting-items"] = list(labels)
     keep = st.multiselect(_("Items to vote on (proposed from the last 12 months)"), list(labels),
-                          default=list(labels), format_func=labels.__getitem__, key="new-meeting-items")  # fmt: skip
+                          format_func=labels.__getitem__, key="new-meeting-items")  # fmt: skip
     extra = st.text_area(_("More items, one per line"), key="new-meeting-extra", height=80)
     if st.button(_("Create meeting"), key="new-meeting-create", type="primary"):
         items = [c for c in proposals if c.key in keep]
         items += [custom_candidate(line.strip()) for line in extra.splitlines() if line.strip()]
+        if not items:
+            st.error(_("A meeting needs at least one item to vote on: keep a proposed item or write one."))
+            st.stop()
         try:
             made = create_meeting(
                 store.connection(), title=title, date=when, areas=chosen, actor=actor, candidates=items,
@@ -72,16 +80,23 @@ with st.expander(_("Prepare a new meeting"), expanded=not list_meetings(store.re
         except MeetingError as exc:
             st.error(plain(exc))
         else:
+            st.session_state["meeting-pick"] = made.id  # the new meeting is the one shown below
             st.success(_("Meeting created. Join code: {code}").format(code=made.code))
 
 meetings = list_meetings(store.reader())
 if not meetings:
     st.stop()
 status_words = {"draft": _("in preparation"), "open": _("voting open"), "closed": _("closed")}
-meeting = st.selectbox(
-    _("Meeting"), meetings, key="meeting-pick",
-    format_func=lambda m: f"{m.title} · {m.date:%d.%m.%Y} · {m.code} · {status_words[m.status]}",
+by_id = {m.id: m for m in meetings}
+# The choice is kept by meeting id, never by list position: a state change re-sorts nothing under the officer.
+if st.session_state.get("meeting-pick") not in by_id:
+    st.session_state["meeting-pick"] = meetings[0].id
+picked = st.selectbox(
+    _("Meeting"), list(by_id), key="meeting-pick",
+    format_func=lambda i: f"{by_id[i].title} · {by_id[i].date:%d.%m.%Y} · {by_id[i].code} · "
+                          f"{status_words[by_id[i].status]}",
 )  # fmt: skip
+meeting = by_id[picked]
 st.subheader(plain(meeting.title))
 st.write(
     plain(
@@ -90,16 +105,45 @@ st.write(
 )
 st.page_link("views/meeting_screen.py", label=_("Open the meeting screen"), icon="📽️",
              query_params={"code": meeting.code})  # fmt: skip
+STATE_CHANGES = {  # action -> (library call, the state it expects, what the button will do)
+    "open": (open_meeting, "draft", _("Phones can vote from now on; the list of items is fixed.")),
+    "close": (close_meeting, "open", _("Phones can no longer vote; the results become final.")),
+    "reopen": (reopen_meeting, "closed", _("Phones can vote again; the ballots already cast stay.")),
+}
+BUTTONS = {"open": _("Open voting"), "close": _("Close voting"), "reopen": _("Reopen voting")}
+DONE = {"open": _("Voting is open."), "close": _("Voting is closed."), "reopen": _("Voting is open again.")}
+
+
+def _change(action: str, meeting_id: int, expect: str) -> None:
+    """Run before the page is drawn again: the click acts on the meeting and state it was shown for, so a
+    double click or a stale page changes nothing (the library is idempotent given the expected state)."""
+    call = STATE_CHANGES[action][0]
+    try:
+        call(store.connection(), meeting_id, actor, expect=expect)
+    except MeetingError as exc:
+        st.session_state["meeting-message"] = ("error", str(exc))
+    else:
+        st.session_state["meeting-message"] = ("success", DONE[action])
+    st.session_state["meeting-pick"] = meeting_id
+
+
+# Each change has its own place on the page (a double click never lands on the next state's button).
 actions = st.columns(3)
-try:
-    if meeting.status == "draft" and actions[0].button(_("Open voting"), key="meeting-open", type="primary"):
-        open_meeting(store.connection(), meeting.id, actor)
-        st.rerun()
-    if meeting.status == "open" and actions[0].button(_("Close voting"), key="meeting-close", type="primary"):
-        close_meeting(store.connection(), meeting.id, actor)
-        st.rerun()
-except MeetingError as exc:
-    st.error(plain(exc))
+for slot, action in enumerate(("open", "close", "reopen")):
+    expect = STATE_CHANGES[action][1]
+    if meeting.status != expect:
+        continue
+    too_few = action == "open" and len(meeting.candidates) < 2
+    actions[slot].button(BUTTONS[action], key=f"meeting-{action}", type="primary" if action != "reopen" else
+                         "secondary", on_click=_change, args=(action, meeting.id, expect), disabled=too_few)  # fmt: skip
+    actions[slot].caption(
+        _("A meeting needs at least two items to vote on before it opens.")
+        if too_few
+        else STATE_CHANGES[action][2]
+    )
+message = st.session_state.pop("meeting-message", None)
+if message:
+    (st.error if message[0] == "error" else st.success)(plain(message[1]))
 
 outcome = results(store.reader(), meeting.id)
 st.markdown("**" + _("Results") + "**")
@@ -150,9 +194,16 @@ if meeting.status == "open":
                 st.error(plain(exc))
             else:
                 st.rerun()
+if meeting.status == "closed":
+    st.page_link("views/outcomes.py", label=_("Show \"You said, we did\" for this meeting"),
+                 icon=":material/task_alt:", query_params={"meeting": str(meeting.id)})  # fmt: skip
 if meeting.status == "closed" and outcome.ranking:
     st.markdown("**" + _("Turn an agreed priority into a problem card") + "**")
-    top = {r.candidate.key: f"{r.rank}. {r.candidate.label(lang)}" for r in outcome.ranking}
+    ranks = rank_labels([r.rank for r in outcome.ranking])
+    top = {
+        r.candidate.key: f"{rank} {r.candidate.label(lang)}"
+        for r, rank in zip(outcome.ranking, ranks, strict=True)
+    }
     key = st.selectbox(_("Priority"), list(top), format_func=top.__getitem__, key="priority-pick")
     if st.button(_("Turn into a problem"), key="priority-to-problem"):
         from koban_geo.community.problems import ProblemError, create_problem

@@ -9,6 +9,7 @@ from koban_geo.privacy.audience import Audience
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
+from ui.meeting import rank_labels
 from ui.problems import action_statuses
 from ui.text import plain
 
@@ -16,7 +17,8 @@ TIER = auth.require(Audience.PUBLIC)  # this page renders the public tier only
 lang = current_lang()
 
 from koban_geo.community.meetings import list_meetings  # noqa: E402
-from koban_geo.community.problems import card, get_problem, list_problems  # noqa: E402
+from koban_geo.community.problem_card import card  # noqa: E402
+from koban_geo.community.problems import get_problem, list_problems  # noqa: E402
 from koban_geo.outputs.export import build  # noqa: E402
 
 st.title(_("You said, we did"))
@@ -24,16 +26,20 @@ closed = [m for m in list_meetings(store.reader()) if m.status == "closed"]
 if not closed:
     st.info(_("No meeting has closed yet."))
     st.stop()
-meeting = st.selectbox(_("Meeting"), closed, key="outcomes-meeting",
-                       format_func=lambda m: f"{m.title} ({m.date:%d.%m.%Y})")  # fmt: skip
+by_id = {m.id: m for m in closed}
+asked = st.query_params.get("meeting")  # the meetings page links here with ?meeting=<id>
+if asked and asked.isdigit() and int(asked) in by_id and "outcomes-meeting" not in st.session_state:
+    st.session_state["outcomes-meeting"] = int(asked)
+picked = st.selectbox(_("Meeting"), list(by_id), key="outcomes-meeting",
+                      format_func=lambda i: f"{by_id[i].title} ({by_id[i].date:%d.%m.%Y})")  # fmt: skip
+meeting = by_id[picked]
 layer = build(
     store.reader(), store.settings(), "priorities", Audience.PUBLIC, meeting_id=meeting.id, lang=lang
 )
 st.subheader(_("You said"))
 ranked = sorted(layer.rows, key=lambda r: r[1].get("rank") or 99)
-for _geom, props in ranked:
-    rank = props.get("rank")
-    st.text(f"{rank}. {props['label']}" if rank else f"• {props['label']}")
+for (_geom, props), rank in zip(ranked, rank_labels([p.get("rank") for _g, p in ranked]), strict=True):
+    st.text(f"{rank} {props['label']}" if rank else f"• {props['label']}")  # ties once: "2=" twice
 if ranked and ranked[0][1].get("rank") is None:
     st.caption(_("Too few phones voted to publish the order."))
 
@@ -49,8 +55,11 @@ for problem_id in list_problems(store.reader())["id"]:
         continue
     shown += 1
     props = view.properties
+    named = ", ".join(theme_label(t, lang) for t in props["themes"])
+    title = str(props["title"] or "")
+    # "Drugs · Drugs" says nothing twice: the themes follow only a title that does not already name them.
     st.markdown(
-        f"**{plain(props['title'])}** · " + plain(", ".join(theme_label(t, lang) for t in props["themes"]))
+        f"**{plain(title)}**" + ("" if title.casefold() == named.casefold() else f" · {plain(named)}")
     )
     for action in props.get("actions", []):
         st.text(

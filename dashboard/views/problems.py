@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
 from ui import auth, store
-from ui.filters import theme_label
-from ui.i18n import _, current_lang
+from ui.filters import open_layer_label, theme_label
+from ui.i18n import _, current_lang, ngettext
+from ui.layout import month_chart
 from ui.problems import action_statuses, near_repeat_section, risk_section
 from ui.text import plain
 
@@ -19,11 +21,12 @@ me = auth.current()
 actor = me.username if me else "officer"
 lang = current_lang()
 
+from koban_geo.community.problem_card import card  # noqa: E402
 from koban_geo.community.problems import (  # noqa: E402
+    CONCERN_KEYS_LIMIT,
     ProblemError,
     add_action,
     allowed_moves,
-    card,
     create_problem,
     get_problem,
     history,
@@ -94,10 +97,19 @@ tabs = st.tabs([_("Scanning"), _("Analysis"), _("Response"), _("Assessment"), _(
 with tabs[0]:
     scanning = props.get("scanning") or {}
     if scanning.get("months"):
-        st.bar_chart({m["month"]: (m["count"] or 0) for m in scanning["months"]}, height=180)
-    st.metric(_("Reports"), "–" if scanning.get("total") is None else scanning["total"])
-    if officer and scanning.get("concerns"):
-        st.caption(_("{n} linked reports").format(n=len(scanning["concerns"])))
+        month_chart([m["month"] + "-01" for m in scanning["months"]], [m["count"] or 0 for m in scanning["months"]],
+                    lang, y_label=_("Groups of reports") if store.settings().count_unit == "groups" else _("Reports"))  # fmt: skip
+    groups = store.settings().count_unit == "groups"
+    total = scanning.get("total")
+    st.metric(_("Groups of reports") if groups else _("Reports"), "–" if total is None else total)
+    if groups:  # why this number and the linked reports below differ
+        st.caption(_("Repeated reports of one issue from one place count once, as one group."))
+    linked = len(scanning.get("concerns") or [])
+    if officer and linked:
+        line = ngettext("{n} linked report", "{n} linked reports", linked).format(n=linked)
+        if linked >= CONCERN_KEYS_LIMIT:
+            line += " " + _("(the first {limit} are listed)").format(limit=CONCERN_KEYS_LIMIT)
+        st.caption(line)
 with tabs[1]:
     analysis = props.get("analysis")
     if analysis and officer:
@@ -115,10 +127,33 @@ with tabs[1]:
                              offender=offender_text, notes=notes)  # fmt: skip
                 st.rerun()
         st.caption(_("Texts are scrubbed of personal data when saved."))
-        st.write(_("Recorded crime in the place"))
-        st.json(analysis.get("crime") or {}, expanded=False)
-        st.write(_("Open data in the place"))
-        st.json(analysis.get("layers") or {}, expanded=False)
+        st.markdown("**" + _("Recorded crime in the place") + "**")
+        crime = analysis.get("crime") or []
+        if crime:
+            st.table(
+                pd.DataFrame(
+                    {
+                        _("Crime type"): [c["crime_type"] for c in crime],
+                        _("Theme"): [theme_label(c["theme"], lang) if c["theme"] else "–" for c in crime],
+                        _("Crimes"): [c["count"] for c in crime],
+                    }
+                ).set_index(_("Crime type"))
+            )
+            by_type = {c["crime_type"]: c["count"] for c in crime}
+            st.bar_chart(pd.Series(by_type, name=_("Crimes")), horizontal=True, height=60 + 28 * len(by_type),
+                         x_label=_("Crimes"), y_label="")  # fmt: skip
+        else:
+            st.caption(_("No recorded crime in the place."))
+        st.markdown("**" + _("Open data in the place") + "**")
+        layers = analysis.get("layers") or {}
+        if layers:
+            st.table(
+                pd.DataFrame(
+                    {_("Layer"): [open_layer_label(k) for k in layers], _("Features"): list(layers.values())}
+                ).set_index(_("Layer"))
+            )
+        else:
+            st.caption(_("No open-data features in the place."))
         risk_section(tuple(problem.themes), list(analysis.get("layers") or {}), str(have), lang)
         near_repeat_section(tuple(problem.themes), str(have), lang)
 with tabs[2]:

@@ -45,8 +45,10 @@ __all__ = ["LOGIN", "LOGOUT", "STAFF_PATHS", "StaffPages", "live_account", "logi
 
 LOGIN = "/account/login"
 LOGOUT = "/account/logout"
-# Addresses of pages that need a login (app.py's url_paths) and "/" (the map for staff, the login otherwise).
-STAFF_PATHS = frozenset({"/", "/map", "/meetings", "/problems", "/exports", "/admin"})
+# Addresses of pages that need a login (app.py's url_paths). "/" is the map for staff and, for everyone else,
+# the login page (Streamlit serves the default page at "/" only, so "/login" without a session goes there).
+STAFF_PATHS = frozenset({"/map", "/meetings", "/problems", "/exports", "/admin"})
+ACCOUNT_PAGE = "/login"
 _SSO_COOKIE = "_streamlit_user"  # st.login's own cookie: its pages check that user themselves
 _FORM_MAX_AGE = 3600
 
@@ -141,7 +143,7 @@ small, nav {{ display: block; margin-top: 1.2rem; color: #444; }}
 </form>
 <small>{residents}
 <a href="/screen?lang={lang}">{screen}</a> · <a href="/outcomes?lang={lang}">{outcomes}</a>
-· <a href="/login?lang={lang}">{other}</a></small>
+· <a href="/?lang={lang}">{other}</a></small>
 <nav>{langs}</nav>
 </main></body></html>"""
 
@@ -264,7 +266,7 @@ class StaffPages:
             await self.app(scope, receive, send)
             return
         path = scope["path"].rstrip("/") or "/"
-        if path not in STAFF_PATHS:
+        if path not in STAFF_PATHS and path != ACCOUNT_PAGE:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -281,8 +283,10 @@ class StaffPages:
             await self.app(scope, receive, send)
             return
         target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
-        if value is None and request.headers.get("sec-fetch-site") == "cross-site":
-            response: Response = _bounce(target)
+        if path == ACCOUNT_PAGE:  # the login page of a visitor without a session lives at "/"
+            response: Response = RedirectResponse("/" + target[len(path) :], status_code=303)
+        elif value is None and request.headers.get("sec-fetch-site") == "cross-site":
+            response = _bounce(target)
         else:
             lang = request.query_params.get("lang")
             response = RedirectResponse(login_url(target, lang, ended=value is not None), status_code=303)

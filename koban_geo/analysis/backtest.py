@@ -215,7 +215,7 @@ class Grid:
         return np.where(inside, iy * cols + ix, -1)
 
     def in_study(self, index: np.ndarray) -> np.ndarray:
-        return (index >= 0) & self.mask.ravel()[np.maximum(index, 0)]
+        return np.asarray((index >= 0) & self.mask.ravel()[np.maximum(index, 0)])
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = self.shape
@@ -298,7 +298,7 @@ def kde_raster(grid: Grid, x: np.ndarray, y: np.ndarray, bandwidth: float) -> np
     fy = np.clip(np.floor((y - grid.y0) / sub).astype(np.int64), 0, rows * m - 1)
     fine = np.bincount(fy * cols * m + fx, minlength=rows * m * cols * m).reshape(rows * m, cols * m)
     smooth = gaussian_filter(fine.astype(float), bandwidth / sub, mode="constant", truncate=4.0)
-    return smooth[m // 2 :: m, m // 2 :: m] / (sub * sub * max(len(x), 1))
+    return np.asarray(smooth[m // 2 :: m, m // 2 :: m] / (sub * sub * max(len(x), 1)))
 
 
 @dataclass(frozen=True)
@@ -391,7 +391,7 @@ class History:
 
     def in_month(self, position: int) -> np.ndarray:
         """Events per study cell in month `months[position]`."""
-        return self.raster((self.month_of == position).astype(float))[self.grid.mask]
+        return np.asarray(self.raster((self.month_of == position).astype(float))[self.grid.mask])
 
     def volumes(self) -> np.ndarray:
         """Events per month and kind, (months, kinds)."""
@@ -572,12 +572,12 @@ def _months_before(history: History, origin: int, horizon: int) -> int:
 
 
 def _pooled_pei(board: Scoreboard, params: ModelParams) -> np.ndarray:
-    return board.hits(params).sum(axis=0) / np.maximum(board.best.sum(axis=0), 1)
+    return np.asarray(board.hits(params).sum(axis=0) / np.maximum(board.best.sum(axis=0), 1))
 
 
 def margins(board: Scoreboard, params: ModelParams, than: ModelParams) -> np.ndarray:
     """PEI* of `params` minus PEI* of `than`, per validation origin and coverage."""
-    return (board.hits(params) - board.hits(than)) / np.maximum(board.best, 1)
+    return np.asarray((board.hits(params) - board.hits(than)) / np.maximum(board.best, 1))
 
 
 def better_baseline(board: Scoreboard) -> ModelParams:

@@ -156,7 +156,7 @@ def gi_star(counts: np.ndarray, W: sp.spmatrix) -> np.ndarray:
 
 def z_to_p(z: np.ndarray) -> np.ndarray:
     """Two-sided normal p-value of each z."""
-    return erfc(np.abs(np.asarray(z, dtype=float)) / math.sqrt(2.0))
+    return np.asarray(erfc(np.abs(np.asarray(z, dtype=float)) / math.sqrt(2.0)), dtype=float)
 
 
 def gi_star_permutation_p(
@@ -240,7 +240,7 @@ def gi_bins(z: np.ndarray, p: np.ndarray | None = None, fdr: bool = True) -> np.
     for alpha, value in _LEVELS:
         passed = fdr_bh(p, alpha) if fdr else np.nan_to_num(p, nan=np.inf) <= alpha
         level[passed] = value
-    return (np.sign(np.nan_to_num(z)).astype(np.int64) * level).astype(np.int64)
+    return np.asarray(np.sign(np.nan_to_num(z)).astype(np.int64) * level, dtype=np.int64)
 
 
 def hotspot_cells(

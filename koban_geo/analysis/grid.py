@@ -119,7 +119,7 @@ class Grid:
                 return np.array([], dtype=object)
             lon, lat = transformer(self.crs, "EPSG:4326").transform(xs.ravel(), ys.ravel())
             ring = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(len(ix), 5, 2)
-            return shapely.polygons(ring)
+            return np.asarray(shapely.polygons(ring))
         import h3
 
         assert self.h3 is not None

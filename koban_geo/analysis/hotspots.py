@@ -19,7 +19,7 @@ unless an officer names them.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import duckdb
 import numpy as np
@@ -138,7 +138,15 @@ def _cells_release(frame: pd.DataFrame, policy: Policy, settings: Settings, flt:
 
 
 def _gistar(
-    con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only=False
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    policy: Policy,
+    flt: Filter,
+    cell_m: int,
+    weights: str,
+    distance_m: float | None,
+    meta: dict[str, Any],
+    significant_only: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
 
@@ -167,13 +175,24 @@ def _gistar(
 
 
 def _emerging(
-    con, settings, policy, flt, cell_m, weights, distance_m, freq, meta, significant_only=False
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    policy: Policy,
+    flt: Filter,
+    cell_m: int,
+    weights: str,
+    distance_m: float | None,
+    freq: str,
+    meta: dict[str, Any],
+    significant_only: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.emerging import classify
     from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
 
     grid = study_grid(con, cell_m)
-    true_counts, keys, starts = bin_counts_by_slice_keyed(con, grid, flt, freq)
+    true_counts, keys, starts = bin_counts_by_slice_keyed(
+        con, grid, flt, cast(Literal["month", "week"], freq)
+    )
     if true_counts.shape[1] == 0:
         return []
     public = policy.audience.aggregates_only
@@ -258,7 +277,14 @@ def _rows(grid: Any, frame: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:
     )
 
 
-def _dbscan(con, policy, flt, eps_m, min_reports, meta) -> list[tuple[Any, dict[str, Any]]]:
+def _dbscan(
+    con: duckdb.DuckDBPyConnection,
+    policy: Policy,
+    flt: Filter,
+    eps_m: float,
+    min_reports: int | None,
+    meta: dict[str, Any],
+) -> list[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.clusters import auto_min_reports, dbscan_clusters
 
     if min_reports is None:
@@ -283,7 +309,9 @@ def _dbscan(con, policy, flt, eps_m, min_reports, meta) -> list[tuple[Any, dict[
     return rows
 
 
-def _kde(con, policy, flt, meta) -> list[tuple[Any, dict[str, Any]]]:
+def _kde(
+    con: duckdb.DuckDBPyConnection, policy: Policy, flt: Filter, meta: dict[str, Any]
+) -> list[tuple[Any, dict[str, Any]]]:
     import shapely
 
     from koban_geo.analysis.kde import kde_for_store

@@ -133,7 +133,7 @@ def bandwidth(points_xy: ArrayLike, weights: ArrayLike | None = None, rule: Band
         spread = min(standard_distance, math.sqrt(1.0 / math.log(2.0)) * median_distance)
         if spread <= 0:
             spread = standard_distance  # more than half the weight on the mean centre: fall back to SD
-        return 0.9 * spread * n**-0.2
+        return float(0.9 * spread * n**-0.2)
     raise ValueError(f"unknown bandwidth rule {rule!r}; rules: {', '.join(RULES)}")
 
 
@@ -164,7 +164,7 @@ def kernel_weights(kernel: Kernel, bandwidth_m: float, cell_m: float) -> NDArray
         k = np.where(u > 0, u * u, 0.0)
     else:
         k = np.where(d2 <= support * support, np.exp(-d2 / (2.0 * bandwidth_m * bandwidth_m)), 0.0)
-    return k / k.sum()
+    return np.asarray(k / k.sum(), dtype=np.float64)
 
 
 def _aligned(lo: float, hi: float, cell_m: float) -> tuple[int, int]:

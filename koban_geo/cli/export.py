@@ -142,7 +142,8 @@ def problems_list(obj: Any, statuses: tuple[str, ...], as_json: bool) -> None:
 @click.pass_obj
 def problems_show(obj: Any, problem_id: int, audience: str, history: bool) -> None:
     """One problem card as JSON, as `--audience` may see it."""
-    from koban_geo.community.problems import ProblemError, card
+    from koban_geo.community.problem_card import card
+    from koban_geo.community.problems import ProblemError
     from koban_geo.community.problems import history as card_history
 
     con = obj.connect(read_only=True)

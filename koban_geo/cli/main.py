@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
+
+if TYPE_CHECKING:
+    import duckdb
 
 from koban_geo import __version__
 from koban_geo.cli.common import fail
@@ -31,7 +36,7 @@ class _Context:
                 raise click.ClickException(f"invalid setting: {exc}") from exc
         return self._settings
 
-    def connect(self, read_only: bool = False):
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         from koban_geo.store.db import StoreError, connect
 
         try:
@@ -166,7 +171,7 @@ class _progress:
         self.label = label
         self.bar: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[str], None]:
         if sys.stderr.isatty():
             self.bar = click.progressbar(length=len(self.STAGES), label=self.label, file=sys.stderr,
                                          item_show_func=lambda s: s)  # fmt: skip
@@ -185,9 +190,12 @@ class _progress:
 @cli.command()
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same demo).")
 @click.option("--force", is_flag=True, help="Replace an existing store file.")
+@click.option("--last-day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day the demo data end (default today): same seed and day, same store.")  # fmt: skip
 @pass_ctx
-def demo(obj: _Context, seed: int, force: bool) -> None:
-    """Build the demo store: real Helsinki geography (OpenStreetMap), synthetic concerns and crime."""
+def demo(obj: _Context, seed: int, force: bool, last_day: datetime | None) -> None:
+    """Build the demo store: real Helsinki geography (OpenStreetMap), synthetic concerns and crime, 18 months
+    ending on the day it is built (or --last-day)."""
     import tempfile
 
     from koban_geo.ops.demo import build_demo
@@ -200,7 +208,9 @@ def demo(obj: _Context, seed: int, force: bool) -> None:
         Path(f"{db}.wal").unlink(missing_ok=True)
     con = obj.connect()
     with tempfile.TemporaryDirectory(prefix="koban-demo-") as tmp:
-        counts = build_demo(con, obj.settings, Path(tmp), seed=seed)
+        counts = build_demo(
+            con, obj.settings, Path(tmp), seed=seed, last_day=last_day.date() if last_day else None
+        )
     password, code = _demo_login_and_meeting(con, obj.settings)
     con.close()
     click.echo(f"demo store {db}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
@@ -231,7 +241,8 @@ def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
     from datetime import date, timedelta
 
     from koban_geo.community.accounts import add_user
-    from koban_geo.community.meetings import create_meeting, open_meeting, propose_candidates
+    from koban_geo.community.meetings import create_meeting, open_meeting
+    from koban_geo.community.proposals import propose_candidates
 
     password = secrets.token_urlsafe(12)
     add_user(con, "demo", password, "admin", actor="koban-geo demo")

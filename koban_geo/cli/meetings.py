@@ -97,7 +97,7 @@ def list_cmd(obj: StoreContext, status: str | None, areas: tuple[str, ...], as_j
 def propose(obj: StoreContext, areas: tuple[str, ...], since: datetime | None, until: datetime | None, limit: int,
             lang: str, as_json: bool) -> None:  # fmt: skip
     """Propose items from the public-tier analytics: the top themes and hot spots of the areas."""
-    from koban_geo.community.meetings import propose_candidates
+    from koban_geo.community.proposals import propose_candidates
 
     start, end = _window(since, until)
     con = obj.connect()
@@ -149,9 +149,9 @@ def create(obj: StoreContext, title: str, when: datetime, areas: tuple[str, ...]
         Rules,
         create_meeting,
         open_meeting,
-        propose_candidates,
         theme_candidate,
     )
+    from koban_geo.community.proposals import propose_candidates
 
     con = obj.connect()
     try:

@@ -10,14 +10,17 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    import duckdb
 
 from koban_geo.cli.common import fail
 
 
-def _open_unmigrated(obj: Any):
+def _open_unmigrated(obj: Any) -> duckdb.DuckDBPyConnection:
     """The store as it is (no migrations): a backup must copy what is there, e.g. before an upgrade."""
     from koban_geo.store.db import StoreError, connect
 
@@ -83,7 +86,7 @@ def restore(obj: Any, path: Path, force: bool, actor: str) -> None:
     )
 
 
-class _IsoDateTime(click.ParamType):
+class _IsoDateTime(click.ParamType[datetime]):
     name = "ISO"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:

@@ -23,16 +23,12 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import duckdb
-import pandas as pd
 
-from koban_geo.privacy.audience import Audience, Policy, release
-from koban_geo.store.settings import Settings
 from koban_geo.store.sql import audit, cursor, query, transaction, writing
 from koban_geo.store.taxonomy import LANGUAGES, sensitive_codes, themes
 
@@ -46,15 +42,6 @@ MAX_LABEL = 120
 MAX_TITLE = 200
 NOT_PROPOSED = frozenset({"other"})  # "Other" is no priority a meeting can act on
 
-HOTSPOT_LABELS = {
-    "en": "Hot spot near {area}",
-    "nl": "Hotspot bij {area}",
-    "fr": "Point chaud près de {area}",
-    "pl": "Gorący punkt w pobliżu: {area}",
-    "fi": "Ongelmakeskittymä: {area} ja lähiympäristö",
-    "es": "Punto caliente cerca de {area}",
-    "pt": "Ponto crítico perto de {area}",
-}
 
 _KEY = re.compile(r"^(theme|hotspot|custom):[A-Za-z0-9_-]{1,40}$")
 _SPACE = re.compile(r"\s+")
@@ -175,34 +162,6 @@ class Meeting:
         }
 
 
-@dataclass(frozen=True)
-class ThemeChange:
-    """Public-tier concerns of one theme since the last meeting (`now`) and in as long a period before it;
-    None where the count is hidden (fewer than k, or hidden so a hidden count cannot be worked out)."""
-
-    theme: str
-    label: str
-    now: int | None
-    before: int | None
-
-    @property
-    def change(self) -> int | None:
-        return None if self.now is None or self.before is None else self.now - self.before
-
-
-@dataclass(frozen=True)
-class Changes:
-    """The "changed since the last meeting" panel. `previous` is None when these areas had no closed
-    meeting yet (then there are no rows). Periods: before_since <= t < since, and since <= t < until."""
-
-    previous: Meeting | None
-    since: datetime | None
-    until: datetime
-    before_since: datetime | None
-    rows: tuple[ThemeChange, ...] = field(default_factory=tuple)
-    note: str = ""
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------------------
@@ -247,13 +206,13 @@ def _clean_text(text: Any, limit: int) -> str:
     return _SPACE.sub(" ", str(text)).strip()[:limit] if text is not None else ""
 
 
-def _theme_labels() -> dict[str, Mapping[str, str]]:
+def theme_labels() -> dict[str, Mapping[str, str]]:
     return {t.code: t.labels for t in themes()}
 
 
 def theme_candidate(code: str, count: int | None = None) -> Candidate:
     """A theme as a candidate, labelled from the taxonomy; sensitive themes are never put to a meeting."""
-    labels = _theme_labels()
+    labels = theme_labels()
     if code not in labels:
         raise MeetingError(f"There is no theme {code!r}.")
     if code in sensitive_codes():
@@ -276,7 +235,7 @@ def _clean_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     point geometry (a public screen never shows a point)."""
     if len(candidates) > MAX_CANDIDATES:
         raise MeetingError(f"A meeting has at most {MAX_CANDIDATES} items to vote on.")
-    theme_labels = _theme_labels()
+    known_themes = theme_labels()
     seen: set[str] = set()
     out = []
     for cand in candidates:
@@ -291,7 +250,7 @@ def _clean_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
         seen.add(cand.key)
         if cand.kind == "theme":
             code = cand.key.split(":", 1)[1]
-            if code not in theme_labels:
+            if code not in known_themes:
                 raise MeetingError(f"There is no theme {code!r}.")
             if code in sensitive_codes():
                 raise MeetingError(f"The theme {code!r} is sensitive and is never put to a public meeting.")
@@ -309,7 +268,7 @@ def _clean_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     return out
 
 
-def _area_codes(areas: Sequence[str] | str) -> list[str]:
+def area_codes(areas: Sequence[str] | str) -> list[str]:
     codes = [areas] if isinstance(areas, str) else list(areas)
     codes = list(dict.fromkeys(str(a).strip() for a in codes if str(a).strip()))
     if not codes:
@@ -317,7 +276,7 @@ def _area_codes(areas: Sequence[str] | str) -> list[str]:
     return codes
 
 
-def _known_areas(cur: duckdb.DuckDBPyConnection, codes: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+def known_areas(cur: duckdb.DuckDBPyConnection, codes: Sequence[str]) -> dict[str, tuple[str, bytes]]:
     rows = query(cur, "meeting_areas", {"areas": list(codes)}).fetchall()
     found = {code: (name, bytes(wkb)) for code, name, wkb in rows}
     missing = [c for c in codes if c not in found]
@@ -455,10 +414,12 @@ def create_meeting(
     if not title:
         raise MeetingError("The meeting needs a title.")
     when = date.date() if isinstance(date, datetime) else date
-    codes = _area_codes(areas)
+    codes = area_codes(areas)
     cleaned = _clean_candidates(candidates)
     with writing(con) as cur:
-        _known_areas(cur, codes)
+        known_areas(cur, codes)
+        if not cleaned:
+            raise MeetingError("A meeting needs at least one item to vote on.")
         for _ in range(100):
             code = new_join_code()
             if not query(cur, "meeting_code_taken", {"code": code}).fetchone()[0]:
@@ -483,6 +444,8 @@ def set_candidates(
 ) -> Meeting:
     """Replace the list voted on (add, remove, relabel, reorder); only while the meeting is a draft."""
     cleaned = _clean_candidates(candidates)
+    if not cleaned:
+        raise MeetingError("A meeting needs at least one item to vote on.")
     with writing(con) as cur:
         meeting = load_meeting(cur, meeting_id)
         if meeting.status != "draft":
@@ -493,20 +456,43 @@ def set_candidates(
         return load_meeting(cur, meeting.id)
 
 
-def _move(con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str, to: str) -> Meeting:
-    src = {"open": "draft", "closed": "open"}[to]
+# The state changes: (from, to) and the sentence refusing a change from any other state.
+_MOVES = {
+    "open": ("draft", "open", "Only a draft meeting can be opened."),
+    "close": ("open", "closed", "Only an open meeting can be closed."),
+    "reopen": ("closed", "open", "Only a closed meeting can be reopened."),
+}
+STATUS_WORDS = {"draft": "in preparation", "open": "open for voting", "closed": "closed"}
+
+
+def _move(
+    con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str, action: str, expect: str | None
+) -> Meeting:
+    """One state change, idempotent: a meeting already in the target state is returned unchanged (a double
+    click changes nothing), and with `expect` a meeting found in any other state than `expect` is refused
+    (the officer acted on a screen that was out of date)."""
+    src, to, refusal = _MOVES[action]
+    if expect is not None and expect != src:
+        raise MeetingError(f"To {action} a meeting it must be {STATUS_WORDS[src]}, not {expect!r}.")
     with writing(con) as cur:
         meeting = load_meeting(cur, meeting_id)
+        if meeting.status == to and expect is not None:
+            return meeting  # already done (a second click of the same button): nothing to do
         if meeting.status != src:
-            raise MeetingError(
-                "Only a draft meeting can be opened."
-                if to == "open"
-                else "Only an open meeting can be closed."
-            )
+            if expect is not None:
+                raise MeetingError(
+                    f"The meeting is {STATUS_WORDS[meeting.status]} now, not {STATUS_WORDS[expect]}; "
+                    "nothing was changed. Reload the page to see its state."
+                )
+            raise MeetingError(refusal)
         detail = f"meeting {meeting.id} code {meeting.code}"
         if to == "open":
             if len(meeting.candidates) < 2:
                 raise MeetingError("A meeting needs at least two items to vote on before it opens.")
+            if src == "closed" and query(cur, "meeting_code_taken", {"code": meeting.code}).fetchone()[0]:
+                raise MeetingError(
+                    f"Another meeting now uses the join code {meeting.code}; this one cannot be reopened."
+                )
         else:
             per_role = dict(query(cur, "vote_participants", {"meeting_id": meeting.id}).fetchall())
             counts = query(cur, "vote_counts", {"meeting_id": meeting.id}).fetchall()
@@ -515,18 +501,34 @@ def _move(con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str, to: str) 
                        + f"), {len(counts)} facilitator counts")  # fmt: skip
         query(cur, "meeting_set_status", {"meeting_id": meeting.id, "from_status": src, "to_status": to,
                                           "now": utcnow()})  # fmt: skip
-        audit(cur, actor, f"meeting.{'open' if to == 'open' else 'close'}", detail)
+        audit(cur, actor, f"meeting.{action}", detail)
         return load_meeting(cur, meeting.id)
 
 
-def open_meeting(con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str) -> Meeting:
-    """Start accepting ballots (draft -> open); the candidate list is fixed from now on."""
-    return _move(con, meeting_id, actor, "open")
+def open_meeting(
+    con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str, *, expect: str | None = None
+) -> Meeting:
+    """Start accepting ballots (draft -> open); the candidate list is fixed from now on.
+
+    With expect="draft" the call is idempotent: a meeting already open is returned unchanged, one in any
+    other state is refused (see `_move`)."""
+    return _move(con, meeting_id, actor, "open", expect)
 
 
-def close_meeting(con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str) -> Meeting:
-    """Stop accepting ballots (open -> closed); ballots cast after this raise VoteError."""
-    return _move(con, meeting_id, actor, "closed")
+def close_meeting(
+    con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str, *, expect: str | None = None
+) -> Meeting:
+    """Stop accepting ballots (open -> closed); ballots cast after this raise VoteError.
+    With expect="open": idempotent, as `open_meeting`."""
+    return _move(con, meeting_id, actor, "close", expect)
+
+
+def reopen_meeting(
+    con: duckdb.DuckDBPyConnection, meeting_id: int, actor: str, *, expect: str | None = None
+) -> Meeting:
+    """Accept ballots again (closed -> open), e.g. when voting was closed by mistake; the ballots already cast
+    stay. Refused when another meeting took the join code meanwhile. With expect="closed": idempotent."""
+    return _move(con, meeting_id, actor, "reopen", expect)
 
 
 def set_weights(
@@ -550,171 +552,3 @@ def set_weights(
         audit(cur, actor, "meeting.weights",
               f"meeting {meeting.id}: " + ", ".join(f"{r} {meeting.weights[r]:g} -> {new[r]:g}" for r in ROLES))  # fmt: skip
         return load_meeting(cur, meeting.id)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Proposals and the "changed since the last meeting" panel (public tier only)
-# ---------------------------------------------------------------------------------------------------------
-
-
-def _as_datetime(value: date | datetime | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time())
-
-
-def _public_theme_counts(
-    cur: duckdb.DuckDBPyConnection, settings: Settings, areas: Sequence[str],
-    since: datetime | None, until: datetime | None,
-) -> pd.DataFrame:  # fmt: skip
-    """theme, count: concerns per non-sensitive theme, as koban_geo.privacy.audience.release gives them to the public
-    (count None where hidden)."""
-    frame = query(cur, "meeting_theme_counts", {
-        "areas": list(areas), "since": since, "until": until, "groups": settings.count_unit == "groups",
-    }).fetchdf()  # fmt: skip
-    return release(frame, Audience.PUBLIC, settings, theme="theme").frame
-
-
-def propose_candidates(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    areas: Sequence[str] | str,
-    since: date | datetime | None,
-    until: date | datetime | None,
-    limit: int = 8,
-    *,
-    max_hotspots: int = 3,
-) -> list[Candidate]:
-    """Items proposed from the public-tier analytics of `areas` in [since, until): the non-sensitive themes
-    with the most concerns (k-suppressed through koban_geo.privacy.audience.release: a theme under k is never
-    proposed; "other" is left out), then the strongest public Gi* hot spots of the same themes (adjacent hot
-    cells merged into one place, strongest confidence first, then most concerns), at most `max_hotspots`
-    and `limit` items in all."""
-    from koban_geo.analysis.grid import Filter
-    from koban_geo.analysis.hotspots import hotspots
-
-    codes = _area_codes(areas)
-    since_dt, until_dt = _as_datetime(since), _as_datetime(until)
-    with snapshot(con, macros=True) as cur:
-        known = _known_areas(cur, codes)
-        counts = _public_theme_counts(cur, settings, codes, since_dt, until_dt)
-        shown = counts[counts["count"].notna() & (counts["count"] > 0) & ~counts["theme"].isin(NOT_PROPOSED)]
-        shown = shown.sort_values(["count", "theme"], ascending=[False, True])
-        hot: list[Candidate] = []
-        if max_hotspots > 0 and limit > 0 and int(counts["count"].fillna(0).sum()) > 0:
-            counted = tuple(t.code for t in themes() if not t.sensitive and t.code not in NOT_PROPOSED)
-            flt = Filter(
-                themes=counted, areas=tuple(codes), since=since_dt, until=until_dt, unit=settings.count_unit
-            )
-            rows, _ = hotspots(cur, settings, method="gistar", flt=flt, audience=Audience.PUBLIC)
-            hot = _hotspot_candidates(rows, known)[: min(max_hotspots, limit)]
-    themes_part = [theme_candidate(str(r.theme), int(r.count)) for r in shown.itertuples(index=False)]
-    return themes_part[: max(limit - len(hot), 0)] + hot
-
-
-def _hotspot_candidates(
-    rows: Sequence[tuple[Any, dict[str, Any]]], areas: Mapping[str, tuple[str, bytes]]
-) -> list[Candidate]:
-    """Hot cells (gi_bin > 0, count shown) merged where they touch, strongest first, named after the area
-    they overlap most."""
-    import shapely
-
-    cells = [
-        (geom, props) for geom, props in rows if props.get("gi_bin", 0) > 0 and props.get("count") is not None
-    ]
-    if not cells:
-        return []
-    geoms = [g for g, _ in cells]
-    parent = list(range(len(cells)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=1e-6)
-    for a, b in zip(left.tolist(), right.tolist(), strict=True):
-        parent[root(a)] = root(b)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(cells)):
-        groups.setdefault(root(i), []).append(i)
-    polygons = {code: shapely.from_wkb(wkb) for code, (_, wkb) in areas.items()}
-    found = []
-    for members in groups.values():
-        shape = shapely.union_all([geoms[i] for i in members])
-        strength = max(cells[i][1]["gi_bin"] for i in members)
-        count = sum(int(cells[i][1]["count"]) for i in members)
-        overlap = {code: shapely.area(shapely.intersection(shape, poly)) for code, poly in polygons.items()}
-        best = max(sorted(overlap), key=lambda c: overlap[c])
-        found.append((strength, count, best, shape))
-    found.sort(key=lambda f: (-f[0], -f[1], f[2]))
-    out: list[Candidate] = []
-    used: dict[str, int] = {}
-    for _, count, code, shape in found:
-        used[code] = used.get(code, 0) + 1
-        n = used[code]
-        name = areas[code][0]
-        suffix = f" ({n})" if n > 1 else ""
-        out.append(Candidate(
-            key=f"hotspot:{code}" + (f"-{n}" if n > 1 else ""), kind="hotspot",
-            labels={lang: HOTSPOT_LABELS[lang].format(area=name) + suffix for lang in LANGUAGES},
-            count=count, geometry=shape,
-        ))  # fmt: skip
-    return out
-
-
-def changes_since_last_meeting(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    areas: Sequence[str] | str,
-    lang: str = "en",
-    *,
-    until: date | datetime | None = None,
-) -> Changes:
-    """Per theme, public-tier concerns in these areas since the previous closed meeting that shared an area
-    with them (from the start of its date up to `until`, default now in settings.timezone) against the
-    period of the same length just before it. Both periods are released together through
-    koban_geo.privacy.audience.release (groups=period), so counts under k, and any that would give them away, are
-    hidden (None) and their change is None too. Sensitive themes are never counted."""
-    codes = _area_codes(areas)
-    end = _as_datetime(until) or datetime.now(ZoneInfo(settings.timezone)).replace(tzinfo=None)
-    policy = Policy.for_audience(Audience.PUBLIC, settings)
-    with snapshot(con, macros=True) as cur:
-        _known_areas(cur, codes)
-        row = query(cur, "meeting_last_closed", {"areas": codes, "until_date": end.date()}).fetchone()
-        if row is None:
-            return Changes(None, None, end, None, (), policy.precision_note(lang))
-        previous = load_meeting(cur, row[0])
-        since = datetime.combine(previous.date, time())
-        if since >= end:
-            return Changes(previous, since, end, since, (), policy.precision_note(lang))
-        before_since = since - (end - since)
-        frames = []
-        for period, start, stop in (("now", since, end), ("before", before_since, since)):
-            frame = query(cur, "meeting_theme_counts", {
-                "areas": codes, "since": start, "until": stop, "groups": settings.count_unit == "groups",
-            }).fetchdf()  # fmt: skip
-            frames.append(frame.assign(period=period))
-    both = pd.concat(frames, ignore_index=True)
-    if both.empty:
-        return Changes(previous, since, end, before_since, (), policy.precision_note(lang))
-    wide = both.pivot_table(index="theme", columns="period", values="count", fill_value=0, aggfunc="sum")
-    wide = wide.reindex(columns=["now", "before"], fill_value=0)
-    long = wide.reset_index().melt(id_vars="theme", var_name="period", value_name="count")
-    keys = both.pivot_table(index="theme", columns="period", values="ckey", fill_value=0, aggfunc="sum")
-    keys = keys.reindex(index=wide.index, columns=["now", "before"], fill_value=0)
-    long["ckey"] = (
-        keys.reset_index().melt(id_vars="theme", var_name="period", value_name="ckey")["ckey"] % 256
-    )
-    shown = release(long, Audience.PUBLIC, settings, groups=["period"], theme="theme").frame
-    labels = _theme_labels()
-    values = {(r.theme, r.period): (None if pd.isna(r.count) else int(r.count))
-              for r in shown.itertuples(index=False)}  # fmt: skip
-    rows = [
-        ThemeChange(theme=t, label=labels[t].get(lang) or labels[t]["en"],
-                    now=values.get((t, "now")), before=values.get((t, "before")))
-        for t in sorted({str(t) for t, _ in values})
-    ]  # fmt: skip
-    rows.sort(key=lambda r: (r.now is None, -(r.now or 0), r.theme))
-    return Changes(previous, since, end, before_since, tuple(rows), policy.precision_note(lang))

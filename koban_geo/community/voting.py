@@ -286,6 +286,11 @@ def cast_ballot(
     token = _check_token(device_token)
     # Checked before taking the write lock: an open meeting's items never change, and the upsert below
     # stores the ballot only if the meeting is still open, in the same transaction.
+    mid: int
+    method: str
+    budget: int | None
+    cap: int | None
+    keys: list[str]
     if meeting is not None and meeting.status == "open" and meeting.code == normalise_code(code):
         mid, method, keys = meeting.id, meeting.rules.method, list(meeting.keys)
         budget, cap = meeting.rules.budget, meeting.rules.max_per_item

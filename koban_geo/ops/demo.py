@@ -16,24 +16,41 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
-from shapely.geometry import shape
 
-from koban_geo.store.resources import data_dir
+from koban_geo.ops.demo_geo import (
+    LAYER_FILES,
+    Geo,
+    around,
+    demo_dir,
+    geography,
+    jitter,
+    kernel,
+    pick,
+    to_lonlat,
+)
+from koban_geo.ops.demo_text import Writer
 from koban_geo.store.taxonomy import themes
 
-FIRST_DAY = date(2025, 5, 1)
-LAST_DAY = date(2026, 10, 31)  # fixed, not "now": the demo must not change from one day to the next
-MONTHS = tuple(f"{2025 + (4 + i) // 12}-{(4 + i) % 12 + 1:02d}" for i in range(18))  # 2025-05 .. 2026-10
+N_MONTHS = 18  # the demo covers 18 calendar months, the last one ending on its build day
+
+
+def demo_months(last_day: date) -> tuple[str, ...]:
+    """The demo's months ('YYYY-MM'), oldest first, the last one holding `last_day`."""
+    end = last_day.year * 12 + last_day.month - 1
+    return tuple(f"{m // 12}-{m % 12 + 1:02d}" for m in range(end - N_MONTHS + 1, end + 1))
+
+
+# The build day the tests and benchmarks pin, so their known answers do not move with the calendar:
+# a demo built with last_day=REFERENCE_DAY is the same store on any day (2025-05 .. 2026-10).
+REFERENCE_DAY = date(2026, 10, 31)
+MONTHS = demo_months(REFERENCE_DAY)
 CONCERN_HEADER = ("tunnus", "ilmoitettu", "leveysaste", "pituusaste", "aihe", "kuvaus")
 # fmt: off
 POLICEUK_HEADER = (
@@ -42,11 +59,6 @@ POLICEUK_HEADER = (
 )
 # fmt: on
 FORCE = "Helsingin poliisilaitos"
-LAYER_FILES = {
-    "licensed_premises": "licensed_premises.geojson",
-    "streetlights": "streetlights.geojson",
-    "streets": "streets.geojson",  # drawn when the map runs without tiles (closed networks)
-}
 STATS_PERIOD = "2025"
 
 
@@ -57,7 +69,7 @@ class PlantedPattern:
     kind: str  # persistent | emerging | fading | perception_gap | recorded_gap
     area: str  # neighbourhood name in data/demo/neighbourhoods.geojson
     themes: tuple[str, ...]
-    monthly: tuple[int, ...]  # expected extra concerns per month, MONTHS order (zeros for the crime-only one)
+    monthly: tuple[int, ...]  # expected extra concerns per month, oldest first (zeros for the crime-only one)
     note: str
 
 
@@ -66,9 +78,9 @@ PATTERNS: tuple[PlantedPattern, ...] = (
     PlantedPattern("persistent", "Rautatientori", ("drugs",), (32,) * 18,
                    "drug dealing and use by the station square and metro entrance, all 18 months"),
     PlantedPattern("emerging", "Vanha kirkkopuisto", ("noise", "asb"), (0,) * 13 + (12, 28, 50, 80, 115),
-                   "noise and disorder around the bars from 2026-06, growing every month"),
+                   "noise and disorder around the bars in the last five months, growing every month"),
     PlantedPattern("fading", "Siltasaari", ("vandalism",), (45,) * 8 + (20, 10, 6, 4, 3, 2, 2, 1, 1, 1),
-                   "graffiti and damage by the bridge and shore, strong until 2025-12, then fading"),
+                   "graffiti and damage by the bridge and shore, strong for the first eight months, then fading"),
     PlantedPattern("perception_gap", "Kaisaniemen puisto", ("asb", "lighting", "drugs", "other"), (25,) * 18,
                    "many concerns (dark paths, feeling unsafe) but little recorded crime"),
     PlantedPattern("recorded_gap", "Aleksanterinkatu", ("theft",), (0,) * 18,
@@ -83,7 +95,6 @@ _THEME_SHARE = {
 }
 _SENSITIVE_COUNTS = {"domestic": 24, "hate": 16}
 _REPEAT_EPISODES = 45
-_LANGS, _LANG_P = ("fi", "sv", "en"), (0.8, 0.1, 0.1)
 
 # Month-of-year factors (Jan..Dec). Helsinki: no darkness in June, snow and ice in winter.
 _SEASON = {
@@ -105,7 +116,7 @@ def _hours(peaks: dict[int, float], base: float) -> np.ndarray:
     weights = np.full(24, base)
     for hour, weight in peaks.items():
         weights[hour] = weight
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum())
 
 
 # When residents report, by theme (hour of day -> relative weight).
@@ -174,16 +185,6 @@ _OUTCOMES = (
 )
 # fmt: on
 
-# A local equirectangular projection around the extract: metres, good to a few cm over 2 km.
-_LON0, _LAT0 = 24.944, 60.171
-_KX = 111_320.0 * float(np.cos(np.radians(_LAT0)))
-_KY = 110_574.0
-
-
-def demo_dir() -> Path:
-    """The committed demo geography (data/demo/)."""
-    return data_dir() / "demo"
-
 
 @dataclass(frozen=True)
 class DemoInputs:
@@ -200,206 +201,20 @@ class DemoInputs:
         return [self.areas, *self.layers.values(), self.stats, *self.crime, self.concerns]
 
 
-def _to_m(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (np.asarray(lon) - _LON0) * _KX, (np.asarray(lat) - _LAT0) * _KY
-
-
-def _to_ll(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.asarray(x) / _KX + _LON0, np.asarray(y) / _KY + _LAT0
-
-
-def _metric(geom: Any) -> Any:
-    return shapely.transform(geom, lambda c: np.column_stack(_to_m(c[:, 0], c[:, 1])))
-
-
-def _features(name: str) -> list[dict[str, Any]]:
-    return json.loads((demo_dir() / name).read_text(encoding="utf-8"))["features"]
-
-
-@dataclass(frozen=True)
-class _Geo:
-    codes: tuple[str, ...]
-    names: tuple[str, ...]
-    areas_m: tuple[Any, ...]
-    street_fi: tuple[str, ...]
-    street_sv: tuple[str, ...]
-    pool: np.ndarray  # (n, 2) metres: points every 5 m along named streets
-    pool_street: np.ndarray
-    pool_area: np.ndarray  # area index, -1 within 5 m of a border
-    snap: np.ndarray  # police.uk-style anonymous map points (every ~70 m along streets)
-    snap_street: np.ndarray
-    premises: np.ndarray
-    premises_kind: tuple[str, ...]
-    lamps: np.ndarray
-
-    def area_index(self, name: str) -> int:
-        return self.names.index(name)
-
-    def area_of(self, xy: np.ndarray) -> np.ndarray:
-        """Area index of each point (-1 outside all of them); a point on a border goes to the first area."""
-        result = np.full(len(xy), -1)
-        for i, poly in enumerate(self.areas_m):
-            hit = (result < 0) & shapely.intersects_xy(poly, xy[:, 0], xy[:, 1])
-            result[hit] = i
-        return result
-
-
-def _along(coords: np.ndarray, step: float) -> np.ndarray:
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    dist = np.concatenate([[0.0], np.cumsum(seg)])
-    at = np.arange(step / 2, dist[-1], step)
-    return np.column_stack([np.interp(at, dist, coords[:, 0]), np.interp(at, dist, coords[:, 1])])
-
-
-@cache
-def _geo() -> _Geo:
-    areas = _features("neighbourhoods.geojson")
-    areas_m = tuple(_metric(shape(f["geometry"])) for f in areas)
-    inner = [a.buffer(-5) for a in areas_m]
-    union = shapely.union_all(areas_m).buffer(-4)
-    street_fi: list[str] = []
-    street_sv: list[str] = []
-    pool: list[np.ndarray] = []
-    pool_street: list[np.ndarray] = []
-    snap: list[np.ndarray] = []
-    snap_street: list[np.ndarray] = []
-    for i, feature in enumerate(_features("streets.geojson")):
-        props = feature["properties"]
-        street_fi.append(props["name"])
-        street_sv.append(props.get("name_sv") or props["name"])
-        for line in getattr(geom := _metric(shape(feature["geometry"])), "geoms", [geom]):
-            coords = np.asarray(line.coords)
-            for step, out, out_street in ((5.0, pool, pool_street), (70.0, snap, snap_street)):
-                sampled = _along(coords, step)
-                out.append(sampled)
-                out_street.append(np.full(len(sampled), i))
-    pool_xy, snap_xy = np.concatenate(pool), np.concatenate(snap)
-    keep = shapely.contains_xy(union, pool_xy[:, 0], pool_xy[:, 1])
-    keep_snap = shapely.contains_xy(union, snap_xy[:, 0], snap_xy[:, 1])
-    pool_xy, pool_st = pool_xy[keep], np.concatenate(pool_street)[keep]
-    pool_area = np.full(len(pool_xy), -1)
-    for i, poly in enumerate(inner):
-        pool_area[shapely.contains_xy(poly, pool_xy[:, 0], pool_xy[:, 1])] = i
-    premises = _features(LAYER_FILES["licensed_premises"])
-    lamps = _features(LAYER_FILES["streetlights"])
-
-    def metres(features: list[dict[str, Any]]) -> np.ndarray:
-        lon, lat = np.array([f["geometry"]["coordinates"] for f in features]).T
-        return np.column_stack(_to_m(lon, lat))
-
-    return _Geo(
-        codes=tuple(f["properties"]["code"] for f in areas),
-        names=tuple(f["properties"]["name"] for f in areas),
-        areas_m=areas_m,
-        street_fi=tuple(street_fi),
-        street_sv=tuple(street_sv),
-        pool=pool_xy,
-        pool_street=pool_st,
-        pool_area=pool_area,
-        snap=snap_xy[keep_snap],
-        snap_street=np.concatenate(snap_street)[keep_snap],
-        premises=metres(premises),
-        premises_kind=tuple(f["properties"]["kind"] for f in premises),
-        lamps=metres(lamps),
-    )
-
-
-@cache
-def _phrases() -> dict[str, Any]:
-    return json.loads((demo_dir() / "report_phrases.json").read_text(encoding="utf-8"))
-
-
-# Finnish street names in the adessive ("on the street"): by the last word's ending, adjectives agreeing.
-# fmt: off
-_ADESSIVE_ENDINGS = (
-    ("puistikko", "puistikossa"), ("esplanadi", "esplanadilla"), ("käytävä", "käytävällä"),
-    ("pasaasi", "pasaasissa"), ("tunneli", "tunnelissa"), ("penger", "penkereellä"), ("aukio", "aukiolla"),
-    ("katu", "kadulla"), ("kuja", "kujalla"), ("ranta", "rannalla"), ("tori", "torilla"), ("tie", "tiellä"),
-    ("piha", "pihalla"), ("kärki", "kärjessä"), ("putki", "putkessa"), ("silta", "sillalla"),
-    ("bulevardi", "bulevardilla"), ("baana", "baanalla"),
-)
-_ADESSIVE_WORDS = {
-    "Pieni": "Pienellä", "Vanha": "Vanhalla", "Eteläinen": "Eteläisellä", "Pohjoinen": "Pohjoisella",
-    "Läntinen": "Läntisellä", "Itäinen": "Itäisellä", "Pitkäsilta": "Pitkälläsillalla",
-}
-# fmt: on
-
-
-def fi_adessive(street: str) -> str:
-    """'Unioninkatu' -> 'Unioninkadulla', 'Pieni Roobertinkatu' -> 'Pienellä Roobertinkadulla'."""
-    words = street.split(" ")
-    if words[-1] in _ADESSIVE_WORDS:
-        words[-1] = _ADESSIVE_WORDS[words[-1]]
-    else:
-        lower = words[-1].lower()
-        for ending, replacement in _ADESSIVE_ENDINGS:
-            if lower.endswith(ending):
-                stem = words[-1][: len(words[-1]) - len(ending)]
-                capital = not stem and words[-1][0].isupper()
-                words[-1] = stem + (replacement.capitalize() if capital else replacement)
-                break
-        else:
-            return f"kohteessa {street}"
-    words[:-1] = [_ADESSIVE_WORDS.get(w, w) for w in words[:-1]]
-    return " ".join(words)
-
-
-def _en_on(street: str) -> str:
-    return f"at {street}" if street.lower().endswith(("tori", "aukio", "ranta", "piha")) else f"on {street}"
-
-
-class _Writer:
-    """Short resident reports in Finnish, Swedish or English, matching the theme and naming the street."""
-
-    def __init__(self, rng: np.random.Generator, geo: _Geo) -> None:
-        self.rng, self.geo, self.p = rng, geo, _phrases()
-
-    def _one(self, options: list[str]) -> str:
-        return options[int(self.rng.integers(len(options)))]
-
-    def language(self) -> str:
-        return _LANGS[int(self.rng.choice(3, p=_LANG_P))]
-
-    def core(self, theme: str, lang: str, emerging: bool = False) -> str:
-        bank = self.p["emerging"] if emerging else self.p["themes"][theme]
-        return self._one(bank[lang])
-
-    def fill(self, template: str, street: int) -> str:
-        fi, sv = self.geo.street_fi[street], self.geo.street_sv[street]
-        fictional = self.p["fictional"]
-        email = f"{self._one(fictional['first_names'])}.{self._one(fictional['last_names'])}"
-        letters = "".join(chr(65 + int(c)) for c in self.rng.integers(0, 26, 3))
-        return template.format(
-            on=fi_adessive(fi),
-            katu=fi,
-            pa=f"på {sv}",
-            gata=sv,
-            street_on=_en_on(fi),
-            nro=int(self.rng.integers(1, 40)),
-            flat=int(self.rng.integers(1, 60)),
-            phone=self._one(fictional["phones"]),
-            email=f"{email}@{self._one(fictional['mail_domains'])}",
-            plate=f"{letters}-{int(self.rng.integers(1, 1000))}",
-        )
-
-    def report(
-        self, core: str, lang: str, street: int, *, personal: bool = False, repeat: bool = False
-    ) -> str:
-        text = self._one(self.p["repeat" if repeat else "openers"][lang]) + core
-        closer = self._one(self.p["closers"][lang])
-        if closer:
-            text += " " + closer
-        if personal:
-            text += " " + self._one(self.p["personal"][lang])
-        return self.fill(text, street)
-
-
 class _Clock:
-    """Days of the demo period and when residents report, by theme: season, weekday and hour."""
+    """Days of the demo period (N_MONTHS months up to `last_day`) and when residents report, by theme:
+    season, weekday and hour. `last_share` is the part of the last month that has happened by `last_day`
+    (monthly expectations are scaled by it, so a build on the 3rd does not crowd a month into three days)."""
 
-    def __init__(self) -> None:
-        self.days = np.array([FIRST_DAY + timedelta(d) for d in range((LAST_DAY - FIRST_DAY).days + 1)])
-        self.month_idx = np.array([(d.year - 2025) * 12 + d.month - 5 for d in self.days])
+    def __init__(self, last_day: date) -> None:
+        self.last_day = last_day
+        self.months = demo_months(last_day)
+        first = date.fromisoformat(self.months[0] + "-01")
+        self.days = np.array([first + timedelta(d) for d in range((last_day - first).days + 1)])
+        start = first.year * 12 + first.month - 1
+        self.month_idx = np.array([d.year * 12 + d.month - 1 - start for d in self.days])
+        next_month = date(last_day.year + last_day.month // 12, last_day.month % 12 + 1, 1)
+        self.last_share = last_day.day / (next_month - date(last_day.year, last_day.month, 1)).days
         self.moy = np.array([d.month for d in self.days])
         self.weekday = np.array([d.weekday() for d in self.days])
         self.special = np.array([(d.month, d.day) in _SPECIAL_DAYS for d in self.days])
@@ -412,7 +227,7 @@ class _Clock:
             weights = weights * np.where(self.weekday < 5, 1.3, 0.6)
         if theme in ("noise", "litter", "asb"):
             weights = weights * np.where(self.special, 5.0, 1.0)
-        return weights
+        return np.asarray(weights)
 
     def sample(self, rng: np.random.Generator, theme: str, n: int, month: int | None = None) -> list[str]:
         """n times as 'YYYY-MM-DD HH:MM' (sortable; written day-first later), optionally within one month."""
@@ -427,32 +242,9 @@ class _Clock:
         ]
 
 
-def _pick(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
-    return rng.choice(len(weights), size=n, p=weights / weights.sum())
-
-
-def _kernel(geo: _Geo, centres: np.ndarray, sigma: float) -> np.ndarray:
-    d2 = ((geo.pool[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    return np.exp(-d2 / (2 * sigma**2)).sum(axis=1)
-
-
-def _around(geo: _Geo, name: str, sigma: float) -> np.ndarray:
-    """Weights for street points of one area, highest near the middle of its streets."""
-    inside = (geo.pool_area == geo.area_index(name)).astype(float)
-    centre = geo.pool[inside > 0].mean(axis=0, keepdims=True)
-    return inside * (_kernel(geo, centre, sigma) + 1e-6)
-
-
-def _jitter(rng: np.random.Generator, geo: _Geo, xy: np.ndarray, sd: float = 3.0) -> np.ndarray:
-    moved = xy + rng.normal(0.0, sd, size=xy.shape)
-    outside = geo.area_of(moved) < 0
-    moved[outside] = xy[outside]
-    return moved
-
-
-def _concerns(rng: np.random.Generator, geo: _Geo, clock: _Clock) -> list[tuple[str, float, float, str, str]]:
+def _concerns(rng: np.random.Generator, geo: Geo, clock: _Clock) -> list[tuple[str, float, float, str, str]]:
     """(ISO time, x, y, theme, text) for every synthetic concern, unsorted."""
-    writer = _Writer(rng, geo)
+    writer = Writer(rng, geo)
     area_factor = np.array([_CONCERN_FACTOR.get(name, 1.0) for name in geo.names])
     background = np.where(geo.pool_area >= 0, area_factor[np.maximum(geo.pool_area, 0)], 0.8)
     rows: list[tuple[str, np.ndarray, str, str]] = []  # time, pool xy, theme, text
@@ -484,7 +276,7 @@ def _concerns(rng: np.random.Generator, geo: _Geo, clock: _Clock) -> list[tuple[
             lamps = rng.integers(0, len(geo.lamps), n // 2)
             add(theme, clock.sample(rng, theme, len(lamps)), lamp_pool[lamps], at=geo.lamps[lamps])
             n -= len(lamps)
-        add(theme, clock.sample(rng, theme, n), _pick(rng, background, n))
+        add(theme, clock.sample(rng, theme, n), pick(rng, background, n))
 
     # 2. Planted patterns.
     for pattern in PATTERNS:
@@ -493,16 +285,19 @@ def _concerns(rng: np.random.Generator, geo: _Geo, clock: _Clock) -> list[tuple[
         if pattern.kind == "emerging":
             bars = np.array([k in ("bar", "pub", "nightclub") for k in geo.premises_kind])
             in_area = geo.area_of(geo.premises) == target
-            weights = inside * (_kernel(geo, geo.premises[bars & in_area], 35.0) + 1e-6)
+            weights = inside * (kernel(geo, geo.premises[bars & in_area], 35.0) + 1e-6)
         elif pattern.kind == "perception_gap":
             weights = inside
         else:
-            weights = _around(geo, pattern.area, 70.0)
+            weights = around(geo, pattern.area, 70.0)
         for month, expected in enumerate(pattern.monthly):
-            n = int(rng.poisson(expected)) if expected else 0
+            share = clock.last_share if month == N_MONTHS - 1 else 1.0
+            n = int(rng.poisson(expected * share)) if expected else 0
             if not n:
                 continue
-            moy = int(MONTHS[month][5:])  # the mix of themes follows the season (no lighting issues in June)
+            moy = int(
+                clock.months[month][5:]
+            )  # the mix of themes follows the season (no lighting issues in June)
             season = np.array([_SEASON.get(theme, (1.0,) * 12)[moy - 1] for theme in pattern.themes])
             theme_of = rng.choice(len(pattern.themes), size=n, p=season / season.sum())
             for t_index, theme in enumerate(pattern.themes):
@@ -511,43 +306,43 @@ def _concerns(rng: np.random.Generator, geo: _Geo, clock: _Clock) -> list[tuple[
                     add(
                         theme,
                         clock.sample(rng, theme, count, month),
-                        _pick(rng, weights, count),
+                        pick(rng, weights, count),
                         emerging=0.5 if pattern.kind == "emerging" else 0.0,
                     )
 
     # 3. Sensitive themes: few, spread over the whole district.
     for theme, n in _SENSITIVE_COUNTS.items():
-        add(theme, clock.sample(rng, theme, n), _pick(rng, np.ones(len(geo.pool)), n))
+        add(theme, clock.sample(rng, theme, n), pick(rng, np.ones(len(geo.pool)), n))
 
     # 4. Repeat reporters: one issue reported 3-6 times within days from the same spot.
     for _ in range(_REPEAT_EPISODES):
         theme = str(rng.choice(["noise", "parking", "litter", "lighting", "vandalism", "asb", "traffic"]))
-        idx = int(_pick(rng, background, 1)[0])
+        idx = int(pick(rng, background, 1)[0])
         lang = writer.language()
         core = writer.core(theme, lang)
         start = clock.sample(rng, theme, 1)[0]
         day0 = date.fromisoformat(start[:10])
         offsets = np.sort(rng.integers(0, 6, size=int(rng.integers(3, 7))))
         for k, offset in enumerate(offsets):
-            day = min(day0 + timedelta(int(offset)), LAST_DAY)
+            day = min(day0 + timedelta(int(offset)), clock.last_day)
             hour = int(rng.choice(24, p=_HOUR_PROFILE.get(theme, _DEFAULT_HOURS)))
             text = writer.report(core, lang, int(geo.pool_street[idx]), repeat=k > 0)
             rows.append(
                 (f"{day.isoformat()} {hour:02d}:{int(rng.integers(60)):02d}", geo.pool[idx], theme, text)
             )
 
-    xy = _jitter(rng, geo, np.array([r[1] for r in rows]))
+    xy = jitter(rng, geo, np.array([r[1] for r in rows]))
     return [
         (t, float(x), float(y), theme, text) for (t, _, theme, text), (x, y) in zip(rows, xy, strict=True)
     ]
 
 
-def _write_concerns(path: Path, rng: np.random.Generator, geo: _Geo, clock: _Clock) -> int:
+def _write_concerns(path: Path, rng: np.random.Generator, geo: Geo, clock: _Clock) -> int:
     rows = _concerns(rng, geo, clock)
     labels = {t.code: t.labels["fi"] for t in themes()}
     no_theme = rng.random(len(rows)) < 0.05
     order = np.lexsort((rng.random(len(rows)), np.array([r[0] for r in rows])))
-    lon, lat = _to_ll(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
+    lon, lat = to_lonlat(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(CONCERN_HEADER)
@@ -569,35 +364,39 @@ def _write_concerns(path: Path, rng: np.random.Generator, geo: _Geo, clock: _Clo
     return len(rows)
 
 
-def _footfall(geo: _Geo) -> np.ndarray:
+def _footfall(geo: Geo) -> np.ndarray:
     """Where background crime happens: busier areas, and more of it near bars and restaurants."""
     factor = np.array([_CRIME_FACTOR.get(name, 1.0) for name in geo.names])
-    nightlife = _kernel(geo, geo.premises, 60.0)
-    return factor[np.maximum(geo.area_of(geo.pool), 0)] * (0.5 + nightlife / nightlife.max() * 3)
+    nightlife = kernel(geo, geo.premises, 60.0)
+    return np.asarray(factor[np.maximum(geo.area_of(geo.pool), 0)] * (0.5 + nightlife / nightlife.max() * 3))
 
 
-def _crime_month(rng: np.random.Generator, geo: _Geo, base: np.ndarray, month: int, seed: int) -> str:
+def _crime_month(
+    rng: np.random.Generator, geo: Geo, base: np.ndarray, month: int, seed: int, clock: _Clock
+) -> str:
     """One police.uk street-level CSV: locations snapped to anonymous points, 'On or near <street>'."""
-    season = MONTHS[month][5:] in ("06", "07", "08")
+    label = clock.months[month]
+    share = clock.last_share if month == N_MONTHS - 1 else 1.0
+    season = label[5:] in ("06", "07", "08")
     rows: list[tuple[str, np.ndarray]] = []
     for crime_type, expected in _CRIME_MIX.items():
         lam = expected * (_CRIME_SUMMER.get(crime_type, 1.0) if season else 1.0)
-        if crime_type == "Bicycle theft" and MONTHS[month][5:] in ("12", "01", "02", "03"):
+        if crime_type == "Bicycle theft" and label[5:] in ("12", "01", "02", "03"):
             lam *= 0.4
-        n = int(rng.poisson(lam))
-        rows += [(crime_type, geo.pool[i]) for i in _pick(rng, base, n)]
+        n = int(rng.poisson(lam * share))
+        rows += [(crime_type, geo.pool[i]) for i in pick(rng, base, n)]
 
     for name, extra_type, monthly in _CRIME_EXTRAS:
-        n = int(rng.poisson(monthly[month]))
-        rows += [(extra_type, geo.pool[i]) for i in _pick(rng, _around(geo, name, 80.0), n)]
+        n = int(rng.poisson(monthly[month] * share))
+        rows += [(extra_type, geo.pool[i]) for i in pick(rng, around(geo, name, 80.0), n)]
 
     xy = np.array([r[1] for r in rows]) + rng.normal(0.0, 25.0, size=(len(rows), 2))
     nearest = np.array([int(np.argmin(((geo.snap - p) ** 2).sum(axis=1))) for p in xy])
     area = geo.area_of(geo.snap[nearest])
-    lon, lat = _to_ll(geo.snap[nearest, 0], geo.snap[nearest, 1])
+    lon, lat = to_lonlat(geo.snap[nearest, 0], geo.snap[nearest, 1])
     order = np.lexsort((rng.random(len(rows)), area))
     outcomes, outcome_p = zip(*_OUTCOMES, strict=True)
-    recent = month >= len(MONTHS) - 2
+    recent = month >= N_MONTHS - 2
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(POLICEUK_HEADER)
@@ -607,7 +406,7 @@ def _crime_month(rng: np.random.Generator, geo: _Geo, base: np.ndarray, month: i
         if asb:
             crime_id = outcome = ""
         else:
-            crime_id = hashlib.sha256(f"koban-demo:{seed}:{MONTHS[month]}:{i}".encode()).hexdigest()
+            crime_id = hashlib.sha256(f"koban-demo:{seed}:{label}:{i}".encode()).hexdigest()
             if recent and rng.random() < 0.5:
                 outcome = "Under investigation"
             else:
@@ -618,7 +417,7 @@ def _crime_month(rng: np.random.Generator, geo: _Geo, base: np.ndarray, month: i
         writer.writerow(
             [
                 crime_id,
-                MONTHS[month],
+                label,
                 FORCE,
                 FORCE,
                 f"{lon[i]:.6f}",
@@ -634,7 +433,7 @@ def _crime_month(rng: np.random.Generator, geo: _Geo, base: np.ndarray, month: i
     return buffer.getvalue()
 
 
-def _write_stats(path: Path, rng: np.random.Generator, geo: _Geo) -> None:
+def _write_stats(path: Path, rng: np.random.Generator, geo: Geo) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
     writer.writerow(["area_code", "period", "indicator", "value"])
@@ -647,11 +446,14 @@ def _write_stats(path: Path, rng: np.random.Generator, geo: _Geo) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
 
 
-def write_demo_inputs(out_dir: Path, seed: int = 7) -> DemoInputs:
-    """Write the demo's input files into out_dir, exactly as a user would feed them to `koban-geo ingest`."""
+def write_demo_inputs(out_dir: Path, seed: int = 7, last_day: date | None = None) -> DemoInputs:
+    """Write the demo's input files into out_dir, exactly as a user would feed them to `koban-geo ingest`.
+
+    The data end on `last_day` (default today), so "the last 4 weeks" are never empty on a fresh demo; the
+    same seed and the same last day give byte-identical files."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    geo, clock = _geo(), _Clock()
+    geo, clock = geography(), _Clock(last_day or date.today())
     # One generator per output, each from the seed: changing one file's recipe leaves the others alone.
     streams = np.random.SeedSequence(seed).spawn(3)
     areas = out_dir / "neighbourhoods.geojson"
@@ -665,10 +467,11 @@ def write_demo_inputs(out_dir: Path, seed: int = 7) -> DemoInputs:
     _write_stats(stats, np.random.default_rng(streams[0]), geo)
     crime_rng = np.random.default_rng(streams[1])
     crime, footfall = [], _footfall(geo)
-    for month, label in enumerate(MONTHS):
+    for month, label in enumerate(clock.months):
         path = out_dir / "crime" / label / f"{label}-helsinki-street.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_crime_month(crime_rng, geo, footfall, month, seed), encoding="utf-8", newline="")
+        text = _crime_month(crime_rng, geo, footfall, month, seed, clock)
+        path.write_text(text, encoding="utf-8", newline="")
         crime.append(path)
     concerns = out_dir / "concerns.csv"
     _write_concerns(concerns, np.random.default_rng(streams[2]), geo, clock)
@@ -679,14 +482,22 @@ class DemoError(RuntimeError):
     """A demo file was refused as a whole by ingestion: the demo and the ingest code disagree."""
 
 
-def build_demo(con: Any, settings: Any, work_dir: Path, seed: int = 7) -> dict[str, int]:
+def build_demo(
+    con: Any, settings: Any, work_dir: Path, seed: int = 7, last_day: date | None = None
+) -> dict[str, int]:
     """Write the demo inputs into work_dir and ingest them: areas, layers, stats, crime, then concerns.
+    The data end on `last_day`, default today in settings.timezone (see `write_demo_inputs`).
 
     Returns the rows accepted per kind, plus 'rejected' (all kinds together).
     """
     from koban_geo.ingest import ingest_file  # imported here: the demo's files need nothing of ingest
 
-    inputs = write_demo_inputs(work_dir, seed)
+    if last_day is None:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        last_day = datetime.now(ZoneInfo(settings.timezone)).date()
+    inputs = write_demo_inputs(work_dir, seed, last_day)
     counts = {"areas": 0, "layer": 0, "stats": 0, "crime": 0, "concerns": 0, "rejected": 0}
 
     def run(kind: str, path: Path, **options: Any) -> None:

@@ -232,7 +232,9 @@ def export(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _hotspots(con, settings, policy, flt) -> tuple[list, dict[str, Any]]:
+def _hotspots(
+    con: duckdb.DuckDBPyConnection, settings: Settings, policy: Policy, flt: Filter
+) -> tuple[list[Any], dict[str, Any]]:
     from pyproj import Transformer
 
     from koban_geo.analysis.grid import study_grid
@@ -253,7 +255,9 @@ def _hotspots(con, settings, policy, flt) -> tuple[list, dict[str, Any]]:
     return out, {"hotspots": extra}
 
 
-def _areas(con, settings, policy, flt) -> tuple[list, dict[str, Any]]:
+def _areas(
+    con: duckdb.DuckDBPyConnection, settings: Settings, policy: Policy, flt: Filter
+) -> tuple[list[Any], dict[str, Any]]:
     from koban_geo.analysis.areas import area_counts
 
     rows, meta = area_counts(con, settings, flt=flt, audience=policy.audience)
@@ -272,7 +276,9 @@ def _ranks(values: Mapping[str, float]) -> dict[str, int]:
     return {k: 1 + sum(o > v for o in rounded.values()) for k, v in rounded.items()}
 
 
-def _priorities(con, settings, policy, meeting_id, lang) -> tuple[list, dict[str, Any]]:
+def _priorities(
+    con: duckdb.DuckDBPyConnection, settings: Settings, policy: Policy, meeting_id: int, lang: str
+) -> tuple[list[Any], dict[str, Any]]:
     """One row per item voted on, ranked by the combined result; per group rank and share.
 
     The phones per group go through `release` like any count: for public tiers a group under k (and, by
@@ -345,8 +351,11 @@ def _priorities(con, settings, policy, meeting_id, lang) -> tuple[list, dict[str
     return rows, extra
 
 
-def _problems(con, settings, policy, flt) -> tuple[list, dict[str, Any]]:
-    from koban_geo.community.problems import card, get_problem, list_problems
+def _problems(
+    con: duckdb.DuckDBPyConnection, settings: Settings, policy: Policy, flt: Filter
+) -> tuple[list[Any], dict[str, Any]]:
+    from koban_geo.community.problem_card import card
+    from koban_geo.community.problems import get_problem, list_problems
 
     listing = list_problems(con, PUBLIC_PROBLEM_STATUSES if policy.audience == Audience.PUBLIC else None)
     rows = []

@@ -399,7 +399,8 @@ def _priorities(
 def _actions(con: duckdb.DuckDBPyConnection, settings: Settings, meeting_id: int, lang: str) -> str:
     """The public-tier cards made from this meeting's items and their actions (every status: an item the
     meeting agreed on is public by being voted on)."""
-    from koban_geo.community.problems import card, get_problem, list_problems
+    from koban_geo.community.problem_card import card
+    from koban_geo.community.problems import get_problem, list_problems
 
     labels = {t.code: t.labels.get(lang) or t.labels["en"] for t in themes()}
     listing = list_problems(con)

@@ -86,7 +86,9 @@ def _only_comments(part: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())
 
 
-def query(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
+def query(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> Any:  # the connection after the last statement (DuckDB's fetch* are untyped enough)
     """Run the query file `sql/queries/<name>.sql` with bound named parameters; returns the last result.
 
     A file may hold several statements; each gets the parameters it names.

@@ -97,18 +97,17 @@ def layer_picker(audience: Audience | str, key: str = "map-layers") -> set[str]:
 
     from koban_geo.analysis.areas import layer_names
     from ui import store
-    from ui.i18n import current_lang
+    from ui.i18n import current_lang, keep, lang_key
 
     lang = current_lang()
     opens = [name for name, _n, points in layer_names(store.reader()) if points]
     options = allowed_layers(audience, opens)
+    widget = lang_key(key, [o for o in options if o in DEFAULT_LAYERS])  # chips in the new language at once
+    st.session_state[widget] = [o for o in st.session_state[widget] if o in options]
     chosen = st.multiselect(
-        _("Layers", lang),
-        options,
-        default=[o for o in options if o in DEFAULT_LAYERS],
-        format_func=lambda o: layer_label(o, lang),
-        key=key,
+        _("Layers", lang), options, format_func=lambda o: layer_label(o, lang), key=widget
     )
+    keep(key, chosen)
     return set(chosen)
 
 
