@@ -351,7 +351,9 @@ Library calls: medians of {r["reps"]} runs in one process after an untimed warm-
 
 One permutation costs about **{r["per_permutation_ms"]:.0f} ms of CPU** for {r["pairs_within_400"]:,} pairs
 (two gathers of the permuted hours, a subtraction and four compare-and-count passes per distance band), so 999
-permutations cost about ten times 99; the KD-tree pair search and the rest are paid once.
+permutations cost about ten times 99; the KD-tree pair search and the rest are paid once. A whole process adds
+to the library call the CLI's start-up (today `koban_geo.cli.main` imports the meetings module, and with it
+pandas, for every command: issue 17 item 1), loading the spatial extension and, for near repeats, scipy.spatial.
 
 Found (a check that the work was real): relative risk within 100 m: {", ".join(f"{k} {v}" for k, v in r["risk_near"].items())}
 (licensed premises planted at 2; the others are near them in places); Knox ratio 0-100 m x 0-7 days {r["knox_near"]}.

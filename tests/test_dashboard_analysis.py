@@ -13,8 +13,7 @@ from koban_geo.community.accounts import add_user, start_session
 from koban_geo.community.problems import create_problem
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
-
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+from tests.test_dashboard import _app
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +36,10 @@ def site(demo_db, tmp_path_factory):
 
 
 def _page(monkeypatch, db: Path, token: str, lang: str = "en") -> AppTest:
-    monkeypatch.setenv("KOBAN_DB", str(db))
-    monkeypatch.setenv("KOBAN_TILES_URL", "")
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["koban-session"] = token
-    at.query_params["lang"] = lang
-    return at.switch_page("views/problems.py").run()  # straight to the page (the map is not needed here)
+    """Straight to the problems page (the map is not needed here), logged in as test_dashboard's pages are."""
+    at = _app(monkeypatch, db, token, lang=lang)
+    at.default_timeout = 180
+    return at.switch_page("views/problems.py").run()
 
 
 def _texts(at: AppTest) -> str:

@@ -21,8 +21,9 @@ from tests.planted import HEIGHT, WIDTH, X0, Y0, Concerns, ingest
 BURGLARY = Filter(themes=("burglary",), unit="reports")
 
 
-def brute_force(x, y, hours, d_edges, t_edges):
-    """The Knox table by looping over every pair, with the documented band rules."""
+def brute_force(x, y, hours, d_edges, t_edges, keys=None):
+    """The Knox table by looping over every pair, with the documented band rules (with record keys: each
+    cell's key, the sum over its pairs of both events' keys mod 256, instead)."""
     nd, nt = len(d_edges) - 1, len(t_edges) - 1
     table = np.zeros((nd + 1, nt + 1), dtype=np.int64)
     for i in range(len(x)):
@@ -31,8 +32,8 @@ def brute_force(x, y, hours, d_edges, t_edges):
             days = abs(int(hours[i]) - int(hours[j])) // 24
             row = next((k for k in range(nd) if d <= d_edges[k + 1] + 1e-6), nd)
             col = next((k for k in range(nt) if days <= t_edges[k + 1]), nt)
-            table[row, col] += 1
-    return table
+            table[row, col] += 1 if keys is None else int(keys[i]) + int(keys[j])
+    return table if keys is None else table % 256
 
 
 @given(
@@ -46,8 +47,12 @@ def test_table_is_the_brute_force_count_and_permutations_keep_the_margins(events
     x = np.array([(e[0] + 0.5) * 100 for e in events])
     y = np.array([(e[1] + 0.5) * 100 for e in events])
     hours = np.array([e[2] for e in events], dtype=np.int64)
-    result = knox_test(x, y, hours, distance_edges=d_edges, day_edges=t_edges, permutations=19, seed=3)
+    keys = (np.arange(len(events)) * 97 + 13) % 256
+    result = knox_test(
+        x, y, hours, distance_edges=d_edges, day_edges=t_edges, permutations=19, seed=3, keys=keys
+    )
     assert result.observed.tolist() == brute_force(x, y, hours, d_edges, t_edges).tolist()
+    assert result.cell_keys.tolist() == brute_force(x, y, hours, d_edges, t_edges, keys).tolist()
     # permuting times over places keeps the pairs per distance band and per time band
     np.testing.assert_allclose(result.expected.sum(axis=1), result.observed.sum(axis=1))
     np.testing.assert_allclose(result.expected.sum(axis=0), result.observed.sum(axis=0))
@@ -188,12 +193,16 @@ def test_public_tier_hides_small_pair_counts_and_what_is_computed_from_them(tmp_
     for audience in ("public", "council"):
         report = near_repeat(con, settings, BURGLARY, audience=audience, permutations=99, seed=2)
         assert report.meta["events"] == 70
-        for row in report.rows:
+        for row, true in zip(report.rows, full.rows, strict=True):
+            assert row["expected"] is None  # with it a band's true total would be known
             if row["pairs"] is None:
-                assert row["expected"] is None and row["knox_ratio"] is None and row["p"] is None
+                assert row["knox_ratio"] is None and row["p"] is None
                 assert row["q"] is None and not row["significant"]
             else:
                 assert row["pairs"] == 0 or row["pairs"] >= settings.k_min
+                assert abs(row["pairs"] - true["pairs"]) <= 2  # the cell key method's noise, at most D = 2
+                if true["expected"]:  # the ratio is the published count's
+                    assert row["knox_ratio"] == pytest.approx(row["pairs"] / true["expected"], abs=0.002)
         for distance in dict.fromkeys(r["distance"] for r in report.rows):  # complementary suppression
             band = [(r["pairs"], f["pairs"]) for r, f in zip(report.rows, full.rows, strict=True)
                     if r["distance"] == distance]  # fmt: skip

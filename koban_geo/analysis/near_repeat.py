@@ -60,17 +60,30 @@ class NearRepeatError(ValueError):
 @dataclass(frozen=True)
 class KnoxResult:
     """A Knox table: rows are distance bands (+ beyond), columns time bands (+ beyond), as the calculator
-    prints it. `expected` is the mean over the permutations; `at_least` counts permutations with at least
-    the observed pairs in the cell."""
+    prints it. `expected` is the mean over the permutations, `simulated` every permuted table
+    (permutations x rows x columns); `cell_keys` each cell's key for the cell key method when the events'
+    record keys were given (the sum over its pairs of both events' keys, mod 256)."""
 
     distance_edges: tuple[float, ...]
     day_edges: tuple[int, ...]
     observed: NDArray[np.int64]
     expected: NDArray[np.float64]
-    at_least: NDArray[np.int64]
+    simulated: NDArray[np.int64]
     permutations: int
     events: int
     seed: int | None
+    cell_keys: NDArray[np.int64] | None = None
+
+    @property
+    def at_least(self) -> NDArray[np.int64]:
+        """Permutations with at least the observed pairs, per cell."""
+        return np.asarray((self.simulated >= self.observed).sum(axis=0), dtype=np.int64)
+
+    def p_of(self, table: NDArray[Any]) -> NDArray[np.float64]:
+        """The Monte Carlo p-value of another table of pair counts (e.g. the published one) against the same
+        permutations."""
+        above = (self.simulated >= np.asarray(table)[None, :, :]).sum(axis=0)
+        return np.asarray((above + 1.0) / (self.permutations + 1.0), dtype=np.float64)
 
     @property
     def ratio(self) -> NDArray[np.float64]:
@@ -141,6 +154,24 @@ def _pairs_by_time(sorted_hours: NDArray[np.int64], day_edges: tuple[int, ...]) 
     return np.diff(cumulative, prepend=0)
 
 
+def _keys_by_time(
+    sorted_hours: NDArray[np.int64], sorted_keys: NDArray[np.int64], day_edges: tuple[int, ...]
+) -> NDArray[np.int64]:
+    """Over all pairs (any distance) per time band (+ beyond), the sum of both events' keys, from the sorted
+    times and prefix sums of the keys (as _pairs_by_time counts them)."""
+    n = sorted_hours.size
+    index = np.arange(n, dtype=np.int64)
+    prefix = np.concatenate([[0], np.cumsum(sorted_keys)])
+    total = (n - 1) * int(sorted_keys.sum())
+    below = []
+    for upper in day_edges[1:]:
+        ends = np.searchsorted(sorted_hours, sorted_hours + (int(upper) + 1) * 24, side="left")
+        partners = ends - index - 1
+        below.append(int((partners * sorted_keys + prefix[ends] - prefix[index + 1]).sum()))
+    cumulative: NDArray[np.int64] = np.array([*below, total], dtype=np.int64)
+    return np.asarray(np.diff(cumulative, prepend=0), dtype=np.int64)
+
+
 def knox_test(
     x: ArrayLike,
     y: ArrayLike,
@@ -150,9 +181,11 @@ def knox_test(
     day_edges: ArrayLike = DEFAULT_DAY_BANDS,
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int | None = None,
+    keys: ArrayLike | None = None,
 ) -> KnoxResult:
     """The Knox table of events at metric places (x, y) and whole-hour times, with `permutations` Monte
-    Carlo permutations of the times (seeded: the same seed gives the same table).
+    Carlo permutations of the times (seeded: the same seed gives the same table). With the events' record
+    `keys` (0..255) each cell also gets its cell key (KnoxResult.cell_keys), for public releases.
 
     >>> r = knox_test([0, 0, 5000], [0, 50, 0], [0, 24, 48], distance_edges=(0, 100), day_edges=(0, 7),
     ...               permutations=9, seed=1)
@@ -173,10 +206,13 @@ def knox_test(
     nd, nt = len(d_edges) - 1, len(t_edges) - 1
     shape = (nd + 1, nt + 1)
     n = xs.size
+    ks = None if keys is None else np.asarray(keys, dtype=np.int64).ravel()
+    if ks is not None and ks.size != n:
+        raise NearRepeatError(f"{n} events but {ks.size} record keys")
     if n < 2:
         zero = np.zeros(shape, dtype=np.int64)
-        return KnoxResult(d_edges, t_edges, zero, zero.astype(float), zero + permutations, permutations, n,
-                          seed)  # fmt: skip
+        return KnoxResult(d_edges, t_edges, zero, zero.astype(float), np.zeros((permutations, *shape), np.int64),
+                          permutations, n, seed, None if ks is None else zero)  # fmt: skip
 
     from scipy.spatial import cKDTree
 
@@ -186,6 +222,7 @@ def knox_test(
     # depend on the order of the events)
     strip = np.lexsort((ys, np.floor((xs - xs.min()) / max(reach, 1.0))))
     xs, ys, ts = xs[strip], ys[strip], ts[strip]
+    ks = None if ks is None else ks[strip]
     pairs = cKDTree(np.column_stack([xs, ys])).query_pairs(reach, output_type="ndarray")
     if len(pairs) > MAX_PAIRS:
         raise NearRepeatError(
@@ -194,8 +231,12 @@ def knox_test(
         )
     i = pairs[:, 0].astype(np.intp)
     j = pairs[:, 1].astype(np.intp)
-    dband = np.searchsorted(np.asarray(d_edges[1:]), np.hypot(xs[i] - xs[j], ys[i] - ys[j]) - _TOLERANCE_M)
-    order = np.lexsort((j, i, dband))  # by distance band (nearest first), then first event, then second
+    dx, dy = xs[i] - xs[j], ys[i] - ys[j]
+    squared = np.square(np.asarray(d_edges[1:])) + _TOLERANCE_M  # compare squares: no square roots
+    dband = np.searchsorted(squared, dx * dx + dy * dy, side="left")
+    del dx, dy
+    # by distance band (nearest first), then first event, then second: one sort of a single int64 key
+    order = np.argsort((dband.astype(np.int64) * n + i) * n + j)
     bounds = np.searchsorted(dband[order], np.arange(nd + 1))  # band b is order[bounds[b]:bounds[b + 1]]
     i, j = i[order[: bounds[nd]]], j[order[: bounds[nd]]]  # pairs beyond the farthest band: dropped
     del pairs, order, dband
@@ -222,15 +263,23 @@ def knox_test(
             within[b] = np.diff([0, *below, part.size])
         return np.vstack([within, by_time - within.sum(axis=0)])
 
+    def cell_keys(k: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Per cell of the observed table, the sum over its pairs of both events' record keys, mod 256."""
+        within = np.zeros((nd, nt + 1), dtype=np.int64)
+        for b in range(nd):
+            first = np.repeat(rel, per_event[b]).astype(np.int64)
+            band = np.searchsorted(limits, np.abs(first - rel[j_band[b]]), side="right")
+            both = np.repeat(k, per_event[b]) + k[j_band[b]]
+            within[b] = np.bincount(band, weights=both, minlength=nt + 1).astype(np.int64)
+        order = np.argsort(rel, kind="stable")
+        all_pairs = _keys_by_time(rel[order].astype(np.int64), k[order], t_edges)
+        return np.asarray(np.vstack([within, all_pairs - within.sum(axis=0)]) % 256, dtype=np.int64)
+
     observed = table(rel)
     rng = np.random.default_rng(seed)
-    total = np.zeros(shape, dtype=np.float64)
-    at_least = np.zeros(shape, dtype=np.int64)
-    for _ in range(permutations):
-        simulated = table(rel[rng.permutation(n)])
-        total += simulated
-        at_least += simulated >= observed
-    return KnoxResult(d_edges, t_edges, observed, total / permutations, at_least, permutations, n, seed)
+    simulated = np.stack([table(rel[rng.permutation(n)]) for _ in range(permutations)])
+    return KnoxResult(d_edges, t_edges, observed, simulated.mean(axis=0), simulated, permutations, n, seed,
+                      None if ks is None else cell_keys(ks))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -250,17 +299,27 @@ class NearRepeatReport:
         return {"meta": self.meta, "rows": self.rows, "sentences": self.sentences}
 
 
-def store_events(
-    con: duckdb.DuckDBPyConnection, flt: Filter
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
-    """(x, y, hour, snap_m) of the selected events: square centres in the store's metric CRS, whole hours
-    since 1970; one event per near-duplicate group when flt.unit is "groups" (its first report)."""
+@dataclass(frozen=True)
+class Events:
+    """The selected events: square centres in the store's metric CRS, whole hours since 1970, the snapping
+    grid (metres; 0 = an anonymous point) and the record key (0..255) of each."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    hours: NDArray[np.int64]
+    snap_m: NDArray[np.int64]
+    keys: NDArray[np.int64]
+
+
+def store_events(con: duckdb.DuckDBPyConnection, flt: Filter) -> Events:
+    """The events of the filter: one per near-duplicate group when flt.unit is "groups" (its first report)."""
     got = query(con, "near_repeat_events", flt.params()).fetchnumpy()
-    return (
+    return Events(
         np.asarray(got["x"], dtype=float),
         np.asarray(got["y"], dtype=float),
         np.asarray(got["hour"], dtype=np.int64),
         np.asarray(got["snap_m"], dtype=np.int64),
+        np.asarray(got["record_key"], dtype=np.int64),
     )
 
 
@@ -297,10 +356,12 @@ def near_repeat(
 ) -> NearRepeatReport:
     """The Knox table of the selected concerns (e.g. Filter(themes=("burglary",))) for one audience.
 
-    Every row passes koban_geo.privacy.audience.release: for public and council, pair counts under k are hidden
-    (with complementary suppression within each distance band), and so are the expected count, Knox ratio
-    and p of a hidden cell; with fewer than k events nothing is shown. Sensitive themes are counted only
-    for officers and analysts who name them.
+    Every row passes koban_geo.privacy.audience.release: for public and council, pair counts under k are
+    hidden (with complementary suppression within each distance band) and the others perturbed by their cell
+    keys (the sum over a cell's pairs of both events' record keys), as every public count is; the Knox ratio
+    and p of a shown cell are those of its published count, a hidden cell has none, and the expected counts
+    are not published (with them, a band's true total would be known, as permutations keep it). With fewer
+    than k events nothing is shown. Sensitive themes are counted only for officers and analysts who name them.
     """
     import pandas as pd
 
@@ -312,9 +373,11 @@ def near_repeat(
     flt = audience_filter(flt, policy)
     if not flt.themes:
         raise NearRepeatError("no theme left to count for this audience (sensitive themes are not public)")
-    x, y, hours, snap = store_events(con, flt)
-    result = knox_test(x, y, hours, distance_edges=distance_edges, day_edges=day_edges,
-                       permutations=permutations, seed=seed)  # fmt: skip
+    events = store_events(con, flt)
+    aggregates_only = policy.audience.aggregates_only
+    keys = events.keys if aggregates_only else None  # cell keys: for public counts only
+    result = knox_test(events.x, events.y, events.hours, distance_edges=distance_edges, day_edges=day_edges,
+                       permutations=permutations, seed=seed, keys=keys)  # fmt: skip
     nd, nt = len(result.distance_edges) - 1, len(result.day_edges) - 1
     d_labels, t_labels = result.distance_labels(), result.day_labels()
     ratio, p = result.ratio, result.p
@@ -339,9 +402,10 @@ def near_repeat(
             "tested": tested.ravel(),
         }
     )
-    aggregates_only = policy.audience.aggregates_only
     shown = np.ones(len(frame), dtype=bool)
     if aggregates_only:
+        assert result.cell_keys is not None
+        frame["ckey"] = result.cell_keys.ravel()
         released = release(frame, policy.audience, settings, count="pairs", groups=["distance"], theme=None,
                            themes_counted=flt.themes)  # fmt: skip
         frame = released.frame
@@ -349,7 +413,13 @@ def near_repeat(
         if result.events < policy.k:
             shown[:] = False
             frame["pairs"] = pd.array([None] * len(frame), dtype="Int64")
-        frame.loc[~shown, ["expected", "knox_ratio", "p"]] = np.nan
+        published = frame["pairs"].fillna(0).to_numpy(dtype=np.int64).reshape(result.observed.shape)
+        expected = result.expected.ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["knox_ratio"] = np.where(expected > 0, published.ravel() / expected, np.nan)
+        frame["p"] = result.p_of(published).ravel()
+        frame["expected"] = np.nan
+        frame.loc[~shown, ["knox_ratio", "p"]] = np.nan
     # Benjamini-Hochberg over the near cells (not the "beyond" row and column), shown cells only
     testable = frame["tested"].to_numpy(dtype=bool) & shown & frame["knox_ratio"].notna().to_numpy()
     q = np.full(len(frame), np.nan)
@@ -373,7 +443,7 @@ def near_repeat(
         "cells_tested": n_tested,
         "expected_false_positives": round(alpha * n_tested, 2),
         "correction": "benjamini-hochberg over the near cells (q)",
-        "snapping": snapping_note(snap, result.distance_edges),
+        "snapping": snapping_note(events.snap_m, result.distance_edges),
         "privacy": policy.parameters(),
         "precision_note": policy.precision_note(),
     }

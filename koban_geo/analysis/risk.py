@@ -28,11 +28,13 @@ corrected with Benjamini-Hochberg (q) across every layer x band of the run. A re
 concerns are, not why: licensed premises stand where people are, and layers share places (no layer is
 adjusted for another, as RTM's later modelling step would).
 
-**Audiences** (koban_geo.privacy.audience.release): public and council get the counts per band with counts under k
-hidden (complementary suppression within each layer, whose counts add up to the study area's total), and
-no relative risk, interval or test that uses a hidden count (a band whose own count or whose reference
-count is hidden); the overdispersion and the correction use shown rows only, and the overdispersion (a
-sum over every shown square of a layer) is used and published rounded up to one decimal.
+**Audiences** (koban_geo.privacy.audience.release): public and council get the counts per band as every
+public count is released: under k hidden (complementary suppression within each layer, whose counts add up
+to the study area's total), the others perturbed by their cell keys (the band's records' keys). Their
+relative risks, intervals and tests are those of the published counts, and none uses a hidden count (a
+band whose own count or whose reference count is hidden gets none); the overdispersion and the correction
+use shown rows only, and the overdispersion (a sum over every shown square of a layer) is used and
+published rounded up to one decimal.
 
     report = risk_factors(con, settings, ["licensed_premises"], Filter(themes=("drugs",)), audience="officer")
     report.sentences  # ['Concerns about drugs are 3.1 times as dense within 100 m of licensed premises ...']
@@ -252,7 +254,7 @@ def risk_factors(
     """
     import pandas as pd
 
-    from koban_geo.analysis.grid import bin_counts, make_square_grid, study_grid
+    from koban_geo.analysis.grid import bin_counts_keyed, make_square_grid, study_grid
     from koban_geo.analysis.hotspots import audience_filter
     from koban_geo.privacy.audience import Policy, release
 
@@ -293,7 +295,7 @@ def risk_factors(
     if edges[1] < cell:
         warnings.append(f"the first band ({edges[1]:g} m) is finer than the snapping ({cell} m): it measures "
                         f"squares whose centre lies within {edges[1]:g} m, not metres")  # fmt: skip
-    counts = bin_counts(con, grid, flt)
+    counts, cell_keys = bin_counts_keyed(con, grid, flt)
 
     groups_of: dict[str, NDArray[np.intp]] = {}
     records: list[dict[str, Any]] = []
@@ -310,19 +312,27 @@ def risk_factors(
         groups_of[layer] = g
         n_cells = np.bincount(g, minlength=nb + 1)
         n_count = np.bincount(g, weights=counts, minlength=nb + 1).astype(np.int64)
+        n_key = (
+            np.bincount(g, weights=cell_keys, minlength=nb + 1).astype(np.int64) % 256
+        )  # the band's records
         for k in range(nb + 1):
             reference = k == nb
             records.append({"layer": layer, "from_m": used[k] if not reference else used[-1],
                             "to_m": None if reference else used[k + 1], "reference": reference,
-                            "cells": int(n_cells[k]), "count": int(n_count[k])})  # fmt: skip
+                            "cells": int(n_cells[k]), "count": int(n_count[k]), "ckey": int(n_key[k])})  # fmt: skip
     frame = pd.DataFrame.from_records(records)
     frame.insert(1, "band", [_band_label(r["from_m"], r["to_m"]) for r in records])
     frame["area_km2"] = frame["cells"] * (cell / 1000.0) ** 2
     aggregates_only = policy.audience.aggregates_only
+    total: int | None = int(counts.sum())
     if aggregates_only:
-        frame = release(frame, policy.audience, settings, groups=["layer"], theme=None,
-                        themes_counted=flt.themes).frame  # fmt: skip
+        released = release(frame, policy.audience, settings, groups=["layer"], theme=None,
+                           themes_counted=flt.themes)  # fmt: skip
+        frame = released.frame
+        layer_totals = released.totals["layer"]["count"]  # every layer's rows add up to the same total
+        total = None if layer_totals.isna().any() else int(layer_totals.iloc[0])
     else:
+        frame = frame.drop(columns=["ckey"])
         frame["suppressed"] = False
     shown = ~frame["suppressed"].to_numpy(dtype=bool)
     frame["density_km2"] = [
@@ -359,7 +369,6 @@ def risk_factors(
     frame["q"] = q
     frame["significant"] = frame["q"] <= alpha
 
-    total = int(counts.sum())
     meta: dict[str, Any] = {
         "method": "risk factors: exact conditional (binomial) test of two Poisson rates on snapping-grid "
         "exposure, counts scaled by the layer's overdispersion; Benjamini-Hochberg across layers x bands",
@@ -370,7 +379,7 @@ def risk_factors(
         "cell_m": cell,
         "study_cells": grid.n,
         "study_area_km2": round(grid.n * (cell / 1000.0) ** 2, 3),
-        "total": total if not aggregates_only or total == 0 or total >= policy.k else None,
+        "total": total,
         "alpha": alpha,
         "confidence": f"{1 - alpha:.0%} (Clopper-Pearson, not corrected)",
         "tests": int(tested.sum()),
