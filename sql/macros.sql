@@ -92,9 +92,3 @@ CREATE OR REPLACE TEMP MACRO koban_selected(theme, reported_at, area_code, theme
     AND (until IS NULL OR reported_at < until)
     AND (areas IS NULL OR list_contains(areas, area_code))
 );
-
--- koban_record_key(name): the cell-key record key 0..255 of a report or group name (koban_geo.privacy.cellkey):
--- the first byte of SHA-256 of the store's secret salt (meta 'cell_key_salt'), '/', and the name.
-CREATE OR REPLACE TEMP MACRO koban_record_key(name) AS (
-    ('0x' || left(sha256((SELECT value FROM meta WHERE key = 'cell_key_salt') || '/' || name), 2))::UTINYINT
-);

@@ -30,6 +30,11 @@ __all__ = [
 def register_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Temporary SQL macros shared by the queries (parsing of numbers and dates)."""
     con.execute(load_sql("macros"))
+    has_meta = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
+    ).fetchone()
+    if has_meta and has_meta[0]:  # the record-key macro reads the salt from meta (privacy.cellkey)
+        con.execute(load_sql("macros_cellkey"))
 
 
 @contextmanager
