@@ -25,6 +25,7 @@ from tests.browser import (
     MAP_FRAME,
     chromium,
     dashboard_server,
+    log_in,
     map_frame,
     only_local,
     wait_for_app,
@@ -138,13 +139,8 @@ def _check_tiles(site: Site, tiles: list[tuple[str, int]], blocked: list[str], p
 
 def test_officer_map_draws_the_offline_basemap_with_street_names(site: Site, browser) -> None:
     page, blocked, problems, tiles = _open(browser, {"width": 1400, "height": 1000})
-    page.goto(site.base + "/")
-    wait_for_app(page)
-    page.get_by_role("textbox", name="User name").fill(OFFICER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, OFFICER, PASSWORD)  # the server's login form, then the map
     frame = map_frame(page)
-    wait_for_app(page)
     drawn = _drawn(page, frame)
     _shot(page, "basemap-1-officer-map")
     _check_tiles(site, tiles, blocked, problems)

@@ -25,6 +25,7 @@ from tests.browser import (
     MAP_FRAME,
     chromium,
     dashboard_server,
+    log_in,
     map_frame,
     only_local,
     screenshot,
@@ -93,12 +94,7 @@ def _page(browser, **context: Any) -> tuple[Any, list[str]]:
 @pytest.fixture(scope="module")
 def officer(browser, site):
     page, blocked = _page(browser, viewport={"width": 1400, "height": 900})
-    page.goto(site["base"] + "/")  # the server's login form (web.login), then back to "/": the map
-    page.get_by_role("textbox", name="User name").fill(OFFICER)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    map_frame(page)
-    wait_for_app(page)
+    log_in(page, site["base"], OFFICER, PASSWORD)  # the server's login form (web.login), then "/": the map
     page.wait_for_timeout(800)
     yield page
     assert blocked == [], blocked[:5]
@@ -164,7 +160,7 @@ def _no_serious(page, name: str) -> None:
 
 def test_axe_login_page(browser, site):
     page, _blocked = _page(browser, viewport={"width": 1400, "height": 900})
-    page.goto(site["base"] + "/")  # the server's login form (web.login)
+    page.goto(site["base"] + "/account/login")  # the server's login form (web.login)
     page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
     _no_serious(page, "login")
 
