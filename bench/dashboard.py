@@ -205,11 +205,9 @@ class Session:
         self.frames.append((time.time() * 1000, len(payload)))
 
     def login(self) -> dict[str, Any]:
-        from tests.browser import wait_for_app
-
         page = self.page
-        page.goto(self.base + "/")
-        wait_for_app(page)
+        page.goto(self.base + "/")  # the server's login form (web.login), not a Streamlit page
+        page.get_by_role("textbox", name="User name").wait_for(timeout=120_000)
         page.get_by_role("textbox", name="User name").fill(OFFICER)
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         return self.timed(lambda: page.get_by_role("button", name="Log in").click())

@@ -175,9 +175,8 @@ def test_axe_meeting_screen(browser, site):
 
 def test_axe_phone_page(browser, site):
     page, _blocked = _page(browser, viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
-    page.goto(f"{site['base']}/vote?meeting={site['code']}")
-    wait_for_app(page)
-    page.locator(".st-key-vote-dots-0 input").wait_for(timeout=60_000)
+    page.goto(f"{site['base']}/vote?meeting={site['code']}")  # the plain HTML phone page (web/phone.py)
+    page.locator('input[name="d0"]').wait_for(timeout=60_000)
     _no_serious(page, "phone")
 
 
