@@ -162,7 +162,33 @@ def shown(at: AppTest) -> str:
         parts += [str(v) for v in frame.to_numpy().ravel()] + [str(c) for c in frame.columns]
     for kind in ("selectbox", "multiselect", "radio"):
         parts += [str(o) for e in getattr(at, kind) for o in e.options]
+    parts += [
+        _html_text(e.proto.body) for e in at.get("html")
+    ]  # our own st.html blocks (tally bars, join box)
     return "\n".join(parts)
+
+
+def _html_text(body: str) -> str:
+    """The text of an st.html block, entities decoded. Fails on any link, script or frame in it, and on any image
+    but an inline `data:` one (the QR code): our blocks are divs and spans, so such a tag came from data."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.text: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            source = dict(attrs).get("src") or ""
+            assert tag not in {"a", "script", "iframe", "svg", "object"}, f"markup from data: {body[:300]}"
+            assert tag != "img" or source.startswith("data:image/"), f"image from data: {body[:300]}"
+
+        def handle_data(self, data: str) -> None:
+            self.text.append(data)
+
+    reader = Reader()
+    reader.feed(body)
+    return " ".join(reader.text)
 
 
 CASES = [

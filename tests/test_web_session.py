@@ -161,8 +161,10 @@ def test_a_staff_address_without_a_session_goes_to_the_login_and_public_pages_do
     response = client.get("/meetings?lang=nl")
     assert response.status_code == 303
     assert response.headers["location"] == login.login_url("/meetings?lang=nl", "nl")
-    for public in ("/", "/vote?meeting=ABC", "/screen", "/outcomes", "/_stcore/health", "/static/x.js"):
+    for public in ("/", "/screen", "/outcomes", "/_stcore/health", "/static/x.js"):
         assert client.get(public).status_code == 200, public
+    phone = client.get("/vote?meeting=ABC")  # the phones' own page answers (no such meeting), never the login
+    assert phone.status_code == 404 and "location" not in phone.headers
     # the login page's own address: Streamlit serves it at "/" to a visitor without a session
     assert client.get("/login?lang=fi").headers["location"] == "/?lang=fi"
     # Arriving from another site (an e-mail's link) brings no SameSite=Strict cookie: one same-site bounce.

@@ -14,6 +14,7 @@ from ui.filters import theme_label
 from ui.i18n import _
 from ui.layout import month_chart
 from ui.text import plain
+from ui.text import table as plain_table
 
 
 def _trend_label(code: str) -> str:
@@ -107,7 +108,7 @@ def _show(flt: Filter, audience: Audience, lang: str, **where: str) -> list[str]
                 _("Reading"): [_flag_label(str(row["flag"])) for row in info.perception],
             }
         )
-        st.table(table.set_index(_("Kind of problem")))  # a few rows: a plain, readable table
+        plain_table(table.set_index(_("Kind of problem")))  # a few rows: a plain, readable table
     if info.examples:
         st.markdown("**" + _("Recent reports (scrubbed)") + "**")
         for example in info.examples:

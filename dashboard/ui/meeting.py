@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import store
 from ui.i18n import _, ngettext
+from ui.text import plain
 
 
 def role_label(role: str) -> str:
@@ -46,8 +47,8 @@ def public_url_notice() -> None:
         _(
             "Phones in the room cannot open the join link yet: KOBAN_PUBLIC_URL is not set, or it points at "
             "this computer ({url}). Set it to the address phones reach the dashboard at (for example "
-            "http://10.0.0.5:8501) and restart the dashboard before opening the meeting."
-        ).format(url=join_base() or "localhost"),
+            "{example}) and restart the dashboard before opening the meeting."
+        ).format(url=plain(join_base() or "localhost"), example=plain("http://10.0.0.5:8501")),
         icon=":material/wifi_off:",
     )
 

@@ -10,6 +10,7 @@ import streamlit as st
 from koban_geo.analysis.grid import Filter
 from ui import auth, store
 from ui.i18n import _
+from ui.text import plain
 
 
 def action_statuses() -> dict[str, str]:
@@ -140,7 +141,7 @@ def risk_section(themes: tuple[str, ...], place_layers: list[str], audience: str
     try:
         report = _risk_report(store.data_version(), tuple(chosen), tuple(themes), audience)
     except ValueError as exc:  # koban_geo.analysis.risk.RiskError: e.g. no study area yet
-        st.info(str(exc))
+        st.info(plain(exc))
         return
     rows, meta = report["rows"], report["meta"]
     what = ", ".join(theme_label(t, lang) for t in meta["filter"]["themes"])
@@ -168,7 +169,7 @@ def risk_section(themes: tuple[str, ...], place_layers: list[str], audience: str
     references = {r["layer"]: r for r in rows if r["reference"]}
     for row in rows:
         if not row["reference"]:
-            st.write(_capital(risk_sentence(row, references[row["layer"]], what, meta["tests"])))
+            st.write(plain(_capital(risk_sentence(row, references[row["layer"]], what, meta["tests"]))))
     st.caption(
         _("Each band is compared with the study area more than the farthest band away, on the 100 m squares "
           "concerns are snapped to; Benjamini–Hochberg correction across {n} tests.").format(n=meta["tests"])
@@ -204,7 +205,7 @@ def near_repeat_section(themes: tuple[str, ...], audience: str, lang: str) -> No
         try:
             report = _near_repeat_report(store.data_version(), theme, audience)
         except ValueError as exc:  # koban_geo.analysis.near_repeat.NearRepeatError: e.g. too many pairs
-            st.info(str(exc))
+            st.info(plain(exc))
             continue
         rows, meta = report["rows"], report["meta"]
         label = theme_label(theme, lang)
@@ -218,18 +219,22 @@ def near_repeat_section(themes: tuple[str, ...], audience: str, lang: str) -> No
             table.setdefault(_band(row["distance_from_m"], row["distance_to_m"], "m"), []).append(cell)
         frame = pd.DataFrame(table, index=[_band(lo, hi, days) for lo, hi in columns]).T
         st.write(
-            _("{theme}: {n} events").format(theme=label, n="–" if meta["events"] is None else meta["events"])
+            plain(
+                _("{theme}: {n} events").format(
+                    theme=label, n="–" if meta["events"] is None else meta["events"]
+                )
+            )
         )
         st.dataframe(frame, width="stretch")
         found = [r for r in rows if r["significant"]]
         for row in found:
-            st.write(
+            st.write(plain(
                 _("{theme}: {ratio} times as many pairs as chance would give at {distance} and {time} (p = {p}).").format(
                     theme=label, ratio=f"{row['knox_ratio']:.1f}",
                     distance=_band(row["distance_from_m"], row["distance_to_m"], "m"),
                     time=_band(row["days_from"], row["days_to"], days), p=f"{row['p']:.3f}",
                 )
-            )  # fmt: skip
+            ))  # fmt: skip
         corrected = sum(bool(r["significant_corrected"]) for r in rows)
         st.write(
             _("{n} of {cells} cells significant at 5 % (about {expected} by chance alone); {corrected} after "

@@ -15,6 +15,7 @@ from ui.i18n import _, current_lang, ngettext
 from ui.layout import month_chart
 from ui.problems import action_statuses, near_repeat_section, risk_section
 from ui.text import plain
+from ui.text import table as plain_table
 
 have = auth.require(Audience.COUNCIL)
 me = auth.current()
@@ -130,7 +131,7 @@ with tabs[1]:
         st.markdown("**" + _("Recorded crime in the place") + "**")
         crime = analysis.get("crime") or []
         if crime:
-            st.table(
+            plain_table(
                 pd.DataFrame(
                     {
                         _("Crime type"): [c["crime_type"] for c in crime],
@@ -147,7 +148,7 @@ with tabs[1]:
         st.markdown("**" + _("Open data in the place") + "**")
         layers = analysis.get("layers") or {}
         if layers:
-            st.table(
+            plain_table(
                 pd.DataFrame(
                     {_("Layer"): [open_layer_label(k) for k in layers], _("Features"): list(layers.values())}
                 ).set_index(_("Layer"))
