@@ -178,7 +178,8 @@ def test_counts_published_before_a_purge_are_reproduced_from_the_archive(demo) -
         until = (since + timedelta(days=32)).replace(day=1)
         params = {"crs": crs, "cell": cell, "groups": groups, "themes": list(themes) if themes else None,
                   "since": since, "until": until, "areas": areas}  # fmt: skip
-        return sorted(query(con, name, params).fetchall())
+        # the live query also returns each cell's cell key (privacy.cellkey); the archive keeps the counts
+        return sorted(tuple(row[:3]) for row in query(con, name, params).fetchall())
 
     cases = [(m, cell, groups, themes) for m in months for cell in (100, 500) for groups in (False, True)
              for themes in (None, everything, ("noise",))]  # fmt: skip
