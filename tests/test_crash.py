@@ -406,13 +406,12 @@ def test_the_dashboard_repairs_a_torn_batch_when_it_opens_the_store(
                    cwd=tmp_path, timeout=300)  # fmt: skip
     torn = _torn_copies(fresh_db, tmp_path)
     assert torn
-    from ui import store  # the dashboard's own opening of the store it owns
+    from web import process  # the dashboard server's own opening of the store it owns
 
-    con = store._connection(str(torn[0]))
+    con = process.connection(Path(torn[0]))
     try:
         assert con.execute("SELECT count(*) FROM concerns").fetchone()[0] == 0
         inside = "SELECT count(*) FROM concerns WHERE ST_Intersects(geom, ST_MakeEnvelope(24, 60, 26, 61))"
         assert con.execute(inside).fetchone()[0] == 0  # through the R-tree, rebuilt
     finally:
-        store._connection.clear()
-        con.close()
+        process.close_connection(Path(torn[0]))

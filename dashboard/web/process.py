@@ -72,6 +72,14 @@ def connection(db: Path | None = None) -> duckdb.DuckDBPyConnection:
         return con
 
 
+def close_connection(db: Path) -> None:
+    """Close and forget the connection to store `db` (a server's shutdown, or a test that opened one)."""
+    with _lock:
+        con = _connections.pop(str(Path(db).resolve()), None)
+    if con is not None:
+        con.close()
+
+
 def session_key() -> bytes:
     """The key that signs session cookies: KOBAN_SESSION_SECRET, else this process's random key."""
     secret = settings().session_secret
