@@ -56,5 +56,6 @@ def table(data: Any, **kwargs: Any) -> None:
         values = list(frame[column])
         if any(isinstance(v, str) for v in values):  # text, or text mixed with numbers ("–" for hidden)
             frame[column] = [plain(v) for v in values]
-    frame.index = [_cell(i) for i in frame.index]
+    name = frame.index.name
+    frame.index = pd.Index([_cell(i) for i in frame.index], name=_cell(name) if name is not None else None)
     st.table(frame, **kwargs)
