@@ -59,13 +59,13 @@ def test_analysis_tab_shows_risk_factors_and_near_repeats(site, monkeypatch):
     assert "Knox ratio" in text
     tables = [df.value for df in at.dataframe]
     risk = next(t for t in tables if "Relative risk" in t.columns)
-    assert set(risk["Layer"]) <= {"licensed premises", "streetlights", "streets"} and len(risk) >= 2
+    assert set(risk["Layer"]) <= {"Licensed premises", "Street lights", "Streets"} and len(risk) >= 2  # words
     knox = next(t for t in tables if "0–7 days" in t.columns)
     assert list(knox.index)[:2] == ["0–100 m", "101–200 m"] and "more than 400 m" in list(knox.index)
     # fewer layers: the table follows the choice
     at.multiselect(key="risk-layers").set_value(["licensed_premises"]).run()
     risk = next(df.value for df in at.dataframe if "Relative risk" in df.value.columns)
-    assert set(risk["Layer"]) == {"licensed premises"}
+    assert set(risk["Layer"]) == {"Licensed premises"}
 
 
 def test_analysis_tab_speaks_the_session_language(site, monkeypatch):

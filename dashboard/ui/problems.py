@@ -74,7 +74,9 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def _where(row: dict[str, Any]) -> str:
-    layer = str(row["layer"]).replace("_", " ")
+    from ui.filters import open_layer_label
+
+    layer = open_layer_label(str(row["layer"])).lower()
     if row["from_m"] == 0:
         return _("within {m} m of {layer}").format(m=f"{row['to_m']:g}", layer=layer)
     return _("{lo}–{hi} m from {layer}").format(
@@ -85,7 +87,9 @@ def _where(row: dict[str, Any]) -> str:
 def risk_sentence(row: dict[str, Any], reference: dict[str, Any], what: str, tests: int) -> str:
     """One band in plain words, in the session's language."""
     far = f"{reference['from_m']:g}"
-    layer = str(row["layer"]).replace("_", " ")
+    from ui.filters import open_layer_label
+
+    layer = open_layer_label(str(row["layer"])).lower()
     where = _where(row)
     if row["count"] is None:
         return _("{where}: hidden (too few concerns).").format(where=where)
@@ -119,7 +123,7 @@ def risk_section(themes: tuple[str, ...], place_layers: list[str], audience: str
     import pandas as pd
 
     from koban_geo.analysis.risk import layer_names
-    from ui.filters import theme_label
+    from ui.filters import open_layer_label, theme_label
 
     st.subheader(_("Why here? Risk factors"))
     known = list(layer_names(store.reader()))
@@ -134,7 +138,7 @@ def risk_section(themes: tuple[str, ...], place_layers: list[str], audience: str
         known,
         default=default,
         key="risk-layers",
-        format_func=lambda name: name.replace("_", " "),
+        format_func=open_layer_label,
     )
     if not chosen:
         return
@@ -147,7 +151,7 @@ def risk_section(themes: tuple[str, ...], place_layers: list[str], audience: str
     what = ", ".join(theme_label(t, lang) for t in meta["filter"]["themes"])
     table = pd.DataFrame(
         {
-            _("Layer"): [str(r["layer"]).replace("_", " ") for r in rows],
+            _("Layer"): [open_layer_label(str(r["layer"])) for r in rows],
             _("Band"): [_band(r["from_m"], r["to_m"], "m") for r in rows],
             _("Squares"): [r["cells"] for r in rows],
             _("Concerns"): pd.array([r["count"] for r in rows], dtype="Int64"),
