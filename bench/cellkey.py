@@ -25,8 +25,7 @@ def _measure(db: Path) -> tuple[list[dict[str, object]], dict[str, object]]:
     from koban_geo.analysis.areas import area_counts
     from koban_geo.analysis.gistar import gi_bins, gi_star, weights_queen, z_to_p
     from koban_geo.analysis.grid import Filter, bin_counts_keyed, study_grid
-    from koban_geo.analysis.hotspots import audience_filter
-    from koban_geo.privacy.audience import Policy
+    from koban_geo.privacy.audience import Policy, audience_filter
     from koban_geo.privacy.cellkey import perturb, perturbation_table
     from koban_geo.store.db import connect
     from koban_geo.store.settings import Settings

@@ -4,7 +4,7 @@
 themes, in the same (rows, meta) shape as `hotspots.hotspots`. Every row goes through
 `audience.release`: for public and council, counts under k are hidden and complementary suppression hides
 more until no hidden count can be worked out from the shown ones and the total; sensitive themes are
-never counted unless an officer names them (`hotspots.audience_filter`).
+never counted unless an officer names them (`privacy.audience.audience_filter`).
 
     rows, meta = area_counts(con, settings, Filter(themes=("noise",)), audience="public")
     for polygon, props in rows:
@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from koban_geo.analysis.grid import Filter
-from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
+from koban_geo.privacy.audience import Audience, Policy, PrivacyError, audience_filter, release
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import query
 
@@ -46,10 +46,6 @@ def area_counts(
     properties: area_code, name, count (None when hidden), suppressed, top_themes (up to `top` dicts
     {"theme", "count"}, commonest first; officers also get "sensitive"; empty for a hidden area).
     """
-    from koban_geo.analysis.hotspots import (
-        audience_filter,
-    )  # hotspots imports the analysis stack; only when used
-
     policy = Policy.for_audience(audience, settings)
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     params = flt.params()

@@ -15,8 +15,7 @@ import pandas as pd
 
 from koban_geo.analysis.emerging import mann_kendall
 from koban_geo.analysis.grid import Filter
-from koban_geo.analysis.hotspots import audience_filter
-from koban_geo.privacy.audience import Audience, Policy, release
+from koban_geo.privacy.audience import Audience, Policy, audience_filter, release
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import query
 

@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 
 from koban_geo.analysis.grid import Filter, bin_counts_by_slice_keyed, bin_counts_keyed, study_grid
-from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
+from koban_geo.privacy.audience import Audience, Policy, PrivacyError, audience_filter, release
 from koban_geo.privacy.cellkey import perturb, perturbation_table
 from koban_geo.store.settings import Settings
-from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
 Method = Literal["gistar", "kde", "dbscan", "emerging"]
 METHODS: tuple[str, ...] = ("gistar", "kde", "dbscan", "emerging")
@@ -43,19 +42,6 @@ BIN_LABELS = {
     -2: "cold spot (95 % confidence)",
     -3: "cold spot (99 % confidence)",
 }
-
-
-def audience_filter(flt: Filter, policy: Policy) -> Filter:
-    """The filter narrowed to what the audience may count: no sensitive theme unless an officer names one."""
-    named = (
-        flt.themes
-        if flt.themes is not None
-        else tuple(c for c in theme_codes() if c not in sensitive_codes())
-    )
-    unknown = sorted(set(named) - set(theme_codes()))
-    if unknown:
-        raise ValueError(f"unknown theme code(s): {', '.join(unknown)}")
-    return replace(flt, themes=tuple(policy.allowed_themes(named)))
 
 
 def hotspots(

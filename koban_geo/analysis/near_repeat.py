@@ -365,9 +365,8 @@ def near_repeat(
     """
     import pandas as pd
 
-    from koban_geo.analysis.hotspots import audience_filter
     from koban_geo.analysis.risk import bh_adjusted
-    from koban_geo.privacy.audience import Policy, release
+    from koban_geo.privacy.audience import Policy, audience_filter, release
 
     policy = Policy.for_audience(audience, settings)
     flt = audience_filter(flt, policy)

@@ -255,8 +255,7 @@ def risk_factors(
     import pandas as pd
 
     from koban_geo.analysis.grid import bin_counts_keyed, make_square_grid, study_grid
-    from koban_geo.analysis.hotspots import audience_filter
-    from koban_geo.privacy.audience import Policy, release
+    from koban_geo.privacy.audience import Policy, audience_filter, release
 
     edges = checked_bands(bands)
     if not 0 < alpha < 1:

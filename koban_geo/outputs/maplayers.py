@@ -154,7 +154,7 @@ def map_data(
 
 def _window(con: duckdb.DuckDBPyConnection, flt: Filter, policy: Policy) -> tuple[bool, date | None]:
     """(whether the filter selects no report the tier may count, the day of the store's last report)."""
-    from koban_geo.analysis.hotspots import audience_filter
+    from koban_geo.privacy.audience import audience_filter
     from koban_geo.store.sql import query
 
     params = audience_filter(flt, policy).params()

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ import pandas as pd
 from koban_geo.privacy.cellkey import MAX_NOISE, PerturbationTable, perturb, perturbation_table
 from koban_geo.store.resources import data_dir
 from koban_geo.store.settings import Settings
-from koban_geo.store.taxonomy import sensitive_codes
+from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
 TEXT_COLUMNS = frozenset({"description", "text", "example", "examples", "kuvaus", "omschrijving"})
 RECORD_COLUMNS = frozenset({"id", "source", "reported_at", "batch_id"})
@@ -219,3 +219,31 @@ def _totals(
     value = pd.Series(perturb(grand, grand_key, table), dtype="Int64")
     result["all"] = pd.DataFrame({count: value.where((grand == 0) | (grand >= k), None)})
     return result
+
+
+class ThemeFilter(Protocol):
+    """A dataclass filter with a theme set (koban_geo.analysis.grid.Filter): None = every non-sensitive theme."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def themes(self) -> tuple[str, ...] | None: ...
+
+
+_F = TypeVar("_F", bound=ThemeFilter)
+
+
+def audience_filter(flt: _F, policy: Policy) -> _F:
+    """The filter narrowed to what the audience may count: no sensitive theme unless an officer names one.
+
+    Unknown theme codes are refused, so a typo never silently counts nothing.
+    """
+    named = (
+        flt.themes
+        if flt.themes is not None
+        else tuple(c for c in theme_codes() if c not in sensitive_codes())
+    )
+    unknown = sorted(set(named) - set(theme_codes()))
+    if unknown:
+        raise ValueError(f"unknown theme code(s): {', '.join(unknown)}")
+    return replace(flt, themes=tuple(policy.allowed_themes(named)))
