@@ -122,3 +122,27 @@ def test_read_only_open_upgrades_an_older_store_first(tmp_path):
             ro.execute("INSERT INTO meta VALUES ('x', 'y')")  # still read-only
     finally:
         ro.close()
+
+
+def test_the_store_crs_has_one_owner(mem):
+    from koban_geo.store.crs import FALLBACK, set_store_crs, store_crs, stored_crs
+
+    asked: list[int] = []
+
+    def helsinki() -> tuple[float, float]:
+        asked.append(1)
+        return (24.94, 60.17)
+
+    assert stored_crs(mem) is None  # a new store has none until its first ingest
+    assert store_crs(mem) == FALLBACK == "EPSG:3857"  # nothing to place
+    assert store_crs(mem, (None, None)) == FALLBACK
+    assert store_crs(mem, helsinki) == "EPSG:32635" and asked == [1]  # the UTM zone of the centre
+    assert stored_crs(mem) is None  # choosing is not fixing
+    with pytest.raises(ValueError, match="EPSG:NNNN"):
+        set_store_crs(mem, "EPSG:3067; DROP TABLE meta")
+    set_store_crs(mem, "epsg:3067")
+    assert stored_crs(mem) == "EPSG:3067"
+    assert store_crs(mem, helsinki) == "EPSG:3067" and asked == [1]  # the stored one wins; no centre asked
+    mem.execute("UPDATE meta SET value = 'bogus' WHERE key = 'metric_crs'")
+    with pytest.raises(ValueError, match="EPSG:NNNN"):
+        stored_crs(mem)  # a damaged value never reaches SQL

@@ -32,7 +32,8 @@ from shapely.geometry.base import BaseGeometry
 
 from koban_geo.analysis.grid import Filter, bin_counts, study_grid
 from koban_geo.analysis.kde import distinct_locations, to_lonlat
-from koban_geo.store.sql import meta_get, query
+from koban_geo.store.crs import stored_crs
+from koban_geo.store.sql import query
 
 DENSITY_FACTOR = 3.0  # a core neighbourhood holds this many times the study area's even spread
 MIN_REPORTS_FLOOR = 10  # and never fewer reports (or groups) than this
@@ -110,7 +111,7 @@ def dbscan_clusters(
         raise ValueError("eps_m must be positive and min_reports at least 1")
     if not 0.0 <= hull_ratio <= 1.0:
         raise ValueError("hull_ratio must lie in 0..1")
-    crs = meta_get(con, "metric_crs")
+    crs = stored_crs(con)
     if crs is None:
         return []
     params = (flt or Filter()).params()

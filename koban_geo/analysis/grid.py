@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import numpy as np
 
-from koban_geo.store.crs import checked_crs, metric_crs_for, transformer
-from koban_geo.store.sql import meta_get, query
+from koban_geo.store.crs import checked_crs, store_crs, stored_crs, transformer
+from koban_geo.store.sql import query
 
 if TYPE_CHECKING:
     import shapely
@@ -207,7 +207,7 @@ def study_grid(
         if not 0 <= size <= 15:
             raise ValueError(f"H3 resolution must be 0..15, not {size}")
     fingerprint = study_area_fingerprint(con)
-    stored = meta_get(con, "metric_crs")
+    stored = stored_crs(con)
     key = f"{kind}:{size}:{stored or '-'}:{fingerprint}"
     with _GRIDS_LOCK:
         cached = _GRIDS.get(key)
@@ -230,7 +230,7 @@ def _build(
 
     places = None
     if fingerprint.startswith("areas:"):
-        crs = checked_crs(stored) if stored else _crs_from_areas(con)
+        crs = store_crs(con, lambda: _areas_centre(con))
         row = query(con, "grid_areas_union", {"crs": crs}).fetchone()
         assert row is not None
         area_lonlat = shapely.from_wkb(bytes(row[0]))
@@ -238,7 +238,7 @@ def _build(
     elif fingerprint.startswith("hull:"):
         lon, lat = _places(con)
         places = np.stack([lon, lat], axis=1)
-        crs = checked_crs(stored) if stored else metric_crs_for(float(np.median(lon)), float(np.median(lat)))
+        crs = store_crs(con, (float(np.median(lon)), float(np.median(lat))))
         area_lonlat = shapely.convex_hull(shapely.multipoints(places)).buffer(_HULL_TOLERANCE_DEG)
         x, y = transformer("EPSG:4326", crs).transform(lon, lat)
         # places are cell centres rounded to 6 decimals: the tolerance keeps centres on the hull's edges inside
@@ -246,7 +246,7 @@ def _build(
             _HULL_TOLERANCE_M
         )
     else:
-        crs = checked_crs(stored) if stored else "EPSG:3857"
+        crs = store_crs(con)
         return _make_grid(kind, size, crs, key, ix=np.zeros(0, np.int64), iy=np.zeros(0, np.int64))
 
     if kind == "square":
@@ -271,11 +271,9 @@ def _build(
     return _make_grid(kind, size, crs, key, h3_ids=ids)
 
 
-def _crs_from_areas(con: duckdb.DuckDBPyConnection) -> str:
+def _areas_centre(con: duckdb.DuckDBPyConnection) -> tuple[float | None, float | None] | None:
     row = query(con, "grid_areas_centre").fetchone()
-    if not row or row[0] is None:
-        return "EPSG:3857"
-    return metric_crs_for(float(row[0]), float(row[1]))
+    return (row[0], row[1]) if row else None
 
 
 def _square_cells_in(area: shapely.Geometry, cell: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from koban_geo.analysis.grid import Filter
-from koban_geo.store.crs import transformer
-from koban_geo.store.sql import meta_get, query
+from koban_geo.store.crs import stored_crs, transformer
+from koban_geo.store.sql import query
 
 Kernel = Literal["quartic", "gaussian"]
 BandwidthRule = Literal["nn", "silverman"]
@@ -302,7 +302,7 @@ def kde_for_store(
         "bandwidth_m": None if bandwidth_m is None else float(bandwidth_m),
         "bandwidth_rule": rule if bandwidth_m is None else "user",
         "kernel": kernel,
-        "crs": meta_get(con, "metric_crs"),
+        "crs": stored_crs(con),
         "total": 0.0,
         "n_locations": 0,
         "max_density": 0.0,

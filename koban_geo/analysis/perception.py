@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from koban_geo.analysis.kde import CountUnit
-from koban_geo.store.crs import checked_crs, metric_crs_for
-from koban_geo.store.sql import meta_get, query
+from koban_geo.store.crs import store_crs, stored_crs
+from koban_geo.store.sql import query
 
 FLAGS = ("concern_without_crime", "crime_without_concern", "both", "neither", "too_few")
 COLUMNS = [
@@ -65,13 +65,13 @@ COLUMNS = [
 
 
 def _metric_crs(con: duckdb.DuckDBPyConnection) -> str | None:
-    stored = meta_get(con, "metric_crs")
-    if stored:
-        return checked_crs(stored)
-    row = query(con, "perception_centre").fetchone()
-    if not row or row[0] is None:
-        return None
-    return metric_crs_for(float(row[0]), float(row[1]))
+    """The store's metric CRS, else the one for the areas' centre; None with neither (no areas)."""
+    if stored_crs(con) is None:
+        row = query(con, "perception_centre").fetchone()
+        if not row or row[0] is None:
+            return None
+        return store_crs(con, (row[0], row[1]))
+    return store_crs(con)
 
 
 def perception_vs_crime(

@@ -51,8 +51,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from koban_geo.analysis.grid import Filter, Grid
-from koban_geo.store.crs import checked_crs
-from koban_geo.store.sql import meta_get, query
+from koban_geo.store.crs import stored_crs
+from koban_geo.store.sql import query
 
 DEFAULT_BANDS: tuple[float, ...] = (0, 100, 200, 300)  # metres: within 100 m, 101-200 m, 201-300 m
 _TOLERANCE_M = 1e-6
@@ -171,8 +171,7 @@ def layer_names(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _crs(con: duckdb.DuckDBPyConnection, grid: Grid) -> str:
-    stored = meta_get(con, "metric_crs")
-    return checked_crs(stored) if stored else grid.crs
+    return stored_crs(con) or grid.crs
 
 
 def _snapping(con: duckdb.DuckDBPyConnection, flt: Filter, default_m: int) -> tuple[int, list[str]]:

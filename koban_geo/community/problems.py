@@ -54,9 +54,9 @@ import shapely.errors
 import shapely.geometry
 
 from koban_geo.privacy.scrub import scrub_text
-from koban_geo.store.crs import checked_crs, metric_crs_for
+from koban_geo.store.crs import store_crs
 from koban_geo.store.settings import Settings
-from koban_geo.store.sql import audit, meta_get, query, writing
+from koban_geo.store.sql import audit, query, writing
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
 STATUSES: tuple[str, ...] = ("scanning", "analysis", "response", "assessment", "closed")
@@ -122,11 +122,8 @@ class Problem:
 
 
 def metric_crs(con: duckdb.DuckDBPyConnection, geom: shapely.Geometry) -> str:
-    stored = meta_get(con, "metric_crs")
-    if stored:
-        return checked_crs(stored)
-    centre = geom.centroid
-    return metric_crs_for(centre.x, centre.y)
+    """The store's metric CRS, else the one for this place's centre (koban_geo.store.crs owns the choice)."""
+    return store_crs(con, lambda: (geom.centroid.x, geom.centroid.y))
 
 
 def _as_geometry(place: Any) -> shapely.Geometry:

@@ -25,9 +25,9 @@ from koban_geo.ingest.readers import (
 )
 from koban_geo.privacy.anonymise import AnonymisationParams
 from koban_geo.privacy.grouping import new_groups
-from koban_geo.store.crs import checked_crs, metric_crs_for
+from koban_geo.store.crs import FALLBACK, checked_crs, metric_crs_for, set_store_crs, stored_crs
 from koban_geo.store.settings import Settings
-from koban_geo.store.sql import audit, meta_get, meta_set, query, transaction
+from koban_geo.store.sql import audit, query, transaction
 
 Progress = Callable[[str], None]
 _SCRUB_BATCH = 200_000
@@ -35,7 +35,7 @@ _SCRUB_BATCH = 200_000
 
 def _choose_crs(con: duckdb.DuckDBPyConnection, settings: Settings, decimal_comma: bool) -> tuple[str, bool]:
     """The store's metric CRS, and whether this batch sets it (from the setting or the batch's median point)."""
-    stored = meta_get(con, "metric_crs")
+    stored = stored_crs(con)
     if stored:
         return stored, False
     if settings.metric_crs:
@@ -46,7 +46,7 @@ def _choose_crs(con: duckdb.DuckDBPyConnection, settings: Settings, decimal_comm
         {"dc": decimal_comma},
     ).fetchone()
     if not row or row[0] is None:
-        return "EPSG:3857", False  # nothing valid to place: every row is rejected anyway
+        return FALLBACK, False  # nothing valid to place: every row is rejected anyway
     return metric_crs_for(float(row[0]), float(row[1])), True
 
 
@@ -231,7 +231,7 @@ def ingest_concerns(
         with transaction(con):
             result.batch_id = new_batch_id(con)
             if crs_is_new:
-                meta_set(con, "metric_crs", crs)
+                set_store_crs(con, crs)
             groups = new_groups(con, source, settings.group_days)
             con.register("_groups", groups)
             stack.callback(con.unregister, "_groups")

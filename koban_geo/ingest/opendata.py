@@ -24,8 +24,8 @@ from koban_geo.ingest.readers import (
     sniff,
     utf8_copy,
 )
-from koban_geo.store.crs import checked_crs, metric_crs_for
-from koban_geo.store.sql import audit, meta_get, meta_set, query, transaction
+from koban_geo.store.crs import checked_crs, metric_crs_for, set_store_crs, stored_crs
+from koban_geo.store.sql import audit, query, transaction
 from koban_geo.store.taxonomy import policeuk_themes
 
 _CODE_PROPS = ("code", "id", "area_code", "areacode", "buurtcode", "wijkcode", "gemeentecode", "kod", "teryt",
@@ -133,12 +133,12 @@ def ingest_areas(
                              "name_field": name_field}  # fmt: skip
         with transaction(con):
             result.batch_id = new_batch_id(con)
-            if not meta_get(con, "metric_crs"):
+            if stored_crs(con) is None:
                 centre = con.execute(
                     "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Union_Agg(geom)) AS c FROM _areas_new)"
                 ).fetchone()
                 if centre and centre[0] is not None:
-                    meta_set(con, "metric_crs", metric_crs_for(float(centre[0]), float(centre[1])))
+                    set_store_crs(con, metric_crs_for(float(centre[0]), float(centre[1])))
             query(con, "areas_store", {"batch_id": result.batch_id})
             query(con, "areas_assign")
             result.accepted = len(features)
