@@ -13,8 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from koban_geo.ingest.batch import BatchResult, IngestError, file_sha256, previous_batch
+from koban_geo.ingest.batch import BatchResult, IngestError, previous_batch
 from koban_geo.ingest.concerns import Progress, ingest_concerns
+from koban_geo.store.hashing import file_sha256
 from koban_geo.store.settings import Settings
 
 __all__ = ["KINDS", "BatchResult", "IngestError", "detect_format", "ingest_file"]

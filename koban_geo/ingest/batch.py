@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -58,14 +56,6 @@ class BatchResult:
             "warnings": self.warnings,
             "exit_code": self.exit_code,
         }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def previous_batch(con: duckdb.DuckDBPyConnection, sha256: str, kind: str, source: str | None) -> int | None:

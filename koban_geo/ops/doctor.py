@@ -8,7 +8,6 @@ Checks only read: the store is opened read-only and never migrated here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from koban_geo.store.db import latest_version, load_spatial, spatial_extension_path
+from koban_geo.store.hashing import file_sha256
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import query
 
@@ -215,7 +215,7 @@ def check_assets() -> Check:
         path = (root / rel).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             missing.append(rel)
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        elif file_sha256(path) != digest:
             changed.append(rel)
     if missing or changed:
         parts = ([f"missing: {', '.join(missing[:5])}"] if missing else []) + (

@@ -10,7 +10,6 @@ See docs/operations.md for what each keeps and why.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -28,6 +27,7 @@ import duckdb
 
 from koban_geo import __version__
 from koban_geo.store.db import StoreError, connect, latest_version, load_spatial, migrations
+from koban_geo.store.hashing import file_sha256
 from koban_geo.store.recovery import rebuild_indexes, without_rtree
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import audit, query, quote_ident, writing
@@ -48,14 +48,6 @@ class MaintenanceError(StoreError):
 def _literal(text: str) -> str:
     """A SQL string literal (quotes doubled), for the one statement that takes no bound value: ATTACH."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
@@ -153,7 +145,7 @@ def backup(
             "schema_version": version,
             "tables": tables,
             "sequences": sequences,
-            "files": {STORE_FILE: {"sha256": _sha256(work / STORE_FILE),
+            "files": {STORE_FILE: {"sha256": file_sha256(work / STORE_FILE),
                                    "bytes": (work / STORE_FILE).stat().st_size}},
         }  # fmt: skip
         leftovers = sorted(p.name for p in work.iterdir() if p.name != STORE_FILE)
@@ -230,7 +222,7 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
         file = folder / name
         if Path(name).name != name or not file.is_file():
             raise MaintenanceError(f"{folder}: {name} is missing; the backup is incomplete")
-        if file.stat().st_size != facts.get("bytes") or _sha256(file) != facts.get("sha256"):
+        if file.stat().st_size != facts.get("bytes") or file_sha256(file) != facts.get("sha256"):
             raise MaintenanceError(
                 f"{folder}: {name} does not match its manifest (sha256): the backup is damaged; use another"
             )

@@ -2,8 +2,8 @@
 metric CRS, the theme taxonomy and language list, and what the store holds.
 
 Owns: opening and upgrading a store (`db`), where SQL and data files live (`resources`), `Settings`, the
-store"s metric CRS (`crs`), theme codes and labels and `LANGUAGES` (`taxonomy`), counts (`stats`).
+store's metric CRS (`crs`), file fingerprints (`hashing`), theme codes and labels and `LANGUAGES` (`taxonomy`), counts (`stats`).
 Imports: nothing else of koban_geo; every other subpackage imports this one.
 """
 
-__all__ = ["crs", "db", "resources", "settings", "stats", "taxonomy"]
+__all__ = ["crs", "db", "hashing", "resources", "settings", "stats", "taxonomy"]
