@@ -7,22 +7,18 @@ only: areas, Gi* cells, emerging cells, cluster outlines) and leaves out the cel
 
 >>> allowed_layers("public")
 ['areas', 'gistar', 'emerging', 'dbscan']
->>> class_breaks([1, 2, 3, 10, 20, 40, 80, 200])
-[3, 9, 25, 65, 200]
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from koban_geo.analysis.grid import Filter
+from koban_geo.outputs.classes import CLASSES, class_breaks, class_of
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError
 from koban_geo.store.settings import Settings
 
@@ -60,7 +56,6 @@ AGGREGATE_LAYERS = frozenset({AREAS, GISTAR, EMERGING, DBSCAN})  # what public a
 PUBLIC_LAYERS = frozenset({AREAS, GISTAR})
 DEFAULT_LAYERS = frozenset({AREAS, GISTAR})  # at most two layers on by default (issue 14)
 MAX_MARKERS = 2_000  # individual markers a map may hold; above this, recorded crime becomes a heat layer
-CLASSES = 5  # classes of the area choropleth
 # The emerging hot spot patterns a map draws, hot family first (strongest / newest first), then cold.
 EMERGING_CATEGORIES: tuple[str, ...] = tuple(
     f"{kind}_{family}"
@@ -175,27 +170,6 @@ def drawn_only(data: MapData) -> MapData:
     if EMERGING in layers:
         layers[EMERGING] = [(g, p) for g, p in layers[EMERGING] if p.get("category") in EMERGING_CATEGORIES]
     return replace(data, layers=layers)
-
-
-def class_breaks(counts: Sequence[int], classes: int = CLASSES) -> list[int]:
-    """Upper bounds of up to `classes` classes of positive counts (quantiles, rounded up to integers)."""
-    values = np.asarray([c for c in counts if c], dtype=float)
-    if values.size == 0:
-        return []
-    qs = np.quantile(values, np.linspace(0, 1, classes + 1)[1:])
-    return sorted({int(math.ceil(q)) for q in qs})
-
-
-def class_of(count: int, breaks: Sequence[int], classes: int = CLASSES) -> int:
-    """The class (0 .. classes-1) of a positive count under `breaks`.
-
-    >>> class_of(4, [3, 10, 25])
-    1
-    """
-    for i, upper in enumerate(breaks):
-        if count <= upper:
-            return min(i, classes - 1)
-    return classes - 1
 
 
 def extent(geoms: Iterable[Any]) -> tuple[float, float, float, float] | None:

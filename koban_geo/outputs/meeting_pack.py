@@ -26,6 +26,7 @@ import duckdb
 import shapely
 
 from koban_geo.analysis.grid import Filter
+from koban_geo.outputs.classes import class_breaks, class_of
 from koban_geo.privacy.audience import Audience, Policy
 from koban_geo.store.resources import data_dir
 from koban_geo.store.settings import Settings
@@ -261,17 +262,8 @@ def _shade(count: int | None | bool, breaks: Sequence[int]) -> str:
         return "url(#hidden)"
     if count == 0:
         return "#ffffff"
-    return SHADES[1 + sum(count > b for b in breaks[:-1])] if breaks else SHADES[1]
-
-
-def _breaks(values: Sequence[int]) -> list[int]:
-    """Upper bounds of up to five classes (quintiles of the shown non-zero counts)."""
-    shown = sorted(v for v in values if v)
-    if not shown:
-        return []
-    return sorted(
-        {shown[min(len(shown) - 1, math.ceil(q * len(shown)) - 1)] for q in (0.2, 0.4, 0.6, 0.8, 1.0)}
-    )
+    # the screen's class of the same count (koban_geo.outputs.classes): paper and screen shade alike
+    return SHADES[1 + class_of(count, breaks)] if breaks else SHADES[1]
 
 
 def _swatch(fill: str, stroke: str = "#555", dash: str = "") -> str:
@@ -301,7 +293,7 @@ def _map(
     if not geoms:
         return ""
     frame = _Frame(shapely.union_all(geoms).bounds)
-    breaks = _breaks([c for *_, c in areas if isinstance(c, int) and not isinstance(c, bool)])
+    breaks = class_breaks([c for *_, c in areas if isinstance(c, int) and not isinstance(c, bool)])
     out = [
         f'<figure><svg class="map" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'viewBox="-4 -4 {frame.width + 8:.1f} {frame.height + 8:.1f}" '

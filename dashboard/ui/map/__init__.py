@@ -28,7 +28,8 @@ _WHERE = {
     "ui.map.warmup": ("WARM_TIERS", "warm_default_maps"),
     "koban_geo.outputs.maplayers": ("AGGREGATE_LAYERS", "ANALYSIS_LAYERS", "AREAS", "CRIME", "DBSCAN",
                                     "DEFAULT_LAYERS", "EMERGING", "GISTAR", "KDE", "MAX_MARKERS", "OPEN_PREFIX",
-                                    "PUBLIC_LAYERS", "MapData", "allowed_layers", "class_breaks", "drawn_only"),
+                                    "PUBLIC_LAYERS", "MapData", "allowed_layers", "drawn_only"),
+    "koban_geo.outputs.classes": ("class_breaks",),
 }  # fmt: skip
 _NAMES = {name: module for module, names in _WHERE.items() for name in names}
 __all__ = sorted(name for name in _NAMES if not name.startswith("_"))

@@ -18,6 +18,7 @@ import numpy as np
 from koban_geo.analysis.grid import Filter
 from koban_geo.basemap import active_basemap
 from koban_geo.outputs import maplayers
+from koban_geo.outputs.classes import class_breaks, class_of
 from koban_geo.outputs.maplayers import (
     AREAS,
     CRIME,
@@ -29,8 +30,6 @@ from koban_geo.outputs.maplayers import (
     OPEN_PREFIX,
     PUBLIC_LAYERS,
     MapData,
-    class_breaks,
-    class_of,
 )
 from koban_geo.privacy.audience import Audience
 from koban_geo.store.settings import Settings
