@@ -366,19 +366,25 @@ def test_small_numbers_warning():
     z, bins = series("consecutive")
     counts = np.array([[50] * 9 + [3, 3, 3]])  # 9 in the last three slices, however many before
     category = one(z, bins, counts)
+    assert category.code == "consecutive_hot"  # the warning is added to the label, never changes the category
     assert category.small_numbers is True
     assert category.label == "a hotspot for the last 4 months (few reports: treat with care)"
     assert (
         label(category, "nl")
         == "al 4 maanden op rij een hotspot (weinig meldingen: voorzichtig interpreteren)"
     )
-    assert one(z, bins, np.array([[0] * 9 + [3, 3, 4]])).small_numbers is False  # 10 is enough
-    assert one(z, bins, np.array([[0] * 9 + [3, 3, 4]]), small_total=11).small_numbers is True
-    assert one(z, bins, np.array([[0] * 10 + [5, 5]]), small_window=2).small_numbers is False
-    assert (
-        one(z[:, -1:], bins[:, -1:], np.array([[9]])).small_numbers is True
-    )  # window longer than the series
-    assert one(z, bins, np.array([[9] * 9 + [np.nan, 4, 5]])).small_numbers is True  # missing counts as none
+
+    def flag(z: np.ndarray, bins: np.ndarray, counts: np.ndarray, **kw: float) -> tuple[str, bool]:
+        category = one(z, bins, counts, **kw)
+        return category.code, category.small_numbers
+
+    assert flag(z, bins, np.array([[0] * 9 + [3, 3, 4]])) == ("consecutive_hot", False)  # 10 is enough
+    assert flag(z, bins, np.array([[0] * 9 + [3, 3, 4]]), small_total=11) == ("consecutive_hot", True)
+    assert flag(z, bins, np.array([[0] * 10 + [5, 5]]), small_window=2) == ("consecutive_hot", False)
+    # window longer than the series
+    assert flag(z[:, -1:], bins[:, -1:], np.array([[9]])) == ("new_hot", True)
+    # missing counts as none
+    assert flag(z, bins, np.array([[9] * 9 + [np.nan, 4, 5]])) == ("consecutive_hot", True)
 
 
 def test_translations_cover_every_code_and_unit():
@@ -389,6 +395,7 @@ def test_translations_cover_every_code_and_unit():
         for sign in (1, -1):
             for unit in ("week", "month"):
                 category = one(*series(pattern, sign), unit=unit, small_total=1e9)
+                assert category.code == f"{pattern}_{'hot' if sign > 0 else 'cold'}"
                 for lang in LANGS:
                     text = label(category, lang)
                     assert "{" not in text and text.endswith(")"), (lang, text)
@@ -456,3 +463,10 @@ def test_many_cells_at_once():
     counts = rng.poisson(4, size=bins.shape)
     out = classify(z, bins, counts)  # speed is measured in bench/hotspots.py, not asserted here
     assert len(out) == n_cells and all(c.code in CODES for c in out)
+    # every row is classified as if alone: a sample against the cell-by-cell reading of the rules
+    for i in range(0, n_cells, 25):
+        assert out[i].code == reference(list(bins[i]), z[i]), i
+    # hot, cold and neither all occur, so the sample compares both families
+    assert {"no_pattern", "oscillating_hot", "oscillating_cold"} <= {
+        out[i].code for i in range(0, n_cells, 25)
+    }
