@@ -29,6 +29,9 @@ def _config(module: str, tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection = [{quoted}]\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
         'also_copy = ["sql", "data", "dashboard"]\n'
+        # every mutant from a fresh fork server: forked from mutmut's own process, a mutant inherits the caches
+        # (perturbation tables, taxonomy) that the stats run filled, and a mutant of a cached function survives
+        'process_isolation = "forkserver"\n'
     )
 
 
