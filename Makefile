@@ -22,12 +22,13 @@ $(VENV)/bin/python:
 	$(PIP) install --quiet --upgrade pip
 
 # Pinned installs: constraints.txt holds the exact versions of everything (regenerate with `make lock`).
+# The library's own dependencies are the core; the dashboard's (Streamlit, folium, ...) are the `[app]` extra.
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
-	$(PIP) install --quiet -c constraints.txt -e .
+	$(PIP) install --quiet -c constraints.txt -e '.[app]'
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	$(PIP) install --quiet -c constraints.txt -e '.[app,test]'
 	@touch $@
 
 install: $(VENV)/.installed assets

@@ -1,6 +1,8 @@
 """The house rules of the package, checked by reading its source with `ast` (no import side effects).
 
-- `import koban_geo` pulls in no Streamlit and no folium;
+- `import koban_geo` pulls in no Streamlit and no folium, and no module of koban_geo imports a package of the
+  `[app]` extra (streamlit, streamlit-folium, folium, authlib, segno), even inside a function: the library
+  installs and runs without them;
 - imports between subpackages only go downwards (the order in LAYERS), and no module imports a `_private`
   name of another module;
 - there is no import cycle between modules, counting imports inside functions too;
@@ -132,10 +134,14 @@ def test_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
+# The packages of pyproject's `[app]` extra (and branca, which comes with folium), as imported.
+APP_ONLY = frozenset({"streamlit", "folium", "streamlit_folium", "branca", "authlib", "segno"})
+
+
 def test_importing_the_library_loads_no_ui_framework() -> None:
     code = (
         "import sys, koban_geo, koban_geo.analysis.hotspots, koban_geo.outputs.export, koban_geo.cli.main\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'streamlit', 'folium', 'streamlit_folium', 'branca'})\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {set(APP_ONLY)!r})\n"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -162,3 +168,35 @@ def test_dashboard_has_no_sql() -> None:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.search(node.value):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, found
+
+
+def test_the_library_never_imports_the_app_extra() -> None:
+    found = []
+    for path in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            found += [
+                f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names if n.split(".")[0] in APP_ONLY
+            ]
+    assert not found, found
+
+
+def test_the_app_extra_holds_the_app_packages() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    core, app = names(project["dependencies"]), names(project["optional-dependencies"]["app"])
+    assert {"streamlit", "streamlit-folium", "folium", "authlib", "segno"} <= app
+    assert not core & app, core & app
+    assert "babel" in core  # the library's own strings are translated too
+    assert (PKG / "py.typed").is_file()
