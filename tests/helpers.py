@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 STORE_TABLES = ("concerns", "crime", "areas", "layers", "area_stats", "ingest_batches")
 
@@ -94,3 +96,69 @@ def batch_record(con: duckdb.DuckDBPyConnection, batch_id: int, kind: str = "con
         "VALUES (?, ?, 'test', 'test', 'x', 0, 0, 0, 0, '{}', '[]', now(), now()) ON CONFLICT DO NOTHING",
         [batch_id, kind],
     )
+
+
+# Where a hand-written concern's point comes from (fixed SQL, chosen by `add_concerns`'s arguments).
+_GEOMETRY = {
+    "lonlat": "ST_Point(lon::DOUBLE, lat::DOUBLE)",
+    "metric": "ST_Transform(ST_Point(x::DOUBLE, y::DOUBLE), $crs, 'EPSG:4326', always_xy := true)",
+    "snapped": "koban_round6(koban_snap(ST_Point(x::DOUBLE, y::DOUBLE), $snap_m, $crs))",
+}
+_OPTIONAL = ("area_code", "group_id", "description")
+
+
+def add_concerns(
+    con: duckdb.DuckDBPyConnection,
+    rows: Iterable[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    source: str = "test",
+    batch_id: int = 1,
+    snap_m: int = 100,
+    crs: str | None = None,
+    snap: bool = False,
+    theme_source: str = "given",
+    with_batch: bool = True,
+    with_keys: bool = True,
+) -> int:
+    """Concerns written by hand, stored as ingest stores them; the one way tests put concerns in a store.
+
+    Each row: id, reported_at (datetime or ISO text), theme, and lon/lat (EPSG:4326), or x/y in `crs` (a metric
+    CRS; `snap=True` snaps them to the centre of their `snap_m` square and rounds to 6 decimals, as ingest
+    does); optional area_code, group_id, description. With them: the batch record of `batch_id` (without it the
+    next read-write open deletes the rows as a torn batch; `with_batch=False` makes such rows on purpose) and the
+    cell keys (`fill_place_keys`, recomputed for every row). Returns the number of rows written.
+    """
+    frame = pd.DataFrame(rows).copy() if not isinstance(rows, pd.DataFrame) else rows.copy()
+    if frame.empty:
+        return 0
+    for column in _OPTIONAL:
+        if column not in frame:
+            frame[column] = None
+    kind = "lonlat" if "lon" in frame else "snapped" if snap else "metric"
+    if kind != "lonlat" and crs is None:
+        raise ValueError("rows with x/y need the metric crs they are in")
+    params: dict[str, Any] = {
+        "source": source,
+        "batch_id": batch_id,
+        "snap_m": snap_m,
+        "theme_source": theme_source,
+    }
+    if kind != "lonlat":
+        params["crs"] = crs
+    if with_batch:
+        batch_record(con, batch_id)
+    con.register("_test_concerns", frame)
+    try:
+        con.execute(
+            "INSERT INTO concerns (source, id, reported_at, theme, theme_source, description, geom, snap_m, "
+            "batch_id, area_code, group_id) "
+            "SELECT $source, id::VARCHAR, reported_at::TIMESTAMP, theme::VARCHAR, $theme_source, "
+            f"description::VARCHAR, {_GEOMETRY[kind]}, $snap_m, $batch_id, area_code::VARCHAR, "
+            "group_id::VARCHAR FROM _test_concerns",
+            params,
+        )
+    finally:
+        con.unregister("_test_concerns")
+    if with_keys:
+        fill_place_keys(con)
+    return len(frame)

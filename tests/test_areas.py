@@ -14,7 +14,7 @@ from koban_geo.privacy.audience import PrivacyError
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
-from tests.helpers import fill_place_keys
+from tests.helpers import add_concerns
 
 # Five side-by-side squares in central Helsinki; (area, theme) -> reports. k is 5 (the default k_min).
 # A (2) is under k; hiding it alone would leave it recoverable from the shown total, so the next smallest
@@ -46,14 +46,7 @@ def small(con):
         i = "ABCDE".index(area)
         rows += [(f"{area}-{theme}-{j}", theme, area, 24.9325 + i * 0.005) for j in range(n)]
     frame = pd.DataFrame(rows, columns=["id", "theme", "area_code", "lon"])
-    con.register("_rows", frame)
-    con.execute(
-        """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id, area_code)
-        SELECT 'test', id, TIMESTAMP '2025-03-01 10:00', theme, 'given', ST_Point(lon, 60.1625), 100, 1, area_code
-        FROM _rows"""
-    )
-    con.unregister("_rows")
-    fill_place_keys(con)
+    add_concerns(con, frame.assign(lat=60.1625, reported_at=datetime(2025, 3, 1, 10)))
     return con
 
 
@@ -198,10 +191,13 @@ def test_bounds_are_the_areas_else_the_concerns(con):
     from koban_geo.analysis.areas import bounds
 
     assert bounds(con) is None  # an empty store
-    con.execute(
-        """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id)
-        VALUES ('test', 'a', TIMESTAMP '2025-03-01 10:00', 'noise', 'given', ST_Point(24.95, 60.17), 100, 1),
-               ('test', 'b', TIMESTAMP '2025-03-01 10:00', 'noise', 'given', ST_Point(24.97, 60.18), 100, 1)"""
+    when = datetime(2025, 3, 1, 10)
+    add_concerns(
+        con,
+        [
+            {"id": "a", "reported_at": when, "theme": "noise", "lon": 24.95, "lat": 60.17},
+            {"id": "b", "reported_at": when, "theme": "noise", "lon": 24.97, "lat": 60.18},
+        ],
     )
     assert bounds(con) == pytest.approx((24.95, 60.17, 24.97, 60.18))
     con.execute(

@@ -33,6 +33,7 @@ from koban_geo.analysis.backtest import (
     study_grid,
 )
 from koban_geo.ops.demo import POLICEUK_HEADER, REFERENCE_DAY, write_demo_inputs
+from tests.helpers import add_concerns
 
 UTM35 = "EPSG:32635"  # Helsinki
 TO_LONLAT = Transformer.from_crs(UTM35, "EPSG:4326", always_xy=True)
@@ -363,11 +364,9 @@ def test_model_follows_a_hotspot_that_moved() -> None:
 
 
 def _insert_concern(con, n: int, when: str, theme: str, lon: float, lat: float, group: str | None) -> None:
-    con.execute(
-        "INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id, group_id) "
-        "VALUES ('t', ?, ?, ?, 'given', ST_Point(?, ?), 50, 1, ?)",
-        [f"c{n}", datetime.fromisoformat(when), theme, lon, lat, group],
-    )
+    row = {"id": f"c{n}", "reported_at": datetime.fromisoformat(when), "theme": theme, "lon": float(lon), "lat": float(lat),
+           "group_id": group}  # fmt: skip
+    add_concerns(con, [row], source="t", snap_m=50, with_keys=False)
 
 
 def test_backtest_store_on_concerns_by_month(con) -> None:

@@ -12,7 +12,7 @@ from pyproj import Transformer
 from koban_geo.analysis.clusters import auto_min_reports, clusters_geojson, dbscan_clusters
 from koban_geo.analysis.grid import Filter
 from koban_geo.store.sql import meta_set
-from tests.helpers import fill_place_keys
+from tests.helpers import add_concerns
 
 CRS = "EPSG:32635"  # UTM 35N: central Helsinki
 X0, Y0 = 385050.0, 6672050.0  # a 100 m grid centre
@@ -33,16 +33,7 @@ def add(con, x, y, n, theme="noise", *, start=T0, step=timedelta(0), group=None,
             "group_id": group,
         }
     )
-    con.register("_rows", rows)
-    con.execute(
-        """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id, group_id)
-        SELECT 'test', id, reported_at, theme, 'given',
-               ST_Transform(ST_Point(x, y), $crs, 'EPSG:4326', always_xy := true), 100, 1, group_id
-        FROM _rows""",
-        {"crs": CRS},
-    )
-    con.unregister("_rows")
-    fill_place_keys(con)
+    add_concerns(con, rows, crs=CRS)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from koban_geo.privacy.cellkey import MAX_NOISE, perturbation_table
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import meta_set
-from tests.helpers import fill_place_keys
+from tests.helpers import add_concerns
 
 AREAS = "ABCD"
 K = 5
@@ -54,14 +54,8 @@ def _fill(con: duckdb.DuckDBPyConnection, counts: dict[tuple[str, str, int], int
         i = AREAS.index(area)
         rows += [(f"{area}-{theme}-{month}-{j}", theme, area, 24.9305 + i * 0.005 + (j % 4) * 0.001,
                   datetime(2025, month, 10)) for j in range(n)]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["id", "theme", "area_code", "lon", "reported"])
-    con.register("_rows", frame)
-    con.execute(
-        """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id, area_code)
-        SELECT 'test', id, reported, theme, 'given', ST_Point(lon, 60.1625), 100, 1, area_code FROM _rows"""
-    )
-    con.unregister("_rows")
-    fill_place_keys(con)
+    frame = pd.DataFrame(rows, columns=["id", "theme", "area_code", "lon", "reported_at"]).assign(lat=60.1625)
+    add_concerns(con, frame)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import koban_geo.ops.doctor as doctor
 from koban_geo.ops.doctor import Check, run_checks
 from koban_geo.store.db import connect, latest_version
 from koban_geo.store.settings import Settings
+from tests.helpers import add_concerns
 
 
 @pytest.fixture
@@ -84,10 +85,8 @@ def test_a_newer_schema(settings: Settings) -> None:
 
 def test_rows_without_their_batch_and_a_missing_index(settings: Settings) -> None:
     con = connect(settings.db)
-    con.execute(
-        "INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id) "
-        "VALUES ('s', '1', '2025-01-01', 'noise', 'given', ST_Point(24.94, 60.17), 100, 42)"
-    )
+    row = {"id": "1", "reported_at": "2025-01-01", "theme": "noise", "lon": 24.94, "lat": 60.17}
+    add_concerns(con, [row], source="s", batch_id=42, with_batch=False, with_keys=False)  # a torn batch's row
     con.execute("INSERT INTO meta VALUES ('pending_indexes', '[]')")
     con.close()
     found = by_name(doctor.check_store(settings))

@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 import h3
 import numpy as np
-import pyarrow as pa
 import pytest
 import shapely
 from pyproj import Transformer
@@ -24,6 +23,7 @@ from koban_geo.analysis.grid import (
 from koban_geo.ingest import ingest_file
 from koban_geo.store.sql import meta_get, meta_set, query
 from tests.helpers import HELSINKI_AREAS, fill_place_keys, write_areas, write_text
+from tests.helpers import add_concerns as store_concerns
 
 CRS = "EPSG:32635"  # UTM 35N, the CRS the Helsinki test areas give a store
 T0 = datetime(2025, 6, 1, 12)
@@ -37,28 +37,15 @@ def add_concerns(con, rows: Iterable[Row], *, source: str = "test") -> None:
     if meta_get(con, "metric_crs") is None:
         meta_set(con, "metric_crs", CRS)
     start = con.execute("SELECT count(*) FROM concerns").fetchone()[0]
-    table = pa.table(
-        {
-            "i": pa.array(range(start, start + len(rows)), pa.int64()),
-            "ix": pa.array([r[0] for r in rows], pa.int64()),
-            "iy": pa.array([r[1] for r in rows], pa.int64()),
-            "theme": pa.array([r[2] for r in rows], pa.string()),
-            "reported": pa.array([r[3] for r in rows], pa.timestamp("us")),
-            "grp": pa.array([r[4] for r in rows], pa.string()),
-        }
-    )
-    con.register("_test_rows", table)
-    try:
-        con.execute(
-            """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id, group_id)
-               SELECT $source, 'c' || i::VARCHAR, reported, theme, 'given',
-                      koban_round6(koban_snap(ST_Point(ix * 100 + 50, iy * 100 + 50), 100, $crs)), 100, 1, grp
-               FROM _test_rows""",
-            {"source": source, "crs": meta_get(con, "metric_crs")},
-        )
-    finally:
-        con.unregister("_test_rows")
-    fill_place_keys(con)
+    store_concerns(
+        con,
+        [
+            {"id": f"c{start + i}", "x": ix * 100 + 50, "y": iy * 100 + 50, "theme": theme, "reported_at": when,
+             "group_id": group}
+            for i, (ix, iy, theme, when, group) in enumerate(rows)
+        ],
+        source=source, crs=meta_get(con, "metric_crs"), snap=True,
+    )  # fmt: skip
     query(con, "areas_assign")
 
 

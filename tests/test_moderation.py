@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from koban_geo.privacy import moderation
 from koban_geo.privacy.moderation import redact_description, review_queue, set_theme
+from tests.helpers import add_concerns
 
 
 def _add_concern(con, description: str) -> None:
-    con.execute(
-        """INSERT INTO concerns
-               (source, id, reported_at, theme, theme_source, description, geom, snap_m, batch_id)
-           VALUES ('fixmystreet', 'c-1', TIMESTAMP '2024-03-12 22:00:00', 'noise', 'given', ?,
-                   ST_Point(4.90, 52.37), 100, 1)""",
-        [description],
-    )
+    row = {"id": "c-1", "reported_at": datetime(2024, 3, 12, 22), "theme": "noise", "description": description,
+           "lon": 4.90, "lat": 52.37}  # fmt: skip
+    add_concerns(con, [row], source="fixmystreet", with_keys=False)
 
 
 def test_redact_description_scrubs_stores_and_audits(con) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from koban_geo.analysis.perception import COLUMNS, FLAGS, perception_vs_crime
-from tests.helpers import fill_place_keys
+from tests.helpers import add_concerns as store_concerns
 
 # Five 0.018° x 0.009° squares (about 1 km x 1 km) in a row across central Helsinki.
 AREAS = {f"A{i}": 24.90 + 0.018 * (i - 1) for i in range(1, 6)}
@@ -28,15 +28,10 @@ def add_concerns(con, area, n, theme, start=datetime(2025, 3, 1, 12)):
             "theme": theme,
             "area_code": area,
             "lon": AREAS[area] + 0.009,
+            "lat": 60.1645,
         }
     )
-    con.register("_rows", rows)
-    con.execute(
-        """INSERT INTO concerns (source, id, reported_at, theme, theme_source, geom, snap_m, batch_id, area_code)
-        SELECT 'test', id, reported_at, theme, 'given', ST_Point(lon, 60.1645), 100, 1, area_code FROM _rows"""
-    )
-    con.unregister("_rows")
-    fill_place_keys(con)
+    store_concerns(con, rows)
 
 
 def add_crime(con, area, n, crime_type, theme, month=date(2025, 3, 1)):
