@@ -263,6 +263,23 @@ def test_boundaries_and_overlaps(bins, code):
     assert one(np.full(b.shape, 2.0) * np.sign(b), b).code == code
 
 
+@pytest.mark.parametrize(
+    ("bins", "z", "code", "n"),
+    [
+        ([0] + [2] * 9, None, "persistent_hot", 9),  # exactly 90 % (9 of 10) is in
+        ([0] + [2] * 11, FLAT, "persistent_hot", 11),  # the number counts from the first hot slice
+        ([0] + [2] * 11, RISING[::-1] + 1, "diminishing_hot", 11),
+        ([0] + [2] * 11, RISING, "intensifying_hot", 11),
+        ([2] * 18 + [0, 0], None, "historical_hot", 2),  # not hot for the last two slices
+    ],
+)
+def test_label_numbers_count_from_the_right_slice(bins, z, code, n):
+    """Written for mutation testing (docs/testing.md): the 12-slice series above start hot at slice 0."""
+    b = np.array([bins])
+    category = one(1.2 * b if z is None else np.asarray(z, dtype=float)[None, :], b)
+    assert (category.code, category.label_params["n"]) == (code, n)
+
+
 def test_min_confidence_raises_the_bar():
     b = np.array([[0] * 11 + [1]])
     assert one(1.2 * b, b).code == "new_hot"
