@@ -66,3 +66,9 @@ def test_the_smallest_k_that_fits_the_noise() -> None:
     assert perturbation_table(5) is perturbation_table(5)  # built once per k
     with pytest.raises(ValueError):
         perturbation_table(5).rows[0, 0] = 1  # read-only: nobody can change the published noise
+
+
+def test_published_counts_are_whole_numbers_whatever_the_input_dtype() -> None:
+    # counts and keys may come out of pandas as floats (a column with a NULL): the result is still int64
+    out = perturb(np.array([9.0, 3.0, 7.0]), np.array([255.0, 0.0, 0.0]), perturbation_table(5))
+    assert out.dtype == np.int64 and out.tolist() == [11, 3, 5]

@@ -189,7 +189,7 @@ def test_hot_series_classify_exactly(pattern):
     _, _, text, n = HOT_SERIES[pattern]
     assert category.code == f"{pattern}_hot"
     assert category.hot is True
-    assert category.label == text == label(category, "en")
+    assert category.label == text == label(category, "en") == label(category)  # English by default
     assert category.label_params == {
         "n": n,
         "unit": "month",
