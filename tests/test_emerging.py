@@ -466,6 +466,14 @@ def test_input_checks():
         classify(z, bins, counts, min_confidence=0)
     with pytest.raises(ValueError, match="alpha"):
         classify(z, bins, counts, alpha=1.5)
+    with pytest.raises(ValueError, match="-3..3"):
+        classify(z, bins - 4, counts)  # -4 is as wrong as 4
+    with pytest.raises(ValueError, match="small_window must be at least 1"):
+        classify(z, bins, counts, small_window=0)
+    # the edges of the accepted ranges (mutation testing: 99 % and a one-slice window were never asked for)
+    b = np.array([[0, 0, 0, 3]])
+    assert one(1.2 * b, b, min_confidence=3).code == "new_hot"
+    assert one(1.2 * b, b, np.array([[0, 0, 0, 9]]), small_window=1).small_numbers is True
     assert classify(np.zeros((0, 4)), np.zeros((0, 4), dtype=int), np.zeros((0, 4))) == []
     # Whole-number floats are accepted as bins, and NaN z (no Gi* for a slice) is left out of the trend.
     z_nan = np.array([[np.nan, 2.0, 2.0, 2.0]])
