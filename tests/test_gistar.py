@@ -220,6 +220,17 @@ def test_planted_hot_cluster_is_plus_three_at_the_centre_and_zero_far_away(helsi
         hotspot_cells(helsinki, grid, weights="distance")
     perm = hotspot_cells(helsinki, grid, Filter(themes=("noise",)), permutations=199, seed=2, fdr=False)
     assert perm.set_index(["ix", "iy"]).loc[(cx, cy), "gi_p"] == pytest.approx(2 / 200)
+    # (from mutation testing) FDR is on unless turned off: without it, chance cells of the background are bins too
+    unadjusted = gi_bins(cells["gi_z"].to_numpy(), cells["gi_p"].to_numpy(), fdr=False)
+    np.testing.assert_array_equal(
+        cells["gi_bin"], gi_bins(cells["gi_z"].to_numpy(), cells["gi_p"].to_numpy())
+    )
+    assert (unadjusted != 0).sum() > (cells["gi_bin"] != 0).sum()
+    # the seed makes permutation p-values repeatable
+    again = hotspot_cells(helsinki, grid, Filter(themes=("noise",)), permutations=199, seed=2, fdr=False)
+    np.testing.assert_array_equal(again["gi_p"], perm["gi_p"])
+    with pytest.raises(ValueError, match="'queen' or 'distance', not 'rook'"):
+        hotspot_cells(helsinki, grid, weights="rook")  # type: ignore[arg-type]
 
 
 def test_hotspot_cells_on_hexagons(helsinki):  # noqa: F811
