@@ -116,6 +116,22 @@ def test_single_small_cell_gets_a_complementary_partner():
     assert out.totals["area_code"]["count"].tolist() == [31] and out.suppressed == 2
 
 
+def test_zero_and_missing_counts_are_published_as_zero_not_hidden():
+    """(From mutation testing.) A zero cell says nothing about anyone: it is shown as 0, and a missing count
+    (a cell with no concerns after an outer join) is a zero, neither hidden nor a reason to hide others."""
+    cells = {("A", "noise"): 20, ("A", "litter"): 0, ("B", "noise"): 30, ("C", "noise"): 0}
+    table = area_theme(cells, dict.fromkeys(cells, ZERO_NOISE))
+    table["count"] = table["count"].astype(float)
+    table.loc[table["area_code"] == "C", "count"] = np.nan
+    out = release(table, "public", SETTINGS, groups=["area_code"])
+    shown = {
+        (a, t): n
+        for a, t, n in zip(out.frame["area_code"], out.frame["theme"], out.frame["count"], strict=True)
+    }
+    assert shown == {("A", "noise"): 20, ("A", "litter"): 0, ("B", "noise"): 30, ("C", "noise"): 0}
+    assert out.suppressed == 0 and not out.frame["suppressed"].any()
+
+
 def test_officer_sees_flagged_sensitive_rows_and_text():
     table = pd.DataFrame(
         {"theme": ["domestic", "noise"], "description": ["x", "y"], "geometry": [shapely.Point(0, 0)] * 2}
@@ -130,6 +146,11 @@ def test_precision_note_in_every_language():
         note = policy.precision_note(lang)
         assert "100" in note and "5" in note
     assert "500" in Policy.for_audience("officer", SETTINGS).precision_note("nl")
+    # (from mutation testing) each language its own text, English for any other, and the tiers differ
+    notes = {lang: policy.precision_note(lang) for lang in ("en", "nl", "fr", "pl", "fi", "es", "pt")}
+    assert len(set(notes.values())) == len(notes)
+    assert policy.precision_note("de") == notes["en"]
+    assert Policy.for_audience("officer", SETTINGS).precision_note("en") != notes["en"]
 
 
 _tables = st.dictionaries(
