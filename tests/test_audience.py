@@ -12,8 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
+from koban_geo.analysis.grid import Filter
+from koban_geo.privacy.audience import Audience, Policy, PrivacyError, audience_filter, release
 from koban_geo.store.settings import Settings
+from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 
@@ -130,6 +132,19 @@ def test_zero_and_missing_counts_are_published_as_zero_not_hidden():
     }
     assert shown == {("A", "noise"): 20, ("A", "litter"): 0, ("B", "noise"): 30, ("C", "noise"): 0}
     assert out.suppressed == 0 and not out.frame["suppressed"].any()
+
+
+def test_audience_filter_narrows_the_themes_a_tier_may_count():
+    public, officer = Policy.for_audience("public", SETTINGS), Policy.for_audience("officer", SETTINGS)
+    every_open = tuple(c for c in theme_codes() if c not in sensitive_codes())
+    assert audience_filter(Filter(), public).themes == every_open  # none named: the non-sensitive ones
+    assert audience_filter(Filter(), officer).themes == every_open  # officers too, unless they name one
+    named = Filter(themes=("noise", "domestic"), unit="reports")
+    assert audience_filter(named, officer) == Filter(themes=("noise", "domestic"), unit="reports")
+    assert audience_filter(named, public) == Filter(themes=("noise",), unit="reports")  # the rest is kept
+    assert audience_filter(Filter(themes=("hate",)), public).themes == ()
+    with pytest.raises(ValueError, match="unknown theme code.s.: nosie, xx"):
+        audience_filter(Filter(themes=("xx", "nosie", "noise")), officer)
 
 
 def test_officer_sees_flagged_sensitive_rows_and_text():
