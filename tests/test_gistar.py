@@ -229,6 +229,10 @@ def test_planted_hot_cluster_is_plus_three_at_the_centre_and_zero_far_away(helsi
     # the seed makes permutation p-values repeatable
     again = hotspot_cells(helsinki, grid, Filter(themes=("noise",)), permutations=199, seed=2, fdr=False)
     np.testing.assert_array_equal(again["gi_p"], perm["gi_p"])
+    # with permutations the bins follow the permutation p-values, not the normal ones
+    z_p = perm["gi_z"].to_numpy()
+    np.testing.assert_array_equal(perm["gi_bin"], gi_bins(z_p, perm["gi_p"].to_numpy(), fdr=False))
+    assert (perm["gi_bin"].to_numpy() != gi_bins(z_p, fdr=False)).any()
     with pytest.raises(ValueError, match="'queen' or 'distance', not 'rook'"):
         hotspot_cells(helsinki, grid, weights="rook")  # type: ignore[arg-type]
 
