@@ -39,6 +39,9 @@ def test_mann_kendall_hand_computed():
     assert result.p == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-12)
     assert result.tau == pytest.approx(7 / math.sqrt(90), rel=1e-12)
     assert result.trend == "none"  # p = 0.13
+    # two points: S = +-1, Var(S) = 1, tau = +-1 and z = 0 (the continuity correction takes S to 0)
+    up, down = mann_kendall(np.array([1.0, 2.0])), mann_kendall(np.array([2.0, 1.0]))
+    assert (up.s, up.tau, up.z, down.tau) == (1, 1.0, 0.0, -1.0)
 
 
 def test_mann_kendall_significant_example():
@@ -466,6 +469,8 @@ def test_input_checks():
         classify(z, bins, counts, min_confidence=0)
     with pytest.raises(ValueError, match="alpha"):
         classify(z, bins, counts, alpha=1.5)
+    with pytest.raises(ValueError, match="alpha"):
+        classify(z, bins, counts, alpha=1.0)  # a level of 1 makes every trend significant
     with pytest.raises(ValueError, match="-3..3"):
         classify(z, bins - 4, counts)  # -4 is as wrong as 4
     with pytest.raises(ValueError, match="small_window must be at least 1"):
