@@ -120,8 +120,10 @@ def test_single_small_cell_gets_a_complementary_partner():
 
 def test_zero_and_missing_counts_are_published_as_zero_not_hidden():
     """(From mutation testing.) A zero cell says nothing about anyone: it is shown as 0, and a missing count
-    (a cell with no concerns after an outer join) is a zero, neither hidden nor a reason to hide others."""
-    cells = {("A", "noise"): 20, ("A", "litter"): 0, ("B", "noise"): 30, ("C", "noise"): 0}
+    (a cell with no concerns after an outer join) is a zero, neither hidden nor a reason to hide others; a count
+    of exactly k is shown."""
+    k = Policy.for_audience("public", SETTINGS).k
+    cells = {("A", "noise"): 20, ("A", "litter"): 0, ("B", "noise"): 30, ("C", "noise"): 0, ("D", "noise"): k}
     table = area_theme(cells, dict.fromkeys(cells, ZERO_NOISE))
     table["count"] = table["count"].astype(float)
     table.loc[table["area_code"] == "C", "count"] = np.nan
@@ -130,7 +132,13 @@ def test_zero_and_missing_counts_are_published_as_zero_not_hidden():
         (a, t): n
         for a, t, n in zip(out.frame["area_code"], out.frame["theme"], out.frame["count"], strict=True)
     }
-    assert shown == {("A", "noise"): 20, ("A", "litter"): 0, ("B", "noise"): 30, ("C", "noise"): 0}
+    assert shown == {
+        ("A", "noise"): 20,
+        ("A", "litter"): 0,
+        ("B", "noise"): 30,
+        ("C", "noise"): 0,
+        ("D", "noise"): k,
+    }
     assert out.suppressed == 0 and not out.frame["suppressed"].any()
 
 
@@ -165,6 +173,7 @@ def test_precision_note_in_every_language():
     notes = {lang: policy.precision_note(lang) for lang in ("en", "nl", "fr", "pl", "fi", "es", "pt")}
     assert len(set(notes.values())) == len(notes)
     assert policy.precision_note("de") == notes["en"]
+    assert policy.precision_note() == notes["en"]  # English by default
     assert Policy.for_audience("officer", SETTINGS).precision_note("en") != notes["en"]
 
 
