@@ -368,8 +368,8 @@ class PhoneApp:
         if found is None:
             found = await run_in_threadpool(_MEETINGS.entry, con, code) if code else None
         meeting = found.meeting if found is not None else None
-        if meeting is None or device is None or meeting.status != "open":  # said by the page as before
-            return await run_in_threadpool(_post, con, request, device, lang, body)
+        if found is None or meeting is None or device is None or meeting.status != "open":
+            return await run_in_threadpool(_post, con, request, device, lang, body)  # said as before
         form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=64)
         if not hmac.compare_digest((form.get("csrf") or [""])[0].encode(), csrf_token(device).encode()):
             return await run_in_threadpool(_error_page, con, meeting, device, lang, "expired", {}, 403)
