@@ -112,11 +112,17 @@ class _Meetings:
         self._reading: dict[tuple[int, str], threading.Lock] = {}
         self._found: dict[tuple[int, str], _Found] = {}
 
-    def peek(self, con: duckdb.DuckDBPyConnection, code: str) -> _Found | None:
-        """The cached, still fresh entry for `code` (no store read; safe on the event loop), else None."""
+    def peek(self, con: duckdb.DuckDBPyConnection, code: str, *, ballot: bool = False) -> _Found | None:
+        """The cached, still fresh entry for `code` (no store read; safe on the event loop), else None.
+        `ballot`: an open meeting's entry serves a ballot even when stale: its items and rules are fixed once
+        open, and the writer checks in its own transaction that the meeting is still open (and the slip)."""
         clean = normalise_code(code)
         hit = self._found.get((id(con), clean)) if clean else None
-        return hit if hit is not None and hit.expires > time.monotonic() else None
+        if hit is None:
+            return None
+        if hit.expires > time.monotonic():
+            return hit
+        return hit if ballot and hit.meeting is not None and hit.meeting.status == "open" else None
 
     def get(self, con: duckdb.DuckDBPyConnection, code: str) -> Meeting | None:
         found = self.entry(con, code)
@@ -364,7 +370,7 @@ class PhoneApp:
         lang, device = pick_lang(request), _device(request)
         con = self.connect()
         code = request.query_params.get("meeting", "").strip()
-        found = _MEETINGS.peek(con, code) if code else None
+        found = _MEETINGS.peek(con, code, ballot=True) if code else None
         if found is None:
             found = await run_in_threadpool(_MEETINGS.entry, con, code) if code else None
         meeting = found.meeting if found is not None else None
