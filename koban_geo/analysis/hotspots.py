@@ -73,6 +73,7 @@ def hotspots(
     min_reports: int | None = None,
     significant_only: bool = False,
     complete_slices: bool = False,
+    all_cells: bool | None = None,
 ) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
     """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
 
@@ -89,8 +90,15 @@ def hotspots(
     (the filter's end, when the data reach it), not at the filter's end: a window that runs to today past
     the last report would otherwise end in an empty or partial slice and find no pattern. The slices used
     are in meta["slices"], and meta["slices_end"] says where they end (exclusive).
+
+    all_cells (gistar): every cell of the study grid, zero-count and not significant ones too, with count,
+    gi_z and gi_p, so that esda's G_Local(y, w, star=True, transform="B") on the output gives the same z
+    (README: reproducing the z-scores). None: on for the analyst tier, off for the others; officers may ask
+    for it; public and council tiers are refused (their outputs keep the cells with data or a bin). Maps
+    (significant_only) never default to it.
     """
     policy = Policy.for_audience(audience, settings)
+    every_cell = _all_cells(policy, all_cells, method, significant_only)
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     meta: dict[str, Any] = {
         "method": method,
@@ -105,7 +113,9 @@ def hotspots(
         "precision_note": policy.precision_note(),
     }
     if method == "gistar":
-        rows = _gistar(con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only)
+        rows = _gistar(
+            con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only, every_cell
+        )
     elif method == "emerging":
         if complete_slices:
             flt = _complete_slices(con, flt, freq, meta)
@@ -119,6 +129,20 @@ def hotspots(
     else:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     return rows, meta
+
+
+def _all_cells(policy: Policy, asked: bool | None, method: str, significant_only: bool) -> bool:
+    """Whether a Gi* output holds every cell of the study grid (see `hotspots`)."""
+    if asked and policy.audience.aggregates_only:
+        raise PrivacyError(
+            f"every cell (--all-cells) is for the officer and analyst tiers; a {policy.audience} output keeps "
+            "the cells with reports or a hot/cold bin"
+        )
+    if asked and method != "gistar":
+        raise ValueError("every cell (--all-cells) applies to --method gistar")
+    if asked is None:  # a map (significant_only) draws the significant cells whatever the tier
+        return policy.audience == Audience.ANALYST and method == "gistar" and not significant_only
+    return asked
 
 
 def _weights(grid: Any, weights: str, distance_m: float | None) -> Any:
@@ -147,6 +171,7 @@ def _gistar(
     distance_m: float | None,
     meta: dict[str, Any],
     significant_only: bool = False,
+    all_cells: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
 
@@ -159,15 +184,17 @@ def _gistar(
     z = gi_star(counted, _weights(grid, weights, distance_m))
     p = z_to_p(z)
     bins = gi_bins(z, p, fdr=True)
-    meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg"}
-    keep = np.flatnonzero((counts > 0) | (bins != 0))
+    meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg",
+             "all_cells": all_cells, "study_cells": grid.n}  # fmt: skip
+    keep = np.arange(grid.n) if all_cells else np.flatnonzero((counts > 0) | (bins != 0))
     frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
     if policy.audience.aggregates_only:
         frame["ckey"] = keys[keep]
         frame = _cells_release(frame, policy, settings, flt)
     else:
-        frame["gi_z"] = np.round(z[keep], 4)
-        frame["gi_p"] = np.round(p[keep], 6)
+        # every cell: z to 10 decimals, so that esda's z on the file agrees to 1e-6 (p in full)
+        frame["gi_z"] = np.round(z[keep], 10 if all_cells else 4)
+        frame["gi_p"] = p[keep] if all_cells else np.round(p[keep], 6)
     if significant_only:  # after the gate: a kept cell shows what the full output shows of it
         frame = frame[frame["gi_bin"] != 0].reset_index(drop=True)
     frame["label"] = frame["gi_bin"].map(BIN_LABELS)
