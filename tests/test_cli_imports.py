@@ -55,4 +55,4 @@ def test_user_roles_on_the_command_line_are_the_account_roles():
     from koban_geo.cli.users import ROLES
     from koban_geo.community.accounts import Role
 
-    assert ROLES == tuple(str(r) for r in Role)
+    assert tuple(str(r) for r in Role) == ROLES

@@ -19,17 +19,19 @@ unless an officer names them.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from koban_geo.analysis.grid import Filter, bin_counts_by_slice_keyed, bin_counts_keyed, study_grid
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
 from koban_geo.privacy.cellkey import perturb, perturbation_table
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
+
+if TYPE_CHECKING:  # loaded where a table goes through `release` (public tiers); analysts' Gi* needs none
+    import pandas as pd
 
 Method = Literal["gistar", "kde", "dbscan", "emerging"]
 METHODS: tuple[str, ...] = ("gistar", "kde", "dbscan", "emerging")
@@ -187,18 +189,29 @@ def _gistar(
     meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg",
              "all_cells": all_cells, "study_cells": grid.n}  # fmt: skip
     keep = np.arange(grid.n) if all_cells else np.flatnonzero((counts > 0) | (bins != 0))
-    frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
     if policy.audience.aggregates_only:
+        import pandas as pd
+
+        frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
         frame["ckey"] = keys[keep]
         frame = _cells_release(frame, policy, settings, flt)
-    else:
-        # every cell: z to 10 decimals, so that esda's z on the file agrees to 1e-6 (p in full)
-        frame["gi_z"] = np.round(z[keep], 10 if all_cells else 4)
-        frame["gi_p"] = p[keep] if all_cells else np.round(p[keep], 6)
-    if significant_only:  # after the gate: a kept cell shows what the full output shows of it
-        frame = frame[frame["gi_bin"] != 0].reset_index(drop=True)
-    frame["label"] = frame["gi_bin"].map(BIN_LABELS)
-    return _rows(grid, frame)
+        if significant_only:  # after the gate: a kept cell shows what the full output shows of it
+            frame = frame[frame["gi_bin"] != 0].reset_index(drop=True)
+        frame["label"] = frame["gi_bin"].map(BIN_LABELS)
+        return _rows(grid, frame)
+    if significant_only:
+        keep = keep[bins[keep] != 0]
+    # officer and analyst: no suppression, so plain columns (every cell: z to 10 decimals, so that esda's z on
+    # the file agrees to 1e-6, and p in full)
+    columns: dict[str, Any] = {
+        "count": counts[keep],
+        "gi_bin": bins[keep].astype(int),
+        "gi_z": np.round(z[keep], 10 if all_cells else 4),
+        "gi_p": p[keep] if all_cells else np.round(p[keep], 6),
+    }
+    labels = np.array([BIN_LABELS[b] for b in sorted(BIN_LABELS)], dtype=object)
+    columns["label"] = labels[columns["gi_bin"] + 3]
+    return _column_rows(grid, keep, columns)
 
 
 def _emerging(
@@ -231,6 +244,8 @@ def _emerging(
     keep = np.flatnonzero(true_counts.sum(axis=1) > 0)
     categories = classify(z[keep], bins[keep], counts[keep], unit=freq)
     meta |= {"cell_m": cell_m, "weights": weights, "slices": [d.isoformat() for d in starts], "freq": freq}
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "cell": keep,
@@ -285,6 +300,18 @@ def _as_datetime(value: Any) -> Any:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.combine(value, time.min)
+
+
+def _column_rows(grid: Any, cells: np.ndarray, columns: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """(polygon, properties) per cell from numpy columns without missing values (`tolist` gives plain
+    Python numbers and strings in one call per column)."""
+    polygons = grid.polygons(np.asarray(cells, dtype=np.int64))
+    names = list(columns)
+    values = [np.asarray(columns[n]).tolist() for n in names]
+    return [
+        (polygon, dict(zip(names, row, strict=True)))
+        for polygon, row in zip(polygons, zip(*values, strict=True), strict=True)
+    ]
 
 
 def _rows(grid: Any, frame: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:

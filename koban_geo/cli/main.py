@@ -453,8 +453,11 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
              min_reports: int | None, audience: str, out: Path, fmt: str | None, all_cells: bool | None) -> None:  # fmt: skip
     """Write hotspots (Gi* cells, emerging trends, DBSCAN clusters or a KDE surface) as RFC 7946 GeoJSON,
     CSV, GeoPackage or GeoParquet."""
+    from contextlib import nullcontext
+
     from koban_geo.analysis.grid import Filter
     from koban_geo.analysis.hotspots import hotspots as make_hotspots
+    from koban_geo.cli.common import without_pandas
     from koban_geo.outputs.export import FORMATS, Layer, format_of, write_layer
     from koban_geo.privacy.audience import PrivacyError
     from koban_geo.store.sql import audit
@@ -466,18 +469,24 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
     )  # any other name: GeoJSON
     flt = Filter(themes=themes or None, since=since, until=until, areas=areas or None,
                  unit=unit or obj.settings.count_unit)  # type: ignore[arg-type]  # fmt: skip
-    con = obj.connect()
-    try:
-        rows, meta = make_hotspots(
-            con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
-            weights=cast(Any, weights), distance_m=distance_m, freq=cast(Any, freq), eps_m=eps_m,
-            min_reports=min_reports, all_cells=all_cells,
-        )  # fmt: skip
-    except (PrivacyError, ValueError) as exc:
-        fail(str(exc))
-    write_layer(out, Layer("hotspots", rows, meta), kind)
-    audit(con, "cli", "export.hotspots", f"{method} {audience} -> {out.name} ({len(rows)} features)")
-    con.close()
+    # officers' and analysts' Gi* cells need no table library (no suppression): DuckDB is kept from loading
+    # pandas for nothing (cli.common.without_pandas); other outputs load it as they need it
+    light = (
+        method == "gistar" and audience in ("officer", "analyst") and kind in ("geojson", "csv", "geoparquet")
+    )
+    with without_pandas() if light else nullcontext():
+        con = obj.connect()
+        try:
+            rows, meta = make_hotspots(
+                con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
+                weights=cast(Any, weights), distance_m=distance_m, freq=cast(Any, freq), eps_m=eps_m,
+                min_reports=min_reports, all_cells=all_cells,
+            )  # fmt: skip
+        except (PrivacyError, ValueError) as exc:
+            fail(str(exc))
+        write_layer(out, Layer("hotspots", rows, meta), kind)
+        audit(con, "cli", "export.hotspots", f"{method} {audience} -> {out.name} ({len(rows)} features)")
+        con.close()
     click.echo(f"{out}: {len(rows)} features ({method}, {audience}); {meta['precision_note']}")
 
 
