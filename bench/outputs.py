@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for fmt in FORMATS:
         path = out / f"outputs-koban.{fmt}"
         runs = [timed([*koban_cli, "hotspots", "--method", "gistar", "--cell", str(CELL_M), "--audience",
-                       "analyst", "--out", str(path)]) for _ in range(args.reps)]  # fmt: skip
+                       "analyst", "--out", str(path)]) for _ in range(args.format_reps)]  # fmt: skip
         formats[fmt] = _median(runs) | {"mb": round(path.stat().st_size / 1e6, 2)}
     help_runs = [timed([py, "-m", "koban_geo", "--help"]) for _ in range(5)]
     script_runs = [timed([str(Path(py).with_name("koban-geo")), "--help"]) for _ in range(5)]
@@ -335,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--format-reps", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "out"))
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--child", choices=["baseline", "baseline-laps", "laps"])
