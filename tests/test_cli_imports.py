@@ -56,3 +56,19 @@ def test_user_roles_on_the_command_line_are_the_account_roles():
     from koban_geo.community.accounts import Role
 
     assert tuple(str(r) for r in Role) == ROLES
+
+
+@pytest.mark.parametrize("suffix", ["geojson", "csv", "parquet", "gpkg"])
+def test_analyst_hotspots_in_a_fresh_process(demo_db: Path, tmp_path: Path, suffix: str):
+    """The analysts' Gi* export runs in a process of its own in every format; GeoJSON and CSV without pandas
+    (DuckDB is kept from importing it), GeoParquet and GeoPackage with it (pyarrow and GDAL's route ask)."""
+    import shutil
+
+    db = tmp_path / "store.duckdb"
+    shutil.copyfile(demo_db, db)
+    out = tmp_path / f"cells.{suffix}"
+    loaded = _modules("--db", str(db), "hotspots", "--method", "gistar", "--audience", "analyst",
+                      "--out", str(out))  # fmt: skip
+    assert out.stat().st_size > 1000
+    if suffix in ("geojson", "csv"):  # Gi* itself needs scipy.sparse, nothing more
+        assert not loaded & (set(HEAVY) - {"scipy"}), sorted(loaded & set(HEAVY))

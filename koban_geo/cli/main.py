@@ -469,11 +469,10 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
     )  # any other name: GeoJSON
     flt = Filter(themes=themes or None, since=since, until=until, areas=areas or None,
                  unit=unit or obj.settings.count_unit)  # type: ignore[arg-type]  # fmt: skip
-    # officers' and analysts' Gi* cells need no table library (no suppression): DuckDB is kept from loading
-    # pandas for nothing (cli.common.without_pandas); other outputs load it as they need it
-    light = (
-        method == "gistar" and audience in ("officer", "analyst") and kind in ("geojson", "csv", "geoparquet")
-    )
+    # officers' and analysts' Gi* cells as GeoJSON or CSV need no table library (no suppression): DuckDB is
+    # kept from loading pandas for nothing (cli.common.without_pandas). Not for GeoParquet or GeoPackage:
+    # pyarrow and geopandas look for pandas themselves, and other outputs load it as they need it.
+    light = method == "gistar" and audience in ("officer", "analyst") and kind in ("geojson", "csv")
     with without_pandas() if light else nullcontext():
         con = obj.connect()
         try:
