@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from koban_geo.community.accounts import add_user
 from koban_geo.community.meetings import create_meeting, custom_candidate, open_meeting
@@ -435,7 +436,7 @@ def test_language_switch_changes_the_texts(site, browser):
     wait_for_app(page)
     assert _language(page) == "Suomi"
     login_link = page.locator('[data-testid="login-link"]')
-    assert login_link.inner_text().strip() == login_fi
+    expect(login_link).to_have_text(login_fi, timeout=30_000)  # the rerun in Finnish may still be drawing
     login_link.click()
     page.get_by_role("textbox", name=user_fi).wait_for(timeout=30_000)
     screenshot(page, "browser-5-login-selector")
