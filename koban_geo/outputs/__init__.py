@@ -1,9 +1,9 @@
-"""Files that leave the store: RFC 7946 GeoJSON, CSV and GeoPackage exports through the audience tiers, and the
+"""Files that leave the store: RFC 7946 GeoJSON, CSV, GeoPackage and GeoParquet exports through the audience tiers, and the
 printable meeting pack.
 
-Owns: GeoJSON writing rules (`geojson`), exports and their audit (`export`), the meeting pack (`meeting_pack`),
+Owns: GeoJSON writing rules (`geojson`), exports and their audit (`export`), the file formats (`writers`), the meeting pack (`meeting_pack`),
 what a map shows per audience tier (`maplayers`).
 Imports: `koban_geo.store`, `koban_geo.privacy`, `koban_geo.analysis`, `koban_geo.community`.
 """
 
-__all__ = ["export", "geojson", "maplayers", "meeting_pack"]
+__all__ = ["export", "geojson", "maplayers", "meeting_pack", "writers"]

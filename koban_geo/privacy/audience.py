@@ -24,15 +24,17 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from koban_geo.privacy.cellkey import MAX_NOISE, PerturbationTable, perturb, perturbation_table
 from koban_geo.store.resources import data_dir
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes
+
+if TYPE_CHECKING:  # pandas is loaded by `release`, not by every import of the tiers (the CLI starts faster)
+    import pandas as pd
 
 TEXT_COLUMNS = frozenset({"description", "text", "example", "examples", "kuvaus", "omschrijving"})
 RECORD_COLUMNS = frozenset({"id", "source", "reported_at", "batch_id"})
@@ -126,6 +128,8 @@ def release(
     theme: the theme column, if the rows are per theme; else `themes_counted` must list the themes the
       counts include, so that a public count can never contain a sensitive theme.
     """
+    import pandas as pd
+
     policy = Policy.for_audience(audience, settings)
     out = frame.copy()
     sensitive = sensitive_codes()
@@ -174,6 +178,8 @@ def _check_aggregate(frame: pd.DataFrame, count: str, key: str) -> None:
 def _suppress(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) -> pd.Series:
     """Primary suppression (0 < n < k), then complementary: in every published group, and in the table as a
     whole, what is hidden must be nothing or sum to at least k; else hide the next smallest shown cell."""
+    import pandas as pd
+
     counts = frame[count].fillna(0).astype(int)
     hidden = (counts > 0) & (counts < k)
     partitions = [list(groups)] if groups else []
@@ -205,6 +211,8 @@ def _totals(
 ) -> dict[str, pd.DataFrame]:
     """Group totals and the grand total, each hidden (None) when under k, else perturbed with its own cell
     key: the sum of its rows' keys (= of its records' keys) mod 256."""
+    import pandas as pd
+
     k = table.k
 
     result: dict[str, pd.DataFrame] = {}
