@@ -9,6 +9,7 @@ import streamlit as st
 
 from koban_geo.analysis.grid import Filter
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.taxonomy import theme_label as taxonomy_theme_label
 from koban_geo.store.taxonomy import themes
 from ui import auth, store
 from ui.i18n import _, keep, lang_key
@@ -47,10 +48,8 @@ def open_layer_label(name: str) -> str:
 
 
 def theme_label(code: str, lang: str) -> str:
-    for theme in themes():
-        if theme.code == code:
-            return theme.labels.get(lang) or theme.labels["en"]
-    return code
+    """A theme's label in `lang` (the taxonomy owns theme labels)."""
+    return taxonomy_theme_label(code, lang)
 
 
 def window(

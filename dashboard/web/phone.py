@@ -39,6 +39,7 @@ from koban_geo.community.admission import role_for_code
 from koban_geo.community.joining import JOIN_PATH
 from koban_geo.community.meetings import Meeting, meeting_by_code, normalise_code
 from koban_geo.community.voting import MAX_TOKEN, MIN_TOKEN, VoteError, cast_ballot, phone_state
+from koban_geo.store.i18n import format_date
 from ui.i18n import LANGS
 from web import process
 from web.phone_page import Item, PhoneView, render, vote_error
@@ -135,7 +136,7 @@ def _view(
     """The page of an existing meeting for this phone; `extra` overrides (an error, the values typed)."""
     state = meeting.status
     if state != "open":
-        return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=f"{meeting.date:%d.%m.%Y}",
+        return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=format_date(meeting.date, lang),
                          state=state)  # fmt: skip
     current, slips_required = phone_state(con, meeting.id, meeting.rules.method, device)
     values: dict[str, int] = {}
@@ -149,7 +150,7 @@ def _view(
         values = typed
     items = tuple(Item(c.label(lang), values.get(c.key)) for c in meeting.candidates)
     fields: dict[str, Any] = {
-        "lang": lang, "code": meeting.code, "title": meeting.title, "date": f"{meeting.date:%d.%m.%Y}",
+        "lang": lang, "code": meeting.code, "title": meeting.title, "date": format_date(meeting.date, lang),
         "state": "open", "method": meeting.rules.method, "budget": meeting.rules.budget,
         "cap": meeting.rules.max_per_item, "items": items, "csrf": csrf_token(device),
         "role": current.role if current else "resident", "voted": current is not None,

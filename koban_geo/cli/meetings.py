@@ -13,7 +13,7 @@ import click
 
 from koban_geo.cli.common import StoreContext, echo_json, fail, os_user
 from koban_geo.community.meetings import MeetingError
-from koban_geo.store.taxonomy import LANGUAGES
+from koban_geo.store.i18n import LANGUAGES
 
 PROPOSAL_DAYS = 90
 

@@ -1,4 +1,8 @@
-"""The theme taxonomy (data/themes.csv) and the editable mapping from source labels to theme codes."""
+"""The theme taxonomy (data/themes.csv) and the editable mapping from source labels to theme codes.
+
+The one owner of theme labels: data/themes.csv holds each theme's English label, the catalogues
+(koban_geo/locales, context "theme") its translations; `Theme.labels` and `theme_label` read both.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,20 @@ from functools import cache
 
 import duckdb
 
+from koban_geo.store.i18n import LANGUAGES, pgettext
 from koban_geo.store.resources import data_dir
 from koban_geo.store.sql import meta_get, meta_set, transaction
 
-LANGUAGES = ("en", "nl", "fr", "pl", "fi", "es", "pt")
+__all__ = [
+    "LANGUAGES",
+    "Theme",
+    "seed_taxonomy",
+    "sensitive_codes",
+    "set_mapping",
+    "theme_codes",
+    "theme_label",
+    "themes",
+]
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,11 @@ def normalise_label(label: str) -> str:
     return re.sub(r"\s+", " ", label.strip()).casefold()
 
 
+def _labels(english: str) -> dict[str, str]:
+    """A theme's label in every language: the English of data/themes.csv, translated by the catalogues."""
+    return {lang: pgettext("theme", english, lang) for lang in LANGUAGES}
+
+
 @cache
 def themes() -> tuple[Theme, ...]:
     with (data_dir() / "themes.csv").open(encoding="utf-8", newline="") as fh:
@@ -37,10 +56,18 @@ def themes() -> tuple[Theme, ...]:
                 code=row["code"],
                 family=row["family"],
                 sensitive=row["sensitive"] == "true",
-                labels={lang: row[f"label_{lang}"] for lang in LANGUAGES},
+                labels=_labels(row["label_en"]),
             )
             for row in csv.DictReader(fh)
         )
+
+
+def theme_label(code: str, lang: str) -> str:
+    """A theme's label in `lang` (English where the catalogue has none; the code itself when unknown)."""
+    for theme in themes():
+        if theme.code == code:
+            return theme.labels.get(lang) or theme.labels["en"]
+    return code
 
 
 def theme_codes() -> tuple[str, ...]:
@@ -66,6 +93,8 @@ def _bundle_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in ("themes.csv", "theme_mapping.csv"):
         digest.update((data_dir() / name).read_bytes())
+    for theme in themes():  # the translated labels live in the catalogues: a new translation re-seeds too
+        digest.update("\x1f".join(theme.labels[lang] for lang in LANGUAGES).encode())
     return digest.hexdigest()
 
 
