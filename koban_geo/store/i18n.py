@@ -3,14 +3,16 @@
 Catalogues are gettext .po files, one per language, in koban_geo/locales/ (English is the source language
 and has none). They are read with Babel's `read_po` at first use and cached for the life of the process, so
 a clean checkout needs no compile step. Write a string as ``gettext("English text", lang)``, a counted one
-as ``ngettext("{n} phone", "{n} phones", n, lang).format(n=n)`` (each language's plural rule comes from its
+as ``ngettext("{n} week", "{n} weeks", n, lang).format(n=n)`` (each language's plural rule comes from its
 .po header: Polish has three forms), and a string defined in a table but translated later as
 ``N_("English text")``. `python tools/i18n.py` extracts them (from koban_geo/ and dashboard/) into
 koban_geo/locales/messages.pot and merges them into each .po file; tests/test_i18n.py fails on a missing
 translation.
 
->>> gettext("Date", "nl"), ngettext("{n} phone", "{n} phones", 5, "pl").format(n=5)
-('Datum', '5 telefonów')
+>>> gettext("not significant", "nl"), pgettext("theme", "Noise", "fi")
+('niet significant', 'Melu')
+>>> ngettext("persistent for {n} month", "persistent for {n} months", 5, "pl").format(n=5)
+'stały punkt zapalny od 5 miesięcy'
 >>> format_month(date(2026, 12, 1), "fi")
 'joulu 2026'
 """
