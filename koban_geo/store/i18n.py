@@ -65,6 +65,7 @@ def supported(lang: str | None) -> str:
     return lang if lang in LANGUAGES else SOURCE_LANGUAGE
 
 
+@cache
 def _read(lang: str) -> Any:
     """The Babel catalogue of one language, or None (English, or a broken install: English is shown)."""
     from babel.messages.pofile import read_po

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 
 import duckdb
 
-from koban_geo.store.i18n import LANGUAGES, pgettext
+from koban_geo.store.i18n import LANGUAGES, LOCALES, pgettext
 from koban_geo.store.resources import data_dir
 from koban_geo.store.sql import meta_get, meta_set, transaction
 
@@ -35,7 +36,7 @@ class Theme:
     code: str
     family: str
     sensitive: bool
-    labels: dict[str, str]
+    labels: Mapping[str, str]  # language -> label
 
 
 def normalise_label(label: str) -> str:
@@ -43,9 +44,30 @@ def normalise_label(label: str) -> str:
     return re.sub(r"\s+", " ", label.strip()).casefold()
 
 
-def _labels(english: str) -> dict[str, str]:
-    """A theme's label in every language: the English of data/themes.csv, translated by the catalogues."""
-    return {lang: pgettext("theme", english, lang) for lang in LANGUAGES}
+class _Labels(Mapping[str, str]):
+    """A theme's label in every language: the English of data/themes.csv, translated by the catalogues when
+    asked (so listing the themes, e.g. on every store open, parses no catalogue)."""
+
+    def __init__(self, english: str) -> None:
+        self._english = english
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in LANGUAGES:
+            raise KeyError(lang)
+        return pgettext("theme", self._english, lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+    def __repr__(self) -> str:
+        return f"_Labels({self._english!r})"
+
+
+def _labels(english: str) -> Mapping[str, str]:
+    return _Labels(english)
 
 
 @cache
@@ -93,8 +115,10 @@ def _bundle_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in ("themes.csv", "theme_mapping.csv"):
         digest.update((data_dir() / name).read_bytes())
-    for theme in themes():  # the translated labels live in the catalogues: a new translation re-seeds too
-        digest.update("\x1f".join(theme.labels[lang] for lang in LANGUAGES).encode())
+    for path in sorted(
+        LOCALES.glob("*.po")
+    ):  # the translated labels live in the catalogues: a new one re-seeds
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
