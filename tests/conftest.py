@@ -88,3 +88,13 @@ def helsinki_basemap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("basemap") / "helsinki.basemap.pmtiles"
     build_basemap(extract, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (Playwright's sync API allows one at a time in a thread): every
+    test opens its own context, so cookies and storage are never shared between tests."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b

@@ -23,7 +23,6 @@ from tests.browser import (
     ARTIFACTS,
     CHROMIUM,
     MAP_FRAME,
-    chromium,
     dashboard_server,
     log_in,
     map_frame,
@@ -97,12 +96,6 @@ def site(demo_db: Path, helsinki_basemap: Path, tmp_path_factory: pytest.TempPat
         con.close()
     with dashboard_server(db) as base:  # KOBAN_TILES_URL is empty there: no tile server
         yield Site(base=base, code=meeting.code)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def _open(browser, viewport: dict[str, int]) -> tuple[Any, list[str], list[str], list[tuple[str, int]]]:

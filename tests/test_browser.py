@@ -31,7 +31,6 @@ from koban_geo.store.settings import Settings
 from tests.browser import (
     CHROMIUM,
     MAP_FRAME,
-    chromium,
     dashboard_server,
     log_in,
     map_frame,
@@ -186,12 +185,6 @@ def site(demo_db, tmp_path_factory):
     facts = _prepare(db, work)
     with dashboard_server(db) as base:  # started after the store is ready: the server holds it from here on
         yield Site(base=base, db=db, **facts)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @dataclass

@@ -16,7 +16,7 @@ from koban_geo.community.meetings import create_meeting, custom_candidate, open_
 from koban_geo.community.proposals import propose_candidates
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
-from tests.browser import CHROMIUM, chromium, dashboard_server, screenshot, wait_for_app, watch
+from tests.browser import CHROMIUM, dashboard_server, screenshot, wait_for_app, watch
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,12 +49,6 @@ def site(demo_db, tmp_path_factory):
     assert BEACON in labels  # an item of the live tally, and the name of an area on the map
     with dashboard_server(db) as base:
         yield {"base": base, "code": meeting.code}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def _heading(page, name: str) -> None:

@@ -26,7 +26,6 @@ from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
 from tests.browser import (
     CHROMIUM,
-    chromium,
     dashboard_server,
     go_to,
     log_in,
@@ -86,12 +85,13 @@ class Tab:
 
 
 @pytest.fixture(scope="module")
-def officer(site):
-    with chromium() as browser:
-        page = browser.new_context(viewport=WIDE, accept_downloads=True).new_page()
-        tab = Tab(page, only_local(page), watch(page))
-        log_in(page, site.base, OFFICER, PASSWORD)
-        yield tab
+def officer(site, browser):
+    context = browser.new_context(viewport=WIDE, accept_downloads=True)
+    page = context.new_page()
+    tab = Tab(page, only_local(page), watch(page))
+    log_in(page, site.base, OFFICER, PASSWORD)
+    yield tab
+    context.close()
 
 
 def _main(page) -> str:

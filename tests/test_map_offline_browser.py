@@ -9,7 +9,7 @@ import pytest
 
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
-from tests.browser import ARTIFACTS, CHROMIUM, chromium
+from tests.browser import ARTIFACTS, CHROMIUM
 from ui import assets
 from ui import map as maps
 
@@ -46,7 +46,7 @@ def _expected_paths(data: maps.MapData) -> int:
     )
 
 
-def test_demo_map_draws_with_no_network(demo_with_streets, tmp_path):
+def test_demo_map_draws_with_no_network(demo_with_streets, tmp_path, browser):
     if not assets.available():
         pytest.fail("the map assets are missing: run `make assets`")
     con, settings = demo_with_streets
@@ -59,36 +59,37 @@ def test_demo_map_draws_with_no_network(demo_with_streets, tmp_path):
         maps.standalone_html(maps.build_map(data, settings, "en"), title="KOBAN demo"), encoding="utf-8"
     )
 
-    with chromium() as browser:
-        tab = browser.new_page(viewport={"width": 1280, "height": 860})
-        blocked: list[str] = []
-        problems: list[str] = []
-        tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)  # fmt: skip
-        tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        tab.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    blocked: list[str] = []
+    problems: list[str] = []
+    tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)  # fmt: skip
+    tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    tab.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
 
-        def route(r):
-            if r.request.url.startswith(("file:", "data:", "blob:")):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
+    def route(r):
+        if r.request.url.startswith(("file:", "data:", "blob:")):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
 
-        tab.route("**/*", route)
-        tab.goto(page.as_uri())
-        tab.wait_for_function(
-            f"document.querySelectorAll('.leaflet-overlay-pane svg path').length >= {expected}",
-            timeout=30_000,
-        )
-        tab.wait_for_timeout(500)  # let the heat layer and the clusters settle for the screenshot
-        assert tab.evaluate("typeof L") == "object"
-        assert tab.evaluate("document.querySelectorAll('.leaflet-overlay-pane svg path').length") == expected
-        assert tab.evaluate("document.querySelectorAll('canvas.leaflet-heatmap-layer').length") == 1
-        assert tab.evaluate("document.querySelectorAll('.marker-cluster, .koban-dot').length") > 0
-        assert tab.evaluate("document.querySelectorAll('.leaflet-control-layers-overlays label').length") == len(layers)  # fmt: skip
-        assert tab.evaluate("document.querySelectorAll('.koban-legend').length") == 1
-        assert tab.evaluate("document.querySelectorAll('.leaflet-tile').length") == 0
-        ARTIFACTS.mkdir(exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / "map_offline.png"))
-        assert blocked == []  # nothing even tried to leave the machine
-        assert problems == []
+    tab.route("**/*", route)
+    tab.goto(page.as_uri())
+    tab.wait_for_function(
+        f"document.querySelectorAll('.leaflet-overlay-pane svg path').length >= {expected}",
+        timeout=30_000,
+    )
+    tab.wait_for_timeout(500)  # let the heat layer and the clusters settle for the screenshot
+    assert tab.evaluate("typeof L") == "object"
+    assert tab.evaluate("document.querySelectorAll('.leaflet-overlay-pane svg path').length") == expected
+    assert tab.evaluate("document.querySelectorAll('canvas.leaflet-heatmap-layer').length") == 1
+    assert tab.evaluate("document.querySelectorAll('.marker-cluster, .koban-dot').length") > 0
+    assert tab.evaluate("document.querySelectorAll('.leaflet-control-layers-overlays label').length") == len(layers)  # fmt: skip
+    assert tab.evaluate("document.querySelectorAll('.koban-legend').length") == 1
+    assert tab.evaluate("document.querySelectorAll('.leaflet-tile').length") == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / "map_offline.png"))
+    assert blocked == []  # nothing even tried to leave the machine
+    assert problems == []
+    context.close()

@@ -14,7 +14,7 @@ from koban_geo.community.admission import group_codes
 from koban_geo.community.meetings import create_meeting, open_meeting, theme_candidate
 from koban_geo.community.voting import results
 from koban_geo.store.db import connect
-from tests.browser import chromium, dashboard_server, needs_chromium, only_local, screenshot
+from tests.browser import dashboard_server, needs_chromium, only_local, screenshot
 from ui.i18n import translate
 
 pytestmark = needs_chromium
@@ -48,9 +48,9 @@ def _results(db: Path, meeting_id: int):
         con.close()
 
 
-def test_a_phone_without_javascript_votes_and_a_reload_or_new_tab_edits_the_same_ballot(tmp_path):
+def test_a_phone_without_javascript_votes_and_a_reload_or_new_tab_edits_the_same_ballot(tmp_path, browser):
     db, code, meeting_id, _ = _store(tmp_path)
-    with dashboard_server(db) as base, chromium() as browser:
+    with dashboard_server(db) as base:
         context = browser.new_context(locale="nl-NL", **PHONE)  # the phone's language comes from the browser
         page = context.new_page()
         blocked = only_local(page)
@@ -91,9 +91,9 @@ def test_a_phone_without_javascript_votes_and_a_reload_or_new_tab_edits_the_same
     }
 
 
-def test_journey_6_no_phone_can_vote_as_officer_without_the_officers_code(tmp_path):
+def test_journey_6_no_phone_can_vote_as_officer_without_the_officers_code(tmp_path, browser):
     db, code, meeting_id, codes = _store(tmp_path)
-    with dashboard_server(db) as base, chromium() as browser:
+    with dashboard_server(db) as base:
         resident = browser.new_context(**PHONE).new_page()
         resident.goto(f"{base}/vote?meeting={code}&lang=en")
         # No role picker: nothing on the page lets a phone say "Officer" or "Partner".

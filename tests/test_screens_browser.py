@@ -23,7 +23,6 @@ from tests.a11y import violations
 from tests.browser import (
     CHROMIUM,
     MAP_FRAME,
-    chromium,
     dashboard_server,
     log_in,
     map_frame,
@@ -78,12 +77,6 @@ def site(demo_db, tmp_path_factory):
         con.close()
     with dashboard_server(db, env={"KOBAN_PUBLIC_URL": PUBLIC_URL}) as base:
         yield {"base": base, "code": meeting.code, "point": tuple(point)}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def _page(browser, **context: Any) -> tuple[Any, list[str]]:
