@@ -9,6 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from web import middleware, routes
+from web import lifespan, middleware, routes
 
-app = st.App("app.py", routes=routes(), middleware=middleware())
+app = st.App("app.py", routes=routes(), middleware=middleware(), lifespan=lifespan)

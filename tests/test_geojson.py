@@ -67,3 +67,31 @@ def test_the_rule_checker_catches_violations():
     ):
         with pytest.raises(AssertionError):
             assert_rfc7946(broken)
+
+
+def test_the_streaming_writer_writes_what_feature_collection_builds(tmp_path):
+    """write_rows builds the file's text from whole columns; it must equal the dict route on awkward input."""
+    import numpy as np
+
+    from koban_geo.store.geojson import write_rows
+
+    rows = [
+        (shapely.Polygon([(24.9, 60.1, 5.0), (24.9, 60.2, 5.0), (25.0, 60.2, 5.0)]), {"n": np.int64(3),
+         "label": 'hot "spot" 100 % ä €', "z": 1.23456789, "flag": True, "extra": [1, {"a": None}]}),
+        (None, {"n": 0, "label": None, "z": float("nan"), "flag": False, "extra": None}),
+        (shapely.Point(24.1234564999, 60.0000005), {"n": -2, "label": "=1+1", "z": 1e-7, "flag": None,
+         "extra": {"k": "v"}}),
+        (shapely.Polygon(), {"n": 1, "label": "", "z": -0.0, "flag": True, "extra": []}),
+    ]  # fmt: skip
+    path = tmp_path / "rows.geojson"
+    assert write_rows(path, rows, {"audience": "analyst"}) == 4
+    written = json.loads(path.read_text(encoding="utf-8"))
+    built = feature_collection(rows, {"audience": "analyst"})
+    for doc in (written, built):
+        doc["koban"].pop("generated")
+    assert written == built
+    assert_rfc7946(written, metadata_keys=("licence", "audience"))
+    first = written["features"][0]
+    assert first["geometry"]["coordinates"][0][1] == [25.0, 60.2]  # counter-clockwise, 2D
+    assert first["properties"]["n"] == 3 and written["features"][1]["properties"]["z"] is None
+    assert written["features"][3]["geometry"] is None  # an empty geometry is written as null

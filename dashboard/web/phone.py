@@ -15,10 +15,20 @@ that works without JavaScript. The QR code and the typed address stay `/vote?mee
 - **Language**: ?lang=, else the browser's Accept-Language among the seven, else English.
 
 A ballot that is stored answers 303 to the page (?sent=1), so a reload never sends it twice.
+
+**"Vote now" (150 phones at once, one process; bench/phones.py).** The route is a plain ASGI app that
+`PhoneFirst` (the outermost of the app's middleware after the security headers) calls straight away, past
+Streamlit's session, gzip and routing layers. A phone's first visit touches no store: the meeting (its items,
+slip mode and group codes) is read at most once per MEETING_TTL, and its page is rendered once per language
+and only the CSRF token is filled in. A ballot is checked on the event loop and handed to the one ballot
+writer (koban_geo.community.ballot_writer: group commit), whose Future the request awaits without a thread;
+the 303 is sent only after the transaction holding the ballot has committed. What needs the store (a
+returning phone's own ballot, an error page) runs in the thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -26,6 +36,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -34,16 +46,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from koban_geo.community.admission import role_for_code
+from koban_geo.community.admission import normalise_slip, role_for_code
 from koban_geo.community.joining import JOIN_PATH
-from koban_geo.community.meetings import Meeting, meeting_by_code, normalise_code
-from koban_geo.community.voting import MAX_TOKEN, MIN_TOKEN, VoteError, cast_ballot, phone_state
+from koban_geo.community.meetings import Meeting, meeting_by_code, normalise_code, snapshot
+from koban_geo.community.voting import (
+    MAX_TOKEN,
+    MIN_TOKEN,
+    VoteError,
+    cast_ballot,
+    phone_state,
+    submit_ballot,
+)
+from koban_geo.store.sql import query
+from koban_geo.store.i18n import format_date
 from ui.i18n import LANGS
 from web import process
 from web.phone_page import Item, PhoneView, render, vote_error
 
-__all__ = ["COOKIE", "csrf_token", "phone_routes", "pick_lang"]
+__all__ = ["COOKIE", "PhoneApp", "PhoneFirst", "csrf_token", "phone_routes", "pick_lang"]
 
 PATH = JOIN_PATH  # one owner of the join link: koban_geo.community.joining
 COOKIE = "koban_device"
@@ -58,29 +80,82 @@ MEETING_TTL = 2.0  # seconds a meeting read for the page is reused (items are fi
 Connect = Callable[[], duckdb.DuckDBPyConnection]
 
 
+_MARK = "csrfmark7f3c9e1d"  # stands for the CSRF token in a cached page (hex-free letters cannot collide)
+
+
+@dataclass
+class _Found:
+    """A join code as the phone page sees it: the meeting (None: no such meeting), whether it votes with
+    slips, its group codes (code -> role) and its first-visit page per language (split at the CSRF token)."""
+
+    meeting: Meeting | None
+    slips_required: bool = False
+    codes: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expires: float = 0.0
+
+    def first_visit(self, lang: str, csrf: str) -> str:
+        """The page of a phone that has not voted (no store read: only the token differs between phones)."""
+        parts = self.pages.get(lang)
+        if parts is None:
+            assert self.meeting is not None
+            view = _fresh_view(self.meeting, lang, self.slips_required)
+            parts = self.pages[lang] = tuple(render(view).split(_MARK))
+        return csrf.join(parts)
+
+
 class _Meetings:
     """Meetings by join code, read at most once per MEETING_TTL per process: 150 phones opening the page at
-    once need one read of the meeting and its items, not 150."""
+    once need one read of the meeting and its items, not 150 (concurrent misses wait for one read)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._found: dict[tuple[int, str], tuple[float, Meeting | None]] = {}
+        self._reading: dict[tuple[int, str], threading.Lock] = {}
+        self._found: dict[tuple[int, str], _Found] = {}
+
+    def peek(self, con: duckdb.DuckDBPyConnection, code: str, *, ballot: bool = False) -> _Found | None:
+        """The cached, still fresh entry for `code` (no store read; safe on the event loop), else None.
+        `ballot`: an open meeting's entry serves a ballot even when stale: its items and rules are fixed once
+        open, and the writer checks in its own transaction that the meeting is still open (and the slip)."""
+        clean = normalise_code(code)
+        hit = self._found.get((id(con), clean)) if clean else None
+        if hit is None:
+            return None
+        if hit.expires > time.monotonic():
+            return hit
+        return hit if ballot and hit.meeting is not None and hit.meeting.status == "open" else None
 
     def get(self, con: duckdb.DuckDBPyConnection, code: str) -> Meeting | None:
+        found = self.entry(con, code)
+        return found.meeting if found is not None else None
+
+    def entry(self, con: duckdb.DuckDBPyConnection, code: str) -> _Found | None:
+        """The entry for `code`, read from the store when stale (blocking); None for a malformed code."""
         clean = normalise_code(code)
         if clean is None:
             return None
-        key, now = (id(con), clean), time.monotonic()
+        key = (id(con), clean)
         with self._lock:
-            hit = self._found.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        meeting = meeting_by_code(con, clean)
-        with self._lock:
-            if len(self._found) > 1000:  # codes typed at random do not pile up
-                self._found.clear()
-            self._found[key] = (now + MEETING_TTL, meeting)
-        return meeting
+            reading = self._reading.setdefault(key, threading.Lock())
+        with reading:
+            hit = self.peek(con, clean)
+            if hit is not None:
+                return hit
+            found = _Found(meeting_by_code(con, clean))
+            if found.meeting is not None:
+                with snapshot(con) as cur:
+                    mid = {"meeting_id": found.meeting.id}
+                    found.slips_required = bool(query(cur, "vote_slips_required", mid).fetchone()[0])
+                    found.codes = {
+                        code: role for role, code in query(cur, "phone_group_codes", mid).fetchall()
+                    }
+            found.expires = time.monotonic() + MEETING_TTL
+            with self._lock:
+                if len(self._found) > 1000:  # codes typed at random do not pile up
+                    self._found.clear()
+                    self._reading.clear()
+                self._found[key] = found
+            return found
 
 
 _MEETINGS = _Meetings()
@@ -129,15 +204,28 @@ def _with_cookie(response: Response, request: Request, device: str, fresh: bool)
     return response
 
 
+def _fresh_view(meeting: Meeting, lang: str, slips_required: bool) -> PhoneView:
+    """The page of a phone that has not voted, its CSRF token left as _MARK (shared by every such phone)."""
+    return _page(meeting, lang, None, slips_required, csrf=_MARK)
+
+
 def _view(
     con: duckdb.DuckDBPyConnection, meeting: Meeting, device: str, lang: str, **extra: Any
 ) -> PhoneView:
     """The page of an existing meeting for this phone; `extra` overrides (an error, the values typed)."""
+    if meeting.status != "open":
+        return _page(meeting, lang, None, False, csrf="")
+    current, slips_required = phone_state(con, meeting.id, meeting.rules.method, device)
+    return _page(meeting, lang, current, slips_required, csrf=csrf_token(device), **extra)
+
+
+def _page(
+    meeting: Meeting, lang: str, current: Any, slips_required: bool, csrf: str, **extra: Any
+) -> PhoneView:
     state = meeting.status
     if state != "open":
-        return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=f"{meeting.date:%d.%m.%Y}",
+        return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=format_date(meeting.date, lang),
                          state=state)  # fmt: skip
-    current, slips_required = phone_state(con, meeting.id, meeting.rules.method, device)
     values: dict[str, int] = {}
     if current is not None:
         if meeting.rules.method == "dots":
@@ -149,9 +237,9 @@ def _view(
         values = typed
     items = tuple(Item(c.label(lang), values.get(c.key)) for c in meeting.candidates)
     fields: dict[str, Any] = {
-        "lang": lang, "code": meeting.code, "title": meeting.title, "date": f"{meeting.date:%d.%m.%Y}",
+        "lang": lang, "code": meeting.code, "title": meeting.title, "date": format_date(meeting.date, lang),
         "state": "open", "method": meeting.rules.method, "budget": meeting.rules.budget,
-        "cap": meeting.rules.max_per_item, "items": items, "csrf": csrf_token(device),
+        "cap": meeting.rules.max_per_item, "items": items, "csrf": csrf,
         "role": current.role if current else "resident", "voted": current is not None,
         "revision": current.revision if current else 0, "needs_slip": slips_required and current is None,
     }  # fmt: skip
@@ -232,22 +320,128 @@ def _post(
     return RedirectResponse(PATH + "?" + urlencode({"meeting": meeting.code, "lang": lang, "sent": "1"}), 303)
 
 
-def phone_routes(connect: Connect = process.connection) -> list[BaseRoute]:
-    """The phone page's route; `connect` gives the store connection (tests pass their own)."""
+def _error_page(con: duckdb.DuckDBPyConnection, meeting: Meeting, device: str, lang: str, reason: str,
+                params: dict[str, Any], status: int, **extra: Any) -> Response:  # fmt: skip
+    """The form again with the reason a ballot was not stored (reads the phone's ballot: call in a thread)."""
+    return _html(_view(con, meeting, device, lang, error=vote_error(reason, params, lang), **extra), status)
 
-    async def vote(request: Request) -> Response:
-        lang = pick_lang(request)
-        device = _device(request)
-        if request.method == "POST":
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    return Response("ballot too large", status_code=413)
-            return await run_in_threadpool(lambda: _post(connect(), request, device, lang, body))
+
+class PhoneApp:
+    """The /vote route as a plain ASGI app (GET: the page; POST: a ballot). Store work that only a returning
+    phone or an error needs runs in the thread pool; a first visit and a ballot keep to the event loop."""
+
+    def __init__(self, connect: Connect = process.connection) -> None:
+        self.connect = connect
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if request.method not in ("GET", "HEAD", "POST"):
+            response: Response = Response(
+                "method not allowed", status_code=405, headers={"allow": "GET, POST"}
+            )
+        elif request.method == "POST":
+            response = await self._post(request)
+        else:
+            response = await self._get(request)
+        await response(scope, receive, send)
+
+    async def _get(self, request: Request) -> Response:
+        lang, device = pick_lang(request), _device(request)
         fresh = device is None
         token = device or secrets.token_urlsafe(24)
-        response = await run_in_threadpool(lambda: _get(connect(), request, token, lang))
+        con = self.connect()
+        code = request.query_params.get("meeting", "").strip()
+        found = _MEETINGS.peek(con, code) if code and fresh else None
+        if found is None and code and fresh:  # read once per MEETING_TTL, by one thread
+            found = await run_in_threadpool(_MEETINGS.entry, con, code)
+        if found is not None and found.meeting is not None:  # a first visit: no store read of its own
+            page = HTMLResponse(
+                found.first_visit(lang, csrf_token(token)), headers={"cache-control": "no-store"}
+            )
+            return _with_cookie(page, request, token, fresh)
+        response = await run_in_threadpool(_get, con, request, token, lang)
         return _with_cookie(response, request, token, fresh)
 
-    return [Route(PATH, vote, methods=["GET", "POST"])]
+    async def _post(self, request: Request) -> Response:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return Response("ballot too large", status_code=413)
+        lang, device = pick_lang(request), _device(request)
+        con = self.connect()
+        code = request.query_params.get("meeting", "").strip()
+        found = _MEETINGS.peek(con, code, ballot=True) if code else None
+        if found is None:
+            found = await run_in_threadpool(_MEETINGS.entry, con, code) if code else None
+        meeting = found.meeting if found is not None else None
+        if found is None or meeting is None or device is None or meeting.status != "open":
+            return await run_in_threadpool(_post, con, request, device, lang, body)  # said as before
+        form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=64)
+        if not hmac.compare_digest((form.get("csrf") or [""])[0].encode(), csrf_token(device).encode()):
+            return await run_in_threadpool(_error_page, con, meeting, device, lang, "expired", {}, 403)
+        group_typed = (form.get("group") or [""])[0].strip()[:12]
+        typed: dict[str, int] | None = None
+        try:
+            allocation, ranking, typed = _read_ballot(meeting, form)
+            role = None  # the group of the phone's earlier ballot, else resident (kept in the same upsert)
+            if group_typed:
+                role = _role(found, group_typed) or await run_in_threadpool(
+                    role_for_code, con, meeting.id, group_typed
+                )  # a code made after the meeting was read
+                if role is None:
+                    raise VoteError("group", "This group code is not valid for this meeting.")
+            sent = submit_ballot(con, meeting.code, device, role, allocation, ranking=ranking,
+                                 slip=(form.get("slip") or [""])[0] or None, meeting=meeting)  # fmt: skip
+            await asyncio.wrap_future(sent.future)  # stored once this resolves: its group has committed
+            sent.receipt()  # VoteError for a ballot the store refused (slip, closed meanwhile)
+        except VoteError as exc:
+            typed = typed if typed is not None else exc.params.get("typed")
+            page = partial(_error_page, typed=typed, group_typed=group_typed)
+            return await run_in_threadpool(page, con, meeting, device, lang, exc.reason, exc.params, 400)
+        except Exception:  # noqa: BLE001 - the phone must hear that its vote was not stored, and may retry
+            return await run_in_threadpool(_error_page, con, meeting, device, lang, "failed", {}, 503)
+        return RedirectResponse(
+            PATH + "?" + urlencode({"meeting": meeting.code, "lang": lang, "sent": "1"}), 303
+        )
+
+
+def _role(found: _Found, typed: str) -> str | None:
+    clean = normalise_slip(typed)
+    if clean is None:
+        return None
+    for code, role in found.codes.items():
+        if hmac.compare_digest(code.encode(), clean.encode()):
+            return role
+    return None
+
+
+class PhoneFirst:
+    """Sends requests for /vote straight to the PhoneApp among the app's routes, past the layers a phone
+    needs none of (Streamlit's session and gzip middleware, the staff-page check, routing). Pure ASGI;
+    keep it inside SecurityHeaders so phones get the same headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._seen: tuple[Any, PhoneApp | None] = (None, None)
+
+    def _phone_app(self, app: Any) -> PhoneApp | None:
+        seen_app, phone = self._seen
+        if seen_app is not app:
+            found = [r.app for r in getattr(app, "routes", ()) if getattr(r, "path", None) == PATH]
+            phone = found[0] if found and isinstance(found[0], PhoneApp) else None
+            self._seen = (app, phone)
+        return phone
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH:
+            phone = self._phone_app(scope.get("app"))
+            if phone is not None:
+                await phone(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def phone_routes(connect: Connect = process.connection) -> list[BaseRoute]:
+    """The phone page's route; `connect` gives the store connection (tests pass their own)."""
+    return [Route(PATH, PhoneApp(connect), methods=["GET", "HEAD", "POST"])]

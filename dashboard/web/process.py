@@ -62,6 +62,9 @@ def connection(db: Path | None = None) -> duckdb.DuckDBPyConnection:
     from koban_geo.store.db import StoreError, connect
 
     path = Path(db) if db is not None else settings().db
+    known = _connections.get(str(path))  # the path as given: no file-system look-up per phone request
+    if known is not None:
+        return known
     key = str(path.resolve())
     with _lock:
         con = _connections.get(key)
@@ -69,6 +72,7 @@ def connection(db: Path | None = None) -> duckdb.DuckDBPyConnection:
             if not path.exists():
                 raise StoreError(f"No KOBAN store at {path}: run `koban-geo init` or `koban-geo demo` first.")
             con = _connections[key] = connect(path)
+        _connections[str(path)] = con
         return con
 
 
@@ -76,6 +80,8 @@ def close_connection(db: Path) -> None:
     """Close and forget the connection to store `db` (a server's shutdown, or a test that opened one)."""
     with _lock:
         con = _connections.pop(str(Path(db).resolve()), None)
+        for name in [name for name, known in _connections.items() if known is con]:
+            del _connections[name]
     if con is not None:
         con.close()
 

@@ -19,29 +19,38 @@ unless an officer names them.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from koban_geo.analysis.grid import Filter, bin_counts_by_slice_keyed, bin_counts_keyed, study_grid
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError, audience_filter, release
 from koban_geo.privacy.cellkey import perturb, perturbation_table
+from koban_geo.store.i18n import N_, gettext
 from koban_geo.store.settings import Settings
+
+if TYPE_CHECKING:  # loaded where a table goes through `release` (public tiers); analysts' Gi* needs none
+    import pandas as pd
 
 Method = Literal["gistar", "kde", "dbscan", "emerging"]
 METHODS: tuple[str, ...] = ("gistar", "kde", "dbscan", "emerging")
 
+# The one owner of the Gi* confidence bins' words (exports carry the English, screens the session's language).
 BIN_LABELS = {
-    3: "hot spot (99 % confidence)",
-    2: "hot spot (95 % confidence)",
-    1: "hot spot (90 % confidence)",
-    0: "not significant",
-    -1: "cold spot (90 % confidence)",
-    -2: "cold spot (95 % confidence)",
-    -3: "cold spot (99 % confidence)",
+    3: N_("hot spot (99 % confidence)"),
+    2: N_("hot spot (95 % confidence)"),
+    1: N_("hot spot (90 % confidence)"),
+    0: N_("not significant"),
+    -1: N_("cold spot (90 % confidence)"),
+    -2: N_("cold spot (95 % confidence)"),
+    -3: N_("cold spot (99 % confidence)"),
 }
+
+
+def bin_label(gi_bin: int, lang: str = "en") -> str:
+    """A Gi* confidence bin (-3..3) in words in `lang`: "hot spot (99 % confidence)", "hotspot (99% betrouwbaarheid)"."""
+    return gettext(BIN_LABELS[int(gi_bin)], lang)
 
 
 def hotspots(
@@ -59,6 +68,7 @@ def hotspots(
     min_reports: int | None = None,
     significant_only: bool = False,
     complete_slices: bool = False,
+    all_cells: bool | None = None,
 ) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
     """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
 
@@ -75,8 +85,15 @@ def hotspots(
     (the filter's end, when the data reach it), not at the filter's end: a window that runs to today past
     the last report would otherwise end in an empty or partial slice and find no pattern. The slices used
     are in meta["slices"], and meta["slices_end"] says where they end (exclusive).
+
+    all_cells (gistar): every cell of the study grid, zero-count and not significant ones too, with count,
+    gi_z and gi_p, so that esda's G_Local(y, w, star=True, transform="B") on the output gives the same z
+    (README: reproducing the z-scores). None: on for the analyst tier, off for the others; officers may ask
+    for it; public and council tiers are refused (their outputs keep the cells with data or a bin). Maps
+    (significant_only) never default to it.
     """
     policy = Policy.for_audience(audience, settings)
+    every_cell = _all_cells(policy, all_cells, method, significant_only)
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     meta: dict[str, Any] = {
         "method": method,
@@ -91,7 +108,9 @@ def hotspots(
         "precision_note": policy.precision_note(),
     }
     if method == "gistar":
-        rows = _gistar(con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only)
+        rows = _gistar(
+            con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only, every_cell
+        )
     elif method == "emerging":
         if complete_slices:
             flt = _complete_slices(con, flt, freq, meta)
@@ -105,6 +124,20 @@ def hotspots(
     else:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     return rows, meta
+
+
+def _all_cells(policy: Policy, asked: bool | None, method: str, significant_only: bool) -> bool:
+    """Whether a Gi* output holds every cell of the study grid (see `hotspots`)."""
+    if asked and policy.audience.aggregates_only:
+        raise PrivacyError(
+            f"every cell (--all-cells) is for the officer and analyst tiers; a {policy.audience} output keeps "
+            "the cells with reports or a hot/cold bin"
+        )
+    if asked and method != "gistar":
+        raise ValueError("every cell (--all-cells) applies to --method gistar")
+    if asked is None:  # a map (significant_only) draws the significant cells whatever the tier
+        return policy.audience == Audience.ANALYST and method == "gistar" and not significant_only
+    return asked
 
 
 def _weights(grid: Any, weights: str, distance_m: float | None) -> Any:
@@ -133,6 +166,7 @@ def _gistar(
     distance_m: float | None,
     meta: dict[str, Any],
     significant_only: bool = False,
+    all_cells: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
 
@@ -145,19 +179,32 @@ def _gistar(
     z = gi_star(counted, _weights(grid, weights, distance_m))
     p = z_to_p(z)
     bins = gi_bins(z, p, fdr=True)
-    meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg"}
-    keep = np.flatnonzero((counts > 0) | (bins != 0))
-    frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
+    meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg",
+             "all_cells": all_cells, "study_cells": grid.n}  # fmt: skip
+    keep = np.arange(grid.n) if all_cells else np.flatnonzero((counts > 0) | (bins != 0))
     if policy.audience.aggregates_only:
+        import pandas as pd
+
+        frame = pd.DataFrame({"cell": keep, "count": counts[keep], "gi_bin": bins[keep].astype(int)})
         frame["ckey"] = keys[keep]
         frame = _cells_release(frame, policy, settings, flt)
-    else:
-        frame["gi_z"] = np.round(z[keep], 4)
-        frame["gi_p"] = np.round(p[keep], 6)
-    if significant_only:  # after the gate: a kept cell shows what the full output shows of it
-        frame = frame[frame["gi_bin"] != 0].reset_index(drop=True)
-    frame["label"] = frame["gi_bin"].map(BIN_LABELS)
-    return _rows(grid, frame)
+        if significant_only:  # after the gate: a kept cell shows what the full output shows of it
+            frame = frame[frame["gi_bin"] != 0].reset_index(drop=True)
+        frame["label"] = frame["gi_bin"].map(BIN_LABELS)
+        return _rows(grid, frame)
+    if significant_only:
+        keep = keep[bins[keep] != 0]
+    # officer and analyst: no suppression, so plain columns (every cell: z to 10 decimals, so that esda's z on
+    # the file agrees to 1e-6, and p in full)
+    columns: dict[str, Any] = {
+        "count": counts[keep],
+        "gi_bin": bins[keep].astype(int),
+        "gi_z": np.round(z[keep], 10 if all_cells else 4),
+        "gi_p": p[keep] if all_cells else np.round(p[keep], 6),
+    }
+    labels = np.array([BIN_LABELS[b] for b in sorted(BIN_LABELS)], dtype=object)
+    columns["label"] = labels[columns["gi_bin"] + 3]
+    return _column_rows(grid, keep, columns)
 
 
 def _emerging(
@@ -190,6 +237,8 @@ def _emerging(
     keep = np.flatnonzero(true_counts.sum(axis=1) > 0)
     categories = classify(z[keep], bins[keep], counts[keep], unit=freq)
     meta |= {"cell_m": cell_m, "weights": weights, "slices": [d.isoformat() for d in starts], "freq": freq}
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "cell": keep,
@@ -244,6 +293,18 @@ def _as_datetime(value: Any) -> Any:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.combine(value, time.min)
+
+
+def _column_rows(grid: Any, cells: np.ndarray, columns: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """(polygon, properties) per cell from numpy columns without missing values (`tolist` gives plain
+    Python numbers and strings in one call per column)."""
+    polygons = grid.polygons(np.asarray(cells, dtype=np.int64))
+    names = list(columns)
+    values = [np.asarray(columns[n]).tolist() for n in names]
+    return [
+        (polygon, dict(zip(names, row, strict=True)))
+        for polygon, row in zip(polygons, zip(*values, strict=True), strict=True)
+    ]
 
 
 def _rows(grid: Any, frame: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:

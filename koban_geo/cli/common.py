@@ -6,6 +6,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, Protocol
 
 import click
@@ -35,3 +37,23 @@ def os_user() -> str:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def without_pandas() -> Iterator[None]:
+    """Run a command that never uses pandas without loading it (0.3 s and more at every start).
+
+    DuckDB 1.5's Python client imports pandas (and numpy) the first time it binds a parameter, to check for
+    pandas values. While pandas is not loaded yet, this hides it (`sys.modules["pandas"] = None`), so DuckDB
+    skips the check; DuckDB tries the import again on later calls, and the name is restored on the way out,
+    so nothing after the command is affected. Code inside that does import pandas fails loudly (ImportError).
+    """
+    if "pandas" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if "pandas" in sys.modules and sys.modules["pandas"] is None:
+            del sys.modules["pandas"]

@@ -17,7 +17,8 @@ import click
 from koban_geo.cli.common import fail, os_user
 
 WHATS = ("hotspots", "areas", "priorities", "problems", "pack")
-AUDIENCES = ("public", "council", "officer")
+AUDIENCES = ("public", "council", "officer", "analyst")
+FORMATS = ("geojson", "csv", "gpkg", "geoparquet")
 
 
 def _themes(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -33,9 +34,14 @@ def _themes(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--audience", type=click.Choice(AUDIENCES), default="public", show_default=True,
               help="Who the file is for; each tier gets only its share (README: audience tiers).")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file; the format follows the suffix: .geojson, .csv, .gpkg (.html for pack).")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg"]), default=None,
+              help="Output file; the format follows the suffix: .geojson, .csv, .gpkg, .parquet (GeoParquet) "
+                   "(.html for pack).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Format, when the file name does not say it.")  # fmt: skip
+@click.option("--all-cells/--cells-with-data", "all_cells", default=None,
+              help="Hotspots: every cell of the study area with count, gi_z and gi_p (esda reproduces the "
+                   "z-scores), or only cells with reports or a bin [default: every cell for analyst; "
+                   "officer may ask; refused for public and council].")  # fmt: skip
 @click.option("--meeting", "meeting_id", type=int, default=None, help="Meeting id (priorities and pack).")
 @click.option("--themes", multiple=True, metavar="CODES",
               help="Theme codes, comma separated or repeated (default: every theme but the sensitive ones).")  # fmt: skip
@@ -49,9 +55,9 @@ def _themes(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.pass_obj
 def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | None, meeting_id: int | None,
                    themes: tuple[str, ...], since: datetime | None, until: datetime | None, lang: str,
-                   actor: str | None, no_wkt: bool) -> None:  # fmt: skip
+                   actor: str | None, no_wkt: bool, all_cells: bool | None) -> None:  # fmt: skip
     """Write hotspots, area counts, a meeting's priorities or problem cards for one audience, as RFC 7946
-    GeoJSON, CSV (UTF-8 with BOM) or GeoPackage, with the filters and privacy parameters in the file's
+    GeoJSON, CSV (UTF-8 with BOM), GeoPackage or GeoParquet, with the filters and privacy parameters in the file's
     metadata; or a meeting's printable pack (--what pack --meeting ID --out pack.html). Every export is
     written to the audit log."""
     from koban_geo.analysis.grid import Filter
@@ -86,7 +92,7 @@ def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | Non
     con = obj.connect()
     try:
         report = export(con, settings, what, audience, out, fmt, actor=who, flt=flt, meeting_id=meeting_id,
-                        lang=lang, wkt=not no_wkt)  # fmt: skip
+                        lang=lang, wkt=not no_wkt, all_cells=all_cells)  # fmt: skip
     except (PrivacyError, ValueError, MeetingError) as exc:
         fail(str(exc))
     finally:
@@ -136,7 +142,7 @@ def problems_list(obj: Any, statuses: tuple[str, ...], as_json: bool) -> None:
 
 @problems_group.command("show")
 @click.argument("problem_id", type=int)
-@click.option("--audience", type=click.Choice(AUDIENCES), default="officer", show_default=True,
+@click.option("--audience", type=click.Choice(AUDIENCES[:3]), default="officer", show_default=True,
               help="Show the card as this audience would see it.")  # fmt: skip
 @click.option("--history", is_flag=True, help="Add the card's audit log rows (officer tier).")
 @click.pass_obj

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-if TYPE_CHECKING:
-    import duckdb
-
 from koban_geo import __version__
 from koban_geo.cli.common import fail
-from koban_geo.store.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pydantic, pandas or scipy
+    import duckdb
+
+    from koban_geo.store.settings import Settings
 
 
 class _Context:
@@ -30,6 +31,8 @@ class _Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from koban_geo.store.settings import get_settings
+
             try:
                 self._settings = get_settings(db=self._db)
             except ValueError as exc:  # pydantic validation error: name the setting
@@ -260,11 +263,13 @@ def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
 @pass_ctx
 def stats(obj: _Context, as_json: bool) -> None:
     """Counts per table, per theme and per area."""
+    from koban_geo.cli.common import without_pandas
     from koban_geo.store.stats import store_stats
 
-    con = obj.connect(read_only=True)
-    report = store_stats(con)
-    con.close()
+    with without_pandas():  # a quick look at the store: DuckDB alone
+        con = obj.connect(read_only=True)
+        report = store_stats(con)
+        con.close()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         return
@@ -422,35 +427,65 @@ def themes_map(obj: _Context, label: str, theme: str) -> None:
     help="Audience tier the output is made for.",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="GeoJSON file to write."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write; the format follows the suffix: .geojson, .csv, .gpkg, .parquet (GeoParquet).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "csv", "gpkg", "geoparquet"]),
+    default=None,
+    help="Format, when the file name does not say it.",
+)
+@click.option(
+    "--all-cells/--cells-with-data",
+    "all_cells",
+    default=None,
+    help="Gi*: every cell of the study area with count, gi_z and gi_p, so esda reproduces the z-scores "
+    "(README), or only cells with reports or a bin [default: every cell for analyst; officer may ask; "
+    "refused for public and council].",
 )
 @pass_ctx
 def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, until: Any, areas: tuple[str, ...],
              cell_m: int, unit: str | None, weights: str, distance_m: float | None, freq: str, eps_m: float,
-             min_reports: int | None, audience: str, out: Path) -> None:  # fmt: skip
-    """Write hotspots (Gi* cells, emerging trends, DBSCAN clusters or a KDE surface) as RFC 7946 GeoJSON."""
+             min_reports: int | None, audience: str, out: Path, fmt: str | None, all_cells: bool | None) -> None:  # fmt: skip
+    """Write hotspots (Gi* cells, emerging trends, DBSCAN clusters or a KDE surface) as RFC 7946 GeoJSON,
+    CSV, GeoPackage or GeoParquet."""
+    from contextlib import nullcontext
+
     from koban_geo.analysis.grid import Filter
     from koban_geo.analysis.hotspots import hotspots as make_hotspots
+    from koban_geo.cli.common import without_pandas
+    from koban_geo.outputs.export import FORMATS, Layer, format_of, write_layer
     from koban_geo.privacy.audience import PrivacyError
-    from koban_geo.store import geojson
     from koban_geo.store.sql import audit
 
     if cell_m % 100:
         fail("--cell must be a multiple of 100 m (the snapping grid)")
+    kind = (
+        format_of(out, fmt) if fmt or out.suffix.lower() in FORMATS else "geojson"
+    )  # any other name: GeoJSON
     flt = Filter(themes=themes or None, since=since, until=until, areas=areas or None,
                  unit=unit or obj.settings.count_unit)  # type: ignore[arg-type]  # fmt: skip
-    con = obj.connect()
-    try:
-        rows, meta = make_hotspots(
-            con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
-            weights=cast(Any, weights), distance_m=distance_m, freq=cast(Any, freq), eps_m=eps_m,
-            min_reports=min_reports,
-        )  # fmt: skip
-    except (PrivacyError, ValueError) as exc:
-        fail(str(exc))
-    geojson.write(out, geojson.feature_collection(rows, meta))
-    audit(con, "cli", "export.hotspots", f"{method} {audience} -> {out.name} ({len(rows)} features)")
-    con.close()
+    # officers' and analysts' Gi* cells as GeoJSON or CSV need no table library (no suppression): DuckDB is
+    # kept from loading pandas for nothing (cli.common.without_pandas). Not for GeoParquet or GeoPackage:
+    # pyarrow and geopandas look for pandas themselves, and other outputs load it as they need it.
+    light = method == "gistar" and audience in ("officer", "analyst") and kind in ("geojson", "csv")
+    with without_pandas() if light else nullcontext():
+        con = obj.connect()
+        try:
+            rows, meta = make_hotspots(
+                con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
+                weights=cast(Any, weights), distance_m=distance_m, freq=cast(Any, freq), eps_m=eps_m,
+                min_reports=min_reports, all_cells=all_cells,
+            )  # fmt: skip
+        except (PrivacyError, ValueError) as exc:
+            fail(str(exc))
+        write_layer(out, Layer("hotspots", rows, meta), kind)
+        audit(con, "cli", "export.hotspots", f"{method} {audience} -> {out.name} ({len(rows)} features)")
+        con.close()
     click.echo(f"{out}: {len(rows)} features ({method}, {audience}); {meta['precision_note']}")
 
 

@@ -12,8 +12,7 @@ from datetime import date, datetime, timedelta
 import click
 
 from koban_geo.cli.common import StoreContext, echo_json, fail, os_user
-from koban_geo.community.meetings import MeetingError
-from koban_geo.store.taxonomy import LANGUAGES
+from koban_geo.store.i18n import LANGUAGES
 
 PROPOSAL_DAYS = 90
 
@@ -97,6 +96,7 @@ def list_cmd(obj: StoreContext, status: str | None, areas: tuple[str, ...], as_j
 def propose(obj: StoreContext, areas: tuple[str, ...], since: datetime | None, until: datetime | None, limit: int,
             lang: str, as_json: bool) -> None:  # fmt: skip
     """Propose items from the public-tier analytics: the top themes and hot spots of the areas."""
+    from koban_geo.community.meetings import MeetingError
     from koban_geo.community.proposals import propose_candidates
 
     start, end = _window(since, until)
@@ -146,6 +146,7 @@ def create(obj: StoreContext, title: str, when: datetime, areas: tuple[str, ...]
            limit: int, open_now: bool, actor: str, as_json: bool) -> None:  # fmt: skip
     """Create a meeting with its join code; items are proposed from the analytics unless --theme is given."""
     from koban_geo.community.meetings import (
+        MeetingError,
         Rules,
         create_meeting,
         open_meeting,
@@ -181,7 +182,7 @@ def create(obj: StoreContext, title: str, when: datetime, areas: tuple[str, ...]
 
 
 def _move(obj: StoreContext, meeting_id: int, actor: str, to: str) -> None:
-    from koban_geo.community.meetings import close_meeting, open_meeting
+    from koban_geo.community.meetings import MeetingError, close_meeting, open_meeting
 
     con = obj.connect()
     try:
@@ -218,6 +219,7 @@ def close(obj: StoreContext, meeting_id: int, actor: str) -> None:
 @click.pass_obj
 def results_cmd(obj: StoreContext, meeting_id: int, lang: str, as_json: bool) -> None:
     """Results per group (residents, officers, partners) and combined with the meeting's weights."""
+    from koban_geo.community.meetings import MeetingError
     from koban_geo.community.voting import results
 
     con = obj.connect()
@@ -270,7 +272,7 @@ def slips_cmd(obj: StoreContext, meeting_id: int, count: int, out: str | None, l
     from pathlib import Path
 
     from koban_geo.community.admission import issue_slips
-    from koban_geo.community.meetings import get_meeting
+    from koban_geo.community.meetings import MeetingError, get_meeting
     from koban_geo.outputs.slip_sheet import slip_sheet
 
     con = obj.connect()
@@ -297,6 +299,7 @@ def slips_cmd(obj: StoreContext, meeting_id: int, count: int, out: str | None, l
 def groups_cmd(obj: StoreContext, meeting_id: int, actor: str) -> None:
     """Show the group codes of a meeting: a phone that enters one votes as an officer or a partner."""
     from koban_geo.community.admission import group_codes
+    from koban_geo.community.meetings import MeetingError
 
     con = obj.connect()
     try:
@@ -317,6 +320,7 @@ def groups_cmd(obj: StoreContext, meeting_id: int, actor: str) -> None:
 def headcount_cmd(obj: StoreContext, meeting_id: int, people: int, actor: str) -> None:
     """Record how many people are in the room, to compare with the ballots cast."""
     from koban_geo.community.admission import set_headcount
+    from koban_geo.community.meetings import MeetingError
     from koban_geo.community.voting import results
 
     con = obj.connect()

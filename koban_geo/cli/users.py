@@ -14,7 +14,13 @@ from typing import Any
 import click
 
 from koban_geo.cli.common import StoreContext, fail, os_user
-from koban_geo.community.accounts import AccountError, Role
+
+ROLES = (
+    "officer",
+    "analyst",
+    "council",
+    "admin",
+)  # koban_geo.community.accounts.Role (a test keeps them equal)
 
 
 def _password(from_stdin: bool) -> str:
@@ -49,9 +55,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option(
-    "--role", type=click.Choice([str(r) for r in Role]), required=True, help="What the user may see."
-)
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may see.")
 @_stdin
 @click.option(
     "--email",
@@ -76,7 +80,13 @@ def users_add(
     actor: str,
 ) -> None:
     """Create account USERNAME (2-64 of a-z 0-9 . _ -); asks for the password twice (or --password-stdin)."""
-    from koban_geo.community.accounts import add_user, check_email, check_password, check_username
+    from koban_geo.community.accounts import (
+        AccountError,
+        add_user,
+        check_email,
+        check_password,
+        check_username,
+    )
 
     if no_password and password_stdin:
         fail("use --no-password or --password-stdin, not both")
@@ -159,7 +169,7 @@ def users_enable(obj: StoreContext, username: str, actor: str) -> None:
 @click.pass_obj
 def users_passwd(obj: StoreContext, username: str, password_stdin: bool, actor: str) -> None:
     """Set a new password for USERNAME; ends its sessions and lifts a lock-out."""
-    from koban_geo.community.accounts import check_password, set_password
+    from koban_geo.community.accounts import AccountError, check_password, set_password
 
     try:
         password = _password(password_stdin)
@@ -184,6 +194,8 @@ def users_email(obj: StoreContext, username: str, address: str | None, actor: st
 
 
 def _change(obj: StoreContext, action: Any, username: str, actor: str) -> None:
+    from koban_geo.community.accounts import AccountError
+
     con = obj.connect()
     try:
         action(con, username, actor)

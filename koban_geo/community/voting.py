@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from numbers import Integral
@@ -64,9 +65,7 @@ class VoteError(MeetingError):
         self.params = params
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------------------------------------
+# --- Data ------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -180,9 +179,7 @@ class Results:
         }
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Ballots
-# ---------------------------------------------------------------------------------------------------------
+# --- Ballots ---------------------------------------------------------------------------------------------
 
 
 def device_hash(meeting_id: int, device_token: str) -> str:
@@ -281,6 +278,50 @@ def cast_ballot(
     `meeting`: the meeting with this code as the caller read it while open (its rules and items are fixed
     from then on), to skip reading them again; whether it is still open is checked in the write either way.
     """
+    return submit_ballot(con, code, device_token, role, allocation, ranking=ranking, slip=slip,
+                         meeting=meeting).receipt()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SentBallot:
+    """A checked ballot handed to the writer (ballot_writer.GROUP_COMMIT): `future` is done once the group
+    holding it has committed; `receipt()` then gives the Receipt or raises VoteError (or the store's error)."""
+
+    future: Future[Any]
+    meeting_id: int
+    method: str
+    points: Mapping[str, int]
+    code: str
+
+    def receipt(self) -> Receipt:
+        stored = self.future.result()
+        if isinstance(stored, Refused):
+            raise VoteError(stored.reason, stored.message)
+        if stored is None:
+            raise VoteError("closed", "Voting has closed for this meeting.")
+        revision, cast_at, stored_role = stored
+        return Receipt(
+            meeting_id=self.meeting_id, role=stored_role, points=self.points,
+            allocation=dict(self.points) if self.method == "dots" else None,
+            ranking=tuple(self.points) if self.method == "ranking" else None,
+            revision=revision, cast_at=cast_at, code=self.code, replaced=revision > 1,
+        )  # fmt: skip
+
+
+def submit_ballot(
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    device_token: str,
+    role: str | None,
+    allocation: Mapping[str, int] | None = None,
+    *,
+    ranking: Sequence[str] | None = None,
+    slip: str | None = None,
+    meeting: Meeting | None = None,
+) -> SentBallot:
+    """cast_ballot without waiting: checks the ballot now (VoteError) and queues it for the writer. With an
+    open `meeting` given it touches no store before the writer does (the phone page calls it from its event
+    loop and awaits the Future)."""
     if role is not None and role not in ROLES:
         raise VoteError("role", "Choose whether you vote as a resident, an officer or a partner.")
     token = _check_token(device_token)
@@ -306,18 +347,8 @@ def cast_ballot(
         if ranking is None or allocation is not None:
             raise VoteError("form", "This meeting uses ranking: put the items in your order of priority.")
         points = _borda(ranking, keys)
-    stored = GROUP_COMMIT.write(Pending(con, mid, device_hash(mid, token), role, points, slip))
-    if isinstance(stored, Refused):
-        raise VoteError(stored.reason, stored.message)
-    if stored is None:
-        raise VoteError("closed", "Voting has closed for this meeting.")
-    revision, cast_at, stored_role = stored
-    return Receipt(
-        meeting_id=mid, role=stored_role, points=points,
-        allocation=dict(points) if method == "dots" else None,
-        ranking=tuple(points) if method == "ranking" else None,
-        revision=revision, cast_at=cast_at, code=normalise_code(code) or "", replaced=revision > 1,
-    )  # fmt: skip
+    entry = Pending(con, mid, device_hash(mid, token), role, points, slip)
+    return SentBallot(GROUP_COMMIT.submit(entry), mid, method, points, normalise_code(code) or "")
 
 
 def phone_state(
@@ -364,9 +395,7 @@ def ballot_of(con: duckdb.DuckDBPyConnection, code: str, device_token: str) -> B
     )  # fmt: skip
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Facilitator counts
-# ---------------------------------------------------------------------------------------------------------
+# --- Facilitator counts ----------------------------------------------------------------------------------
 
 
 def add_facilitator_count(
@@ -420,9 +449,7 @@ def add_facilitator_count(
     )
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------------------
+# --- Results ---------------------------------------------------------------------------------------------
 
 
 def results(con: duckdb.DuckDBPyConnection, meeting_id: int) -> Results:
@@ -483,9 +510,7 @@ def tally(
     return Results(meeting, groups, combined, ranking, tuple(counts))
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The public tally while voting runs
-# ---------------------------------------------------------------------------------------------------------
+# --- The public tally while voting runs ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ Formats, from the file's suffix (or `fmt`):
   metadata goes beside it in `<name>.csv-metadata.json` (the W3C CSVW file name).
 - GeoPackage: one layer named after `what` (EPSG:4326, the same geometries as the GeoJSON), the metadata
   as JSON in the layer's description (gpkg_contents) and, key by key, in the table `koban_metadata`.
+- GeoParquet 1.1 (`.parquet` or fmt "geoparquet"): WKB geometry, a `bbox` covering column, the `geo`
+  metadata; the export's metadata as JSON under the file's `koban` key.
+
+Every format is written from whole columns (koban_geo.outputs.writers, koban_geo.store.geojson). Hotspots
+for the analyst tier hold every cell of the study grid (`all_cells`), so esda reproduces their z-scores.
 
 Licence: our exports are under the ODbL 1.0 (`LICENCE`, or `settings.export_licence` if the deployment
 sets one): they hold boundaries derived from OpenStreetMap, which the ODbL's share-alike asks to keep under
@@ -39,14 +44,12 @@ it. The attribution names OpenStreetMap for the demo geography.
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import re
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,28 +59,39 @@ import shapely.geometry
 
 from koban_geo import __version__
 from koban_geo.analysis.grid import Filter
+from koban_geo.outputs.writers import (
+    CSV_METADATA_SUFFIX,
+    Layer,
+    csv_safe,
+    write_csv,
+    write_geoparquet,
+    write_gpkg,
+)
+from koban_geo.outputs.writers import jsonable as _jsonable
 from koban_geo.privacy.audience import RECORD_COLUMNS, TEXT_COLUMNS, Audience, Policy, PrivacyError
-from koban_geo.store.geojson import PRECISION, feature_collection, geometry_json, write
+from koban_geo.store.geojson import PRECISION, normalised, write_rows
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import audit, writing
 from koban_geo.store.taxonomy import sensitive_codes
 
+__all__ = ["ATTRIBUTION", "CSV_METADATA_SUFFIX", "FORMATS", "KINDS", "LICENCE", "ExportReport", "Layer", "build",
+           "csv_safe", "export", "format_of", "write_layer"]  # fmt: skip
+
 KINDS: tuple[str, ...] = ("hotspots", "areas", "priorities", "problems")
-FORMATS: dict[str, str] = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
+FORMATS: dict[str, str] = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg",
+                           ".parquet": "geoparquet", ".geoparquet": "geoparquet"}  # fmt: skip
 LICENCE = "ODbL-1.0 (Open Database Licence 1.0, https://opendatacommons.org/licenses/odbl/1-0/)"
 ATTRIBUTION = (
     "Demo geography © OpenStreetMap contributors, ODbL 1.0 (https://www.openstreetmap.org/copyright). "
     "Counts: KOBAN Geo, from residents' concerns, aggregated and anonymised as stated in 'privacy'."
 )
 PUBLIC_PROBLEM_STATUSES = ("response", "assessment", "closed")
-CSV_METADATA_SUFFIX = "-metadata.json"
 
 # Never in a public or council export (free text and records; `_guard` checks every row).
 _PRIVATE_KEYS = (TEXT_COLUMNS | RECORD_COLUMNS | {"notes", "triangle_place", "triangle_victim",
                  "triangle_offender", "concerns", "crime", "layers", "created_by", "sensitive_themes"})  # fmt: skip
 _COUNT_KEYS = re.compile(r"^(count|count_.*|.*_count|place_before|place_after|comparison_before|"
                          r"comparison_after|participants|concerns_count|n)$")  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -94,26 +108,17 @@ class ExportReport:
     sidecar: Path | None = None
 
 
-@dataclass
-class Layer:
-    """An export before it is written: (geometry in EPSG:4326 or None, properties) rows and the metadata."""
-
-    what: str
-    rows: list[tuple[shapely.Geometry | None, dict[str, Any]]]
-    meta: dict[str, Any]
-
-
 def format_of(out: Path, fmt: str | None = None) -> str:
     """The export format from `fmt` or else the file's suffix."""
     if fmt:
         name = fmt.lower().lstrip(".")
         if name not in FORMATS.values():
-            raise ValueError(f"unknown export format {fmt!r}; formats: geojson, csv, gpkg")
+            raise ValueError(f"unknown export format {fmt!r}; formats: geojson, csv, gpkg, geoparquet")
         return name
     suffix = Path(out).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(
-            f"{Path(out).name}: cannot tell the format from the name; use .geojson, .csv or .gpkg"
+            f"{Path(out).name}: cannot tell the format from the name; use .geojson, .csv, .gpkg or .parquet"
         )
     return FORMATS[suffix]
 
@@ -139,14 +144,16 @@ def build(
     flt: Filter | None = None,
     meeting_id: int | None = None,
     lang: str = "en",
+    all_cells: bool | None = None,
 ) -> Layer:
-    """The rows and metadata of one export, through the audience's gate (nothing is written)."""
+    """The rows and metadata of one export, through the audience's gate (nothing is written). all_cells
+    (hotspots): every cell of the study grid (default for the analyst tier; koban_geo.analysis.hotspots)."""
     if what not in KINDS:
         raise ValueError(f"unknown export {what!r}; exports: {', '.join(KINDS)}")
     policy = Policy.for_audience(audience, settings)
     flt = flt or Filter(unit=settings.count_unit)
     if what == "hotspots":
-        rows, extra = _hotspots(con, settings, policy, flt)
+        rows, extra = _hotspots(con, settings, policy, flt, all_cells)
     elif what == "areas":
         rows, extra = _areas(con, settings, policy, flt)
     elif what == "priorities":
@@ -155,7 +162,7 @@ def build(
         rows, extra = _priorities(con, settings, policy, meeting_id, lang)
     else:
         rows, extra = _problems(con, settings, policy, flt)
-    rows = [(_normalised(g), p) for g, p in rows]
+    rows = list(zip(normalised([g for g, _ in rows]).tolist(), [p for _, p in rows], strict=True))
     meta = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "what": what,
@@ -190,16 +197,19 @@ def export(
     meeting_id: int | None = None,
     lang: str = "en",
     wkt: bool = True,
+    all_cells: bool | None = None,
 ) -> ExportReport:
     """Write one export (see the module docstring) and its audit_log row (who, what, tier, filters, rows,
-    file name). `wkt=False` leaves the geometry_wkt column out of a CSV."""
+    file name). `wkt=False` leaves the geometry_wkt column out of a CSV; `all_cells` as in `build`."""
     if not actor or not actor.strip():
         raise ValueError("an export names who made it (actor)")
     out = Path(out)
     kind = format_of(out, fmt)
     if not out.parent.is_dir():
         raise ValueError(f"no folder {out.parent} to write {out.name} into")
-    layer = build(con, settings, what, audience, flt=flt, meeting_id=meeting_id, lang=lang)
+    layer = build(
+        con, settings, what, audience, flt=flt, meeting_id=meeting_id, lang=lang, all_cells=all_cells
+    )
     # Crash safety: the files are written in a hidden folder beside the target, the audit row is committed,
     # and only then are they renamed into place. A kill leaves no half-written export under the real name.
     staging = out.with_name(f".{out.name}.partial")
@@ -207,12 +217,7 @@ def export(
     staging.mkdir()
     try:
         staged, sidecar = staging / out.name, None
-        if kind == "geojson":
-            write(staged, feature_collection(layer.rows, layer.meta))
-        elif kind == "csv":
-            sidecar = write_csv(staged, layer, wkt=wkt)
-        else:
-            write_gpkg(staged, layer)
+        sidecar = write_layer(staged, layer, kind, wkt=wkt)
         detail = {"what": what, "audience": layer.meta["audience"], "format": kind, "file": out.name,
                   "rows": layer.meta["rows"], "suppressed": layer.meta["suppressed"],
                   "filters": layer.meta["filters"]}  # fmt: skip
@@ -227,30 +232,53 @@ def export(
                         layer.meta, sidecar)  # fmt: skip
 
 
+def write_layer(out: Path, layer: Layer, kind: str, *, wkt: bool = True) -> Path | None:
+    """Write a built layer in one format (no audit, no staging: `export` does both); returns the CSV's
+    metadata file, else None. Every format is written from whole columns (koban_geo.outputs.writers)."""
+    if kind == "geojson":
+        write_rows(out, layer.rows, layer.meta)
+        return None
+    if kind == "csv":
+        return write_csv(out, layer, wkt=wkt)
+    if kind == "gpkg":
+        write_gpkg(out, layer)
+    elif kind == "geoparquet":
+        write_geoparquet(out, layer)
+    else:
+        raise ValueError(f"unknown export format {kind!r}")
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The four kinds
 # ---------------------------------------------------------------------------------------------------------
 
 
 def _hotspots(
-    con: duckdb.DuckDBPyConnection, settings: Settings, policy: Policy, flt: Filter
+    con: duckdb.DuckDBPyConnection, settings: Settings, policy: Policy, flt: Filter, all_cells: bool | None
 ) -> tuple[list[Any], dict[str, Any]]:
-    from pyproj import Transformer
+    import numpy as np
 
     from koban_geo.analysis.grid import study_grid
     from koban_geo.analysis.hotspots import hotspots
+    from koban_geo.store.crs import transformer
 
     cell_m = 100
-    rows, meta = hotspots(con, settings, method="gistar", flt=flt, audience=policy.audience, cell_m=cell_m)
+    rows, meta = hotspots(con, settings, method="gistar", flt=flt, audience=policy.audience, cell_m=cell_m,
+                          all_cells=all_cells)  # fmt: skip
     crs = study_grid(con, cell_m).crs
-    to_metric = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    out = []
-    for geom, props in rows:
-        x, y = to_metric.transform(geom.centroid.x, geom.centroid.y)
-        cell_id = f"{crs.split(':')[1]}:{cell_m}:{math.floor(x / cell_m)}:{math.floor(y / cell_m)}"
-        out.append((geom, {"cell_id": cell_id, **props}))
+    centres = shapely.centroid(np.array([g for g, _ in rows], dtype=object))  # one call for every cell
+    x, y = transformer("EPSG:4326", crs).transform(shapely.get_x(centres), shapely.get_y(centres))
+    ix, iy = (
+        np.floor(np.asarray(x) / cell_m).astype(np.int64),
+        np.floor(np.asarray(y) / cell_m).astype(np.int64),
+    )
+    prefix = f"{crs.split(':')[1]}:{cell_m}:"
+    out = [(geom, {"cell_id": f"{prefix}{i}:{j}", **props})
+           for (geom, props), i, j in zip(rows, ix.tolist(), iy.tolist(), strict=True)]  # fmt: skip
     out.sort(key=lambda r: r[1]["cell_id"])
-    extra: dict[str, Any] = {k: meta[k] for k in ("method", "cell_m", "weights", "fdr") if k in meta}
+    extra: dict[str, Any] = {k: meta[k] for k in ("method", "cell_m", "weights", "fdr", "all_cells",
+                                                  "study_cells") if k in meta}  # fmt: skip
     extra["filters_applied"] = meta.get("filter")  # the themes actually counted for this tier
     return out, {"hotspots": extra}
 
@@ -440,113 +468,3 @@ def _guard_values(props: Mapping[str, Any], policy: Policy) -> None:
             for item in value:
                 if isinstance(item, Mapping):
                     _guard_values(item, policy)
-
-
-def _normalised(geom: shapely.Geometry | None) -> shapely.Geometry | None:
-    """The geometry exactly as the GeoJSON writes it (right-hand rule, 6 decimals), so every format agrees."""
-    if geom is None or geom.is_empty:
-        return None
-    return shapely.geometry.shape(geometry_json(geom))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
-
-
-def _cell(value: Any) -> Any:
-    """One flat attribute value: lists and objects as JSON text, times ISO 8601, NaN as empty."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if str(value) in ("<NA>", "NaT"):
-        return None
-    return value
-
-
-def _columns(rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[str]:
-    names: dict[str, None] = {}
-    for _, props in rows:
-        names.update(dict.fromkeys(props))
-    return list(names)
-
-
-def csv_safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP 'CSV injection')."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def write_csv(out: Path, layer: Layer, *, wkt: bool = True) -> Path:
-    """The CSV (UTF-8 with BOM, comma, CRLF) and its metadata file beside it; returns the metadata file."""
-    columns = _columns(layer.rows)
-    extra = ["centroid_lon", "centroid_lat"] + (["geometry_wkt"] if wkt else [])
-    tmp = out.with_name(out.name + ".part")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns + extra)
-        for geom, props in layer.rows:
-            values = [csv_safe(_cell(props.get(c))) for c in columns]
-            if geom is not None:
-                centre = geom.centroid
-                values += [round(centre.x, PRECISION), round(centre.y, PRECISION)]
-                if wkt:
-                    values.append(shapely.to_wkt(geom, rounding_precision=PRECISION, trim=True))
-            else:
-                values += [None, None] + ([None] if wkt else [])
-            writer.writerow(["" if v is None else v for v in values])
-    tmp.replace(out)
-    sidecar = out.with_name(out.name + CSV_METADATA_SUFFIX)
-    meta = {"url": out.name, "dialect": {"encoding": "utf-8", "delimiter": ",", "header": True},
-            "columns": columns + extra, "koban": layer.meta}  # fmt: skip
-    sidecar.write_text(json.dumps(_jsonable(meta), ensure_ascii=False, indent=1), encoding="utf-8")
-    return sidecar
-
-
-def _typed(values: list[Any]) -> Any:
-    """A pandas column for the GeoPackage: nullable integers, booleans and floats keep their type."""
-    import pandas as pd
-
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, bool) for v in present):
-        return pd.array(values, dtype="boolean")
-    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        return pd.array(values, dtype="Int64")
-    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return pd.array([float(v) if v is not None else None for v in values], dtype="Float64")
-    return pd.array([str(v) if v is not None else None for v in values], dtype=object)
-
-
-def write_gpkg(out: Path, layer: Layer) -> None:
-    """One GeoPackage layer named `layer.what` plus the `koban_metadata` table (key, JSON value)."""
-    import geopandas as gpd
-    import pandas as pd
-    import pyogrio
-
-    columns = _columns(layer.rows)
-    data = {c: _typed([_cell(p.get(c)) for _, p in layer.rows]) for c in columns}
-    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([g for g, _ in layer.rows], crs="EPSG:4326"))
-    tmp = out.with_name(out.stem + ".part" + out.suffix)
-    tmp.unlink(missing_ok=True)
-    meta_json = json.dumps(_jsonable(layer.meta), ensure_ascii=False)
-    pyogrio.write_dataframe(frame, tmp, layer=layer.what, driver="GPKG",
-                            layer_options={"DESCRIPTION": meta_json})  # fmt: skip
-    table = pd.DataFrame({"key": list(layer.meta),
-                          "value": [json.dumps(_jsonable(v), ensure_ascii=False) for v in layer.meta.values()]})  # fmt: skip
-    pyogrio.write_dataframe(table, tmp, layer="koban_metadata", driver="GPKG", append=True)
-    tmp.replace(out)

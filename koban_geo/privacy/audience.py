@@ -19,20 +19,20 @@ on the true counts, and the cell key column never leaves `release`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import cache
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from koban_geo.privacy.cellkey import MAX_NOISE, PerturbationTable, perturb, perturbation_table
-from koban_geo.store.resources import data_dir
+from koban_geo.store.i18n import N_, gettext
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
+
+if TYPE_CHECKING:  # pandas is loaded by `release`, not by every import of the tiers (the CLI starts faster)
+    import pandas as pd
 
 TEXT_COLUMNS = frozenset({"description", "text", "example", "examples", "kuvaus", "omschrijving"})
 RECORD_COLUMNS = frozenset({"id", "source", "reported_at", "batch_id"})
@@ -53,10 +53,17 @@ class PrivacyError(ValueError):
     """An output would break its audience's rules; nothing is released."""
 
 
-@cache
-def _notes() -> dict[str, dict[str, str]]:
-    raw = json.loads((data_dir() / "precision_note.json").read_text(encoding="utf-8"))
-    return {kind: raw[kind] for kind in ("aggregate", "detail")}
+# The precision note every output carries: {grid} and {sensitive_grid} in metres, {k} the smallest count shown.
+PRECISION_NOTES = {
+    "aggregate": N_(
+        "Locations snapped to a {grid} m grid; times rounded to the hour; areas or cells with fewer than {k} "
+        "reports are hidden; sensitive themes are not shown."
+    ),
+    "detail": N_(
+        "Locations snapped to a {grid} m grid ({sensitive_grid} m for sensitive themes, which are flagged); "
+        "times rounded to the hour; texts scrubbed of personal data."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Policy:
 
     def precision_note(self, lang: str = "en") -> str:
         kind = "aggregate" if self.audience.aggregates_only else "detail"
-        template = _notes()[kind].get(lang) or _notes()[kind]["en"]
+        template = gettext(PRECISION_NOTES[kind], lang)
         return template.format(grid=self.grid_m, sensitive_grid=self.sensitive_grid_m, k=self.k)
 
     def parameters(self) -> dict[str, Any]:
@@ -126,6 +133,8 @@ def release(
     theme: the theme column, if the rows are per theme; else `themes_counted` must list the themes the
       counts include, so that a public count can never contain a sensitive theme.
     """
+    import pandas as pd
+
     policy = Policy.for_audience(audience, settings)
     out = frame.copy()
     sensitive = sensitive_codes()
@@ -174,6 +183,8 @@ def _check_aggregate(frame: pd.DataFrame, count: str, key: str) -> None:
 def _suppress(frame: pd.DataFrame, count: str, groups: Sequence[str], k: int) -> pd.Series:
     """Primary suppression (0 < n < k), then complementary: in every published group, and in the table as a
     whole, what is hidden must be nothing or sum to at least k; else hide the next smallest shown cell."""
+    import pandas as pd
+
     counts = frame[count].fillna(0).astype(int)
     hidden = (counts > 0) & (counts < k)
     partitions = [list(groups)] if groups else []
@@ -205,6 +216,8 @@ def _totals(
 ) -> dict[str, pd.DataFrame]:
     """Group totals and the grand total, each hidden (None) when under k, else perturbed with its own cell
     key: the sum of its rows' keys (= of its records' keys) mod 256."""
+    import pandas as pd
+
     k = table.k
 
     result: dict[str, pd.DataFrame] = {}

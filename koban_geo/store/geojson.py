@@ -1,18 +1,27 @@
 """RFC 7946 GeoJSON out: WGS 84 lon/lat, no `crs` member, right-hand-rule polygons, 6 decimals, a `bbox`,
-and the export's metadata as a top-level foreign member (`koban`)."""
+and the export's metadata as a top-level foreign member (`koban`).
+
+Geometries are handled as whole arrays with shapely 2's vectorised functions (`normalised`, `geometries_json`):
+snapped to the 6-decimal grid, rounded, oriented and serialised by GEOS in one call each, never one feature
+at a time in Python. Rounding: `np.round(x, 6)` divides an integer by 10**6, which IEEE division rounds to the
+double nearest that decimal, so every coordinate prints with at most 6 decimals.
+
+    >>> import shapely
+    >>> geometry_json(shapely.box(24.1234567, 60.0, 24.2, 60.1, ccw=False))["coordinates"][0][:2]
+    [[24.2, 60.0], [24.2, 60.1]]
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
-from shapely.geometry import mapping
-from shapely.geometry.polygon import orient
 
 PRECISION = 6  # ~0.1 m: finer would only pretend to a precision the snapped data does not have
 LICENCE = (
@@ -20,28 +29,76 @@ LICENCE = (
 )
 
 
-def _oriented(geom: shapely.Geometry) -> shapely.Geometry:
-    """Exterior rings counter-clockwise, holes clockwise (RFC 7946 section 3.1.6)."""
-    if isinstance(geom, shapely.Polygon):
-        return orient(geom, sign=1.0)
-    if isinstance(geom, shapely.MultiPolygon):
-        return shapely.MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
-    if isinstance(geom, shapely.GeometryCollection):
-        return shapely.GeometryCollection([_oriented(g) for g in geom.geoms])
-    return geom
+def _round(coords: np.ndarray) -> np.ndarray:
+    return np.round(coords, PRECISION)
 
 
-def _rounded(coords: Any) -> Any:
-    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
-        return [round(float(c), PRECISION) for c in coords[:2]]
-    return [_rounded(c) for c in coords]
+def as_array(geoms: Iterable[shapely.Geometry | None]) -> np.ndarray:
+    """An object array of geometries (None kept), whatever sequence they came in."""
+    if isinstance(geoms, np.ndarray) and geoms.dtype == object:
+        return geoms
+    items = list(geoms)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def normalised(geoms: Iterable[shapely.Geometry | None]) -> np.ndarray:
+    """Each geometry as the GeoJSON writes it: 2D, rounded to 6 decimals, exterior rings counter-clockwise
+    and holes clockwise (RFC 7946 section 3.1.6). Empty geometries become None (a feature without a
+    geometry). Vectorised: rounding is one pass over all coordinates; only a geometry that rounding made
+    invalid goes through GEOS's precision reducer (`set_precision`, which keeps it valid on the grid)."""
+    arr = as_array(geoms)
+    present = ~shapely.is_missing(arr)
+    present[present] &= ~shapely.is_empty(arr[present])
+    out = np.full(arr.shape, None, dtype=object)
+    if present.any():
+        source = arr[present]
+        has_z = shapely.has_z(source)
+        if has_z.any():
+            source[has_z] = shapely.force_2d(source[has_z])
+        shaped = shapely.transform(source, _round)
+        broken = ~shapely.is_valid(shaped)
+        broken[broken] = shapely.is_valid(source[broken])  # invalid already: leave it to the caller
+        if broken.any():
+            snapped = shapely.set_precision(source[broken], 10.0**-PRECISION)
+            shaped[broken] = shapely.transform(snapped, _round)
+        shaped = shapely.orient_polygons(shaped, exterior_cw=False)
+        keep = ~shapely.is_empty(shaped)  # a sliver can collapse on the grid
+        out[np.flatnonzero(present)[keep]] = shaped[keep]
+    return out
+
+
+def geometries_text(geoms: Iterable[shapely.Geometry | None], *, done: bool = False) -> np.ndarray:
+    """GeoJSON geometry text per geometry ("null" where there is none); `done` when already `normalised`."""
+    arr = as_array(geoms) if done else normalised(geoms)
+    text = shapely.to_geojson(arr)
+    text[shapely.is_missing(arr)] = "null"
+    return np.asarray(text, dtype=object)
+
+
+def geometries_json(geoms: Iterable[shapely.Geometry | None], *, done: bool = False) -> list[Any]:
+    """GeoJSON geometry objects (dicts, None where there is none), parsed in one call."""
+    text = geometries_text(geoms, done=done)
+    return list(json.loads("[" + ",".join(text.tolist()) + "]")) if text.size else []
 
 
 def geometry_json(geom: shapely.Geometry) -> dict[str, Any]:
-    shaped = mapping(_oriented(shapely.set_precision(geom, 10**-PRECISION) if not geom.is_empty else geom))
-    if shaped["type"] == "GeometryCollection":
-        return {"type": "GeometryCollection", "geometries": [geometry_json(g) for g in _oriented(geom).geoms]}
-    return {"type": shaped["type"], "coordinates": _rounded(shaped["coordinates"])}
+    """One geometry as a GeoJSON object (for a single place; whole layers use `geometries_json`)."""
+    if geom.is_empty:
+        return {"type": geom.geom_type, "coordinates": []}
+    found = geometries_json([geom])[0]
+    return dict(found) if found is not None else {"type": geom.geom_type, "coordinates": []}
+
+
+def bbox(geoms: np.ndarray) -> list[float] | None:
+    """[west, south, east, north] of the (normalised) geometries, or None when there are none."""
+    bounds = shapely.bounds(geoms[~shapely.is_missing(geoms)]) if geoms.size else np.empty((0, 4))
+    if not len(bounds):
+        return None
+    west, south = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
+    east, north = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
+    return [round(float(v), PRECISION) for v in (west, south, east, north)]
 
 
 def _clean(value: Any) -> Any:
@@ -59,34 +116,127 @@ def _clean(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({int, str, bool, type(None)})
+_NUMERIC = frozenset({int, float, bool, type(None)})
+
+
+def _plain_column(values: Sequence[Any]) -> list[Any]:
+    """A column's values as JSON-safe Python values; ints, strings, bools and finite floats pass as they are."""
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN:
+        return list(values)
+    if kinds <= _NUMERIC:
+        floats = np.array([v if type(v) is float else 0.0 for v in values])
+        if np.isfinite(floats).all():
+            return list(values)
+    return [_clean(v) for v in values]
+
+
+def properties_of(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Cleaned property dicts, column by column (each row keeps its own keys, in its own order)."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    if names and all(list(r) == names for r in rows):  # the usual case: one table, cleaned per column
+        columns = [_plain_column([r[n] for r in rows]) for n in names]
+        return [dict(zip(names, vals, strict=True)) for vals in zip(*columns, strict=True)]
+    return [{k: _clean(v) for k, v in r.items()} for r in rows]
+
+
 def feature_collection(
     rows: Iterable[tuple[shapely.Geometry | None, Mapping[str, Any]]], metadata: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A FeatureCollection from (geometry in EPSG:4326, properties) pairs, with bbox and metadata."""
-    features = []
-    bounds: list[float] | None = None
-    for geom, props in rows:
-        feature: dict[str, Any] = {
-            "type": "Feature",
-            "geometry": geometry_json(geom) if geom is not None else None,
-            "properties": {k: _clean(v) for k, v in props.items()},
-        }
-        features.append(feature)
-        if geom is not None and not geom.is_empty:
-            b = geom.bounds
-            bounds = list(b) if bounds is None else [min(bounds[0], b[0]), min(bounds[1], b[1]),
-                                                      max(bounds[2], b[2]), max(bounds[3], b[3])]  # fmt: skip
+    pairs = list(rows)
+    geoms = normalised([g for g, _ in pairs])
+    shapes = geometries_json(geoms, done=True)
+    props = properties_of([p for _, p in pairs])
     doc: dict[str, Any] = {"type": "FeatureCollection"}
-    if bounds is not None:
-        doc["bbox"] = [round(bounds[0], PRECISION), round(bounds[1], PRECISION),
-                       round(bounds[2], PRECISION), round(bounds[3], PRECISION)]  # fmt: skip
+    box = bbox(geoms)
+    if box is not None:
+        doc["bbox"] = box
     doc["koban"] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "licence": LICENCE,
         **metadata,
     }
-    doc["features"] = features
+    doc["features"] = [
+        {"type": "Feature", "geometry": g, "properties": p} for g, p in zip(shapes, props, strict=True)
+    ]
     return doc
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Property rows as columns (every key of any row; a row without a key has None there)."""
+    names: dict[str, None] = {}
+    for props in rows:
+        names.update(dict.fromkeys(props))
+    return {n: [p.get(n) for p in rows] for n in names}
+
+
+def _tokens(values: Sequence[Any]) -> list[str]:
+    """Each value of a cleaned column as JSON text. Numbers, booleans and nulls hold no comma, so a numeric
+    column is encoded in one call and split; text and nested values one by one."""
+    kinds = set(map(type, values))
+    if kinds <= _NUMERIC:
+        text = json.dumps(list(values))[1:-1]
+        return text.split(", ") if text else []
+    if kinds <= {str, type(None)}:  # labels and ids: each distinct text encoded once
+        seen = {v: json.dumps(v, ensure_ascii=False) for v in set(values)}
+        return [seen[v] for v in values]
+    return [json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values]
+
+
+def features_text(
+    geoms: np.ndarray, columns: Mapping[str, Sequence[Any]], *, done: bool = False
+) -> list[str]:
+    """One GeoJSON Feature's text per geometry, properties from `columns` (each as long as `geoms`), in
+    column order; a None property is written as null. No JSON objects are built per feature."""
+    shapes = geometries_text(geoms, done=done).tolist()
+    names = list(columns)
+    template = '{"type":"Feature","geometry":%s,"properties":{'
+    template += ",".join(json.dumps(n, ensure_ascii=False).replace("%", "%%") + ":%s" for n in names) + "}}"
+    tokens = [_tokens(_plain_column(list(columns[n]))) for n in names]
+    return [template % parts for parts in zip(shapes, *tokens, strict=True)]
+
+
+def write_columns(
+    path: Path, geoms: Iterable[shapely.Geometry | None], columns: Mapping[str, Sequence[Any]],
+    metadata: Mapping[str, Any],
+) -> int:  # fmt: skip
+    """Write a FeatureCollection (as `feature_collection` builds it) straight from arrays: geometries in
+    EPSG:4326 and properties as columns. Atomic, like `write`; returns the number of features."""
+    shaped = normalised(geoms)
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    box = bbox(shaped)
+    if box is not None:
+        head["bbox"] = box
+    head["koban"] = {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "licence": LICENCE,
+                     **metadata}  # fmt: skip
+    features = features_text(shaped, columns, done=True)
+    prefix = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"features":['
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(prefix)
+        fh.write(",".join(features))
+        fh.write("]}")
+    tmp.replace(path)
+    return len(features)
+
+
+def write_rows(
+    path: Path, rows: Iterable[tuple[shapely.Geometry | None, Mapping[str, Any]]], metadata: Mapping[str, Any]
+) -> int:
+    """`write_columns` for (geometry, properties) rows; the file equals `write(path, feature_collection(...))`."""
+    pairs = list(rows)
+    props = [p for _, p in pairs]
+    names = list(props[0]) if props else []
+    first = props[0].keys() if props else None
+    if all(p.keys() == first for p in props):
+        columns: dict[str, list[Any]] = {n: [p[n] for p in props] for n in names}
+        return write_columns(path, [g for g, _ in pairs], columns, metadata)
+    write(path, feature_collection(pairs, metadata))  # rows with different keys: one object per feature
+    return len(pairs)
 
 
 def write(path: Path, doc: Mapping[str, Any]) -> None:

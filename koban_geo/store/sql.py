@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -91,6 +92,16 @@ def _only_comments(part: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())
 
 
+@cache
+def _prepared(name: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The statements of query file `name` with the parameters each names (parsed once per process)."""
+    prepared = []
+    for statement in _statements(load_sql(f"queries/{name}")):
+        code = "\n".join(line.split("--", 1)[0] for line in statement.splitlines())
+        prepared.append((statement, frozenset(_NAMED.findall(code))))
+    return tuple(prepared)
+
+
 def query(
     con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
 ) -> Any:  # the connection after the last statement (DuckDB's fetch* are untyped enough)
@@ -99,16 +110,12 @@ def query(
     A file may hold several statements; each gets the parameters it names.
     """
     params = params or {}
-    statements = _statements(load_sql(f"queries/{name}"))
     result = con
-    for statement in statements:
-        code = "\n".join(line.split("--", 1)[0] for line in statement.splitlines())
-        names = set(_NAMED.findall(code))
-        wanted = {k: params[k] for k in names if k in params}
-        missing = names - set(params)
+    for statement, names in _prepared(name):
+        missing = names - params.keys()
         if missing:
             raise KeyError(f"query {name} needs parameter(s) {', '.join(sorted(missing))}")
-        result = con.execute(statement, wanted)
+        result = con.execute(statement, {k: params[k] for k in names})
     return result
 
 
