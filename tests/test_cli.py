@@ -305,3 +305,15 @@ def test_stopping_serve_stops_the_server_and_frees_the_store(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, "-m", "koban_geo", "--db", str(db), "init"], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_serve_without_the_app_extra_says_what_to_install(tmp_path, monkeypatch):
+    """The library and the CLI install without Streamlit; `serve` then names the extra instead of a traceback."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
+    monkeypatch.setattr("os.execve", lambda *a: pytest.fail("serve started a server without Streamlit"))
+    out = CliRunner().invoke(cli, ["--db", str(tmp_path / "k.duckdb"), "serve"])
+    assert out.exit_code == 2
+    assert "koban-geo[app]" in out.output and "streamlit missing" in out.output

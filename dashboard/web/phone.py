@@ -59,8 +59,8 @@ from koban_geo.community.voting import (
     phone_state,
     submit_ballot,
 )
-from koban_geo.store.sql import query
 from koban_geo.store.i18n import format_date
+from koban_geo.store.sql import query
 from ui.i18n import LANGS
 from web import process
 from web.phone_page import Item, PhoneView, render, vote_error

@@ -296,9 +296,13 @@ def serve(obj: _Context, port: int | None) -> None:
     service manager) stops the server and frees the store for CLI writes.
     """
     import os
+    from importlib.util import find_spec
 
     from koban_geo.store.resources import app_path
 
+    missing = [name for name in ("streamlit", "streamlit_folium", "folium") if find_spec(name) is None]
+    if missing:
+        fail(f"the dashboard needs the app extra ({', '.join(missing)} missing): pip install 'koban-geo[app]'")
     app = app_path()
     env = dict(os.environ, KOBAN_DB=str(obj.settings.db.resolve()))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
