@@ -312,7 +312,9 @@ def test_serve_without_the_app_extra_says_what_to_install(tmp_path, monkeypatch)
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a)
+    )
     monkeypatch.setattr("os.execve", lambda *a: pytest.fail("serve started a server without Streamlit"))
     out = CliRunner().invoke(cli, ["--db", str(tmp_path / "k.duckdb"), "serve"])
     assert out.exit_code == 2

@@ -302,7 +302,9 @@ def serve(obj: _Context, port: int | None) -> None:
 
     missing = [name for name in ("streamlit", "streamlit_folium", "folium") if find_spec(name) is None]
     if missing:
-        fail(f"the dashboard needs the app extra ({', '.join(missing)} missing): pip install 'koban-geo[app]'")
+        fail(
+            f"the dashboard needs the app extra ({', '.join(missing)} missing): pip install 'koban-geo[app]'"
+        )
     app = app_path()
     env = dict(os.environ, KOBAN_DB=str(obj.settings.db.resolve()))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
