@@ -175,7 +175,7 @@ def _gistar(
     significant_only: bool = False,
     all_cells: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
-    from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
+    from koban_geo.analysis.gistar import gi_bins, gi_star, gi_star_queen_square, z_to_p
 
     grid = study_grid(con, cell_m)
     counts, keys = bin_counts_keyed(con, grid, flt)
@@ -183,7 +183,10 @@ def _gistar(
     counted = (
         perturb(counts, keys, perturbation_table(policy.k)) if policy.audience.aggregates_only else counts
     )
-    z = gi_star(counted, _weights(grid, weights, distance_m))
+    if weights == "queen" and grid.kind == "square":  # the same z without a sparse matrix (nor scipy)
+        z = gi_star_queen_square(counted, grid)
+    else:
+        z = gi_star(counted, _weights(grid, weights, distance_m))
     p = z_to_p(z)
     bins = gi_bins(z, p, fdr=True)
     meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg",
