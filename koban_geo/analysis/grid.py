@@ -214,7 +214,10 @@ def study_grid(
         if cached is not None:
             _GRIDS.move_to_end(key)
             return cached
-    grid = _build(con, kind, size, stored, fingerprint, key)
+    grid = _stored_grid(con, kind, size, stored, fingerprint, key)
+    if grid is None:
+        grid = _build(con, kind, size, stored, fingerprint, key)
+        _store_grid(con, grid, stored, fingerprint)
     with _GRIDS_LOCK:
         grid = _GRIDS.setdefault(key, grid)  # another thread may have built it meanwhile: keep one
         _GRIDS.move_to_end(key)
@@ -223,11 +226,49 @@ def study_grid(
     return grid
 
 
+def _kept(kind: Kind, stored: str | None, fingerprint: str) -> bool:
+    """Whether a study grid is kept in the store: squares of loaded areas in the store's own metric CRS."""
+    return kind == "square" and stored is not None and fingerprint.startswith("areas:")
+
+
+def _stored_grid(
+    con: duckdb.DuckDBPyConnection, kind: Kind, size: int, stored: str | None, fingerprint: str, key: str
+) -> Grid | None:
+    """The grid kept in the store under `key` (table study_grids, migration 0011), or None."""
+    if not _kept(kind, stored, fingerprint):
+        return None
+    got = query(con, "grid_stored_get", {"key": key}).fetchnumpy()
+    if not len(got["ix"]):
+        return None
+    assert stored is not None
+    ix, iy = np.asarray(got["ix"], dtype=np.int64), np.asarray(got["iy"], dtype=np.int64)
+    return _make_grid("square", size, checked_crs(stored), key, ix=ix, iy=iy)
+
+
+def _store_grid(con: duckdb.DuckDBPyConnection, grid: Grid, stored: str | None, fingerprint: str) -> None:
+    """Keep a newly built grid in the store for the next process. Only a cache: a read-only store, or a
+    write that conflicts with another thread's, leaves it for later."""
+    if not _kept(grid.kind, stored, fingerprint) or grid.n == 0:
+        return
+    from koban_geo.store.sql import writing
+
+    assert grid.ix is not None and grid.iy is not None
+    params = {"key": grid.key, "fingerprint": fingerprint, "ix": grid.ix.tolist(), "iy": grid.iy.tolist()}
+    try:
+        with writing(con, macros=False) as cur:
+            query(cur, "grid_stored_put", params)
+    except duckdb.Error:
+        pass
+
+
 def _build(
     con: duckdb.DuckDBPyConnection, kind: Kind, size: int, stored: str | None, fingerprint: str, key: str
 ) -> Grid:
     import shapely
 
+    from koban_geo.store.db import ensure_spatial
+
+    ensure_spatial(con)  # the union of the areas, or the places' hull: geometry functions
     places = None
     if fingerprint.startswith("areas:"):
         crs = checked_crs(stored) if stored else _crs_from_areas(con)

@@ -39,11 +39,11 @@ class _Context:
                 raise click.ClickException(f"invalid setting: {exc}") from exc
         return self._settings
 
-    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    def connect(self, read_only: bool = False, spatial: bool = True) -> duckdb.DuckDBPyConnection:
         from koban_geo.store.db import StoreError, connect
 
         try:
-            return connect(self.settings.db, read_only=read_only)
+            return connect(self.settings.db, read_only=read_only, spatial=spatial)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -474,7 +474,9 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
     # pyarrow and geopandas look for pandas themselves, and other outputs load it as they need it.
     light = method == "gistar" and audience in ("officer", "analyst") and kind in ("geojson", "csv")
     with without_pandas() if light else nullcontext():
-        con = obj.connect()
+        # Gi* counts stored metric places on a stored study grid: no geometry function, so the spatial
+        # extension (0.4-0.5 s) is loaded only if the grid must be built (analysis.grid.study_grid)
+        con = obj.connect(spatial=method != "gistar")
         try:
             rows, meta = make_hotspots(
                 con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
