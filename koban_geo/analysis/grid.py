@@ -108,24 +108,31 @@ class Grid:
         import shapely
 
         if self.kind == "square":
-            assert self.ix is not None and self.iy is not None
-            ix, iy = (self.ix, self.iy) if cells is None else (self.ix[cells], self.iy[cells])
-            x0 = ix.astype(float) * self.size
-            y0 = iy.astype(float) * self.size
-            s = float(self.size)
-            xs = np.stack([x0, x0 + s, x0 + s, x0, x0], axis=1)
-            ys = np.stack([y0, y0, y0 + s, y0 + s, y0], axis=1)
-            if not xs.size:
-                return np.array([], dtype=object)
-            lon, lat = transformer(self.crs, "EPSG:4326").transform(xs.ravel(), ys.ravel())
-            ring = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(len(ix), 5, 2)
-            return np.asarray(shapely.polygons(ring))
+            ring = self.rings(cells)
+            return np.asarray(shapely.polygons(ring)) if len(ring) else np.array([], dtype=object)
         import h3
 
         assert self.h3 is not None
         ids = self.h3 if cells is None else self.h3[cells]
         rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(str(c))] for c in ids]
         return np.array([shapely.Polygon(r) for r in rings] if rings else [], dtype=object)
+
+    def rings(self, cells: np.ndarray | None = None) -> np.ndarray:
+        """Square cells' closed rings in EPSG:4326, an (n, 5, 2) lon/lat array counter-clockwise from the
+        south-west corner (what `polygons` makes polygons of; a GeoJSON writer needs no shapely object).
+        Each corner is transformed once, in one pyproj call."""
+        assert self.kind == "square" and self.ix is not None and self.iy is not None
+        ix, iy = (self.ix, self.iy) if cells is None else (self.ix[cells], self.iy[cells])
+        x0 = ix.astype(float) * self.size
+        y0 = iy.astype(float) * self.size
+        s = float(self.size)
+        xs = np.stack([x0, x0 + s, x0 + s, x0], axis=1)
+        ys = np.stack([y0, y0, y0 + s, y0 + s], axis=1)
+        if not xs.size:
+            return np.zeros((0, 5, 2))
+        lon, lat = transformer(self.crs, "EPSG:4326").transform(xs.ravel(), ys.ravel())
+        corners = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(len(ix), 4, 2)
+        return np.concatenate([corners, corners[:, :1]], axis=1)
 
     def positions_square(self, ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
         """Grid position of each (ix, iy), -1 where the cell is not in the grid."""

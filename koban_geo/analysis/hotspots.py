@@ -76,6 +76,7 @@ def hotspots(
     significant_only: bool = False,
     complete_slices: bool = False,
     all_cells: bool | None = None,
+    rings: bool = False,
 ) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
     """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
 
@@ -98,6 +99,10 @@ def hotspots(
     (README: reproducing the z-scores). None: on for the analyst tier, off for the others; officers may ask
     for it; public and council tiers are refused (their outputs keep the cells with data or a bin). Maps
     (significant_only) never default to it.
+
+    rings (gistar squares for the officer and analyst tiers): each row's geometry is its square's closed
+    ring, a (5, 2) lon/lat array (Grid.rings), not a shapely polygon; the GeoJSON writer writes those
+    without making polygons (koban_geo.store.geojson.write_rows), and the other writers make them.
     """
     policy = Policy.for_audience(audience, settings)
     every_cell = _all_cells(policy, all_cells, method, significant_only)
@@ -116,7 +121,7 @@ def hotspots(
     }
     if method == "gistar":
         rows = _gistar(
-            con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only, every_cell
+            con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only, every_cell, rings
         )
     elif method == "emerging":
         if complete_slices:
@@ -174,6 +179,7 @@ def _gistar(
     meta: dict[str, Any],
     significant_only: bool = False,
     all_cells: bool = False,
+    rings: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.gistar import gi_bins, gi_star, gi_star_queen_square, z_to_p
 
@@ -214,7 +220,7 @@ def _gistar(
     }
     labels = np.array([BIN_LABELS[b] for b in sorted(BIN_LABELS)], dtype=object)
     columns["label"] = labels[columns["gi_bin"] + 3]
-    return _column_rows(grid, keep, columns)
+    return _column_rows(grid, keep, columns, rings=rings and grid.kind == "square")
 
 
 def _emerging(
@@ -305,10 +311,14 @@ def _as_datetime(value: Any) -> Any:
     return datetime.combine(value, time.min)
 
 
-def _column_rows(grid: Any, cells: np.ndarray, columns: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+def _column_rows(
+    grid: Any, cells: np.ndarray, columns: dict[str, Any], *, rings: bool = False
+) -> list[tuple[Any, dict[str, Any]]]:
     """(polygon, properties) per cell from numpy columns without missing values (`tolist` gives plain
-    Python numbers and strings in one call per column)."""
-    polygons = grid.polygons(np.asarray(cells, dtype=np.int64))
+    Python numbers and strings in one call per column); with `rings`, each square's ring array instead of
+    its polygon (see `hotspots`)."""
+    at = np.asarray(cells, dtype=np.int64)
+    polygons = list(grid.rings(at)) if rings else grid.polygons(at)
     names = list(columns)
     values = [np.asarray(columns[n]).tolist() for n in names]
     return [

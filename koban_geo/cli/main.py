@@ -481,7 +481,7 @@ def hotspots(obj: _Context, method: str, themes: tuple[str, ...], since: Any, un
             rows, meta = make_hotspots(
                 con, obj.settings, method=cast(Any, method), flt=flt, audience=audience, cell_m=cell_m,
                 weights=cast(Any, weights), distance_m=distance_m, freq=cast(Any, freq), eps_m=eps_m,
-                min_reports=min_reports, all_cells=all_cells,
+                min_reports=min_reports, all_cells=all_cells, rings=kind == "geojson",
             )  # fmt: skip
         except (PrivacyError, ValueError) as exc:
             fail(str(exc))
