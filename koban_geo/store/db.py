@@ -93,11 +93,13 @@ def connect(
     # DuckDB draws a bar on stdout for any statement over 2 s (LOAD spatial on a loaded machine): it would
     # break `--json` output and the first line a parent process reads (a global option cannot be set here)
     con.execute("SET enable_progress_bar = false")
-    if not spatial and (target == ":memory:" or (migrate and _needs_writing(con))):
+    # one check (a scan of batch ids) where it decides something: a read-only open, or one without spatial
+    writes = migrate and target != ":memory:" and (read_only or not spatial) and _needs_writing(con)
+    if not spatial and (target == ":memory:" or writes):
         spatial = True  # a new store, a migration or a repair: they create and rewrite spatial tables
     if spatial:
         load_spatial(con)
-    if migrate and read_only and target != ":memory:" and _needs_writing(con):
+    if read_only and writes:
         # made by an older koban-geo, or torn by a crash: upgrade or repair it once (a short write; refused
         # while a server holds the file, which repaired it when it opened it), so that read-only commands
         # never run today's queries on yesterday's schema, nor count rows of an uncommitted batch
@@ -109,8 +111,10 @@ def connect(
         seed_taxonomy(con)
         # Rows of a batch whose commit a crash tore (DuckDB 1.5.5 replays a large insert of a cut commit)
         # go before anyone reads them: every process opens the store here, and a torn state can only come
-        # from a process that has died. Audited as recover.torn_batches; a no-op costs one scan of batch ids.
-        recover_torn_batches(con)
+        # from a process that has died. Audited as recover.torn_batches; a no-op costs one scan of batch ids
+        # (without spatial, `writes` above found nothing to repair).
+        if spatial:
+            recover_torn_batches(con)
     register_macros(con, spatial=spatial)
     if migrate and not read_only:
         ensure_cell_keys(con)

@@ -233,7 +233,7 @@ def _write_collection(path: Path, head: dict[str, Any], features: list[str]) -> 
     return len(features)
 
 
-_SQUARE = '{"type":"Polygon","coordinates":[[[%s,%s],[%s,%s],[%s,%s],[%s,%s],[%s,%s]]]}'
+_SQUARE = '{"type":"Polygon","coordinates":[[[%s],[%s],[%s],[%s],[%s]]]}'
 
 
 def write_squares(
@@ -257,8 +257,15 @@ def write_squares(
         head["bbox"] = [round(float(v), PRECISION) for v in box]
     head["koban"] = {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "licence": LICENCE,
                      **metadata}  # fmt: skip
-    flat = json.dumps(ring.reshape(-1).tolist())[1:-1].split(", ") if len(ring) else []
-    shapes = [_SQUARE % parts for parts in zip(*(flat[k::10] for k in range(10)), strict=True)]
+    if not len(ring):
+        return _write_collection(path, head, [])
+    # neighbouring squares share corners (the same metric point, transformed alike): each distinct corner
+    # is printed once, as complex numbers sort by (lon, lat)
+    corners, at = np.unique(ring[:, :4, 0] + 1j * ring[:, :4, 1], return_inverse=True)
+    flat = json.dumps(np.stack([corners.real, corners.imag], axis=1).ravel().tolist())[1:-1].split(", ")
+    text = np.array([f"{x},{y}" for x, y in zip(flat[0::2], flat[1::2], strict=True)], dtype=object)
+    a, b, c, d = (text[at.reshape(-1, 4)[:, k]].tolist() for k in range(4))
+    shapes = [_SQUARE % (p, q, r, s, p) for p, q, r, s in zip(a, b, c, d, strict=True)]
     return _write_collection(path, head, _features(shapes, columns))
 
 
@@ -274,8 +281,10 @@ def write_rows(
     if all(p.keys() == first for p in props):
         columns: dict[str, list[Any]] = {n: [p[n] for p in props] for n in names}
         geoms = [g for g, _ in pairs]
-        if geoms and all(isinstance(g, np.ndarray) and g.shape == (5, 2) for g in geoms):
-            return write_squares(path, np.stack(geoms), columns, metadata)
+        if geoms and isinstance(geoms[0], np.ndarray):
+            rings = np.stack(geoms)  # a ValueError unless every geometry is a ring of the same shape
+            if rings.shape[1:] == (5, 2):
+                return write_squares(path, rings, columns, metadata)
         return write_columns(path, geoms, columns, metadata)
     write(path, feature_collection(pairs, metadata))  # rows with different keys: one object per feature
     return len(pairs)
