@@ -175,7 +175,7 @@ AREA_NAMES = (
     "Suomenlinna", "Katajanokka", "Sörnäinen", "Kulosaari", "Herttoniemi",
 )  # fmt: skip
 
-# Theme codes with their share of reports; labels come from data/themes.csv (label_fi).
+# Theme codes with their share of reports; labels are the taxonomy's Finnish ones (koban_geo.store.taxonomy).
 THEME_WEIGHTS = {
     "noise": 0.18, "litter": 0.14, "parking": 0.12, "traffic": 0.10, "asb": 0.09, "vandalism": 0.08,
     "lighting": 0.07, "theft": 0.05, "drugs": 0.04, "burglary": 0.03, "violence": 0.03, "other": 0.045,

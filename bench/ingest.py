@@ -598,7 +598,7 @@ python bench/ingest.py --render             # this section again from bench/out/
 
 **Data** (generated with a fixed seed, cached in `bench/out/`, which git ignores): a Finnish municipal
 export, `tunnus;ilmoitettu;leveysaste;pituusaste;aihe;kuvaus`, semicolon-delimited, UTF-8, decimal
-commas, day-first times (`03.11.2024 22:15`) over 18 months, Finnish theme labels (`label_fi` of
+commas, day-first times (`03.11.2024 22:15`) over 18 months, Finnish theme labels (the taxonomy's: `koban_geo/locales`,
 `data/themes.csv`), points over a 14 x 14 km box of central Helsinki (75% around 40 hot spots), short
 descriptions in Finnish, Swedish, English, Russian and Estonian built from fragments.
 Share of rows: {data}.

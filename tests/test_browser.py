@@ -397,7 +397,7 @@ def test_a_phone_votes_and_the_screen_tally_counts_it(browser, site, screen, pho
 
 
 def _fresh_catalogue(lang: str) -> dict[str, str]:
-    """dashboard/locales/<lang>.po as it is now (another engineer is filling it while this runs)."""
+    """koban_geo/locales/<lang>.po as it is now (another engineer is filling it while this runs)."""
     from babel.messages.pofile import read_po
 
     from ui.i18n import LOCALES

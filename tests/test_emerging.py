@@ -13,16 +13,14 @@ from scipy import stats
 
 from koban_geo.analysis.emerging import (
     CODES,
-    LANGS,
     PATTERNS,
-    TEMPLATES,
-    UNIT_WORDS,
     Category,
     classify,
     label,
     mann_kendall,
     mann_kendall_many,
 )
+from koban_geo.store.i18n import LANGUAGES as LANGS
 
 N = 12  # slices in the constructed series
 
@@ -382,16 +380,22 @@ def test_small_numbers_warning():
 
 
 def test_translations_cover_every_code_and_unit():
-    for lang in LANGS:
-        assert set(TEMPLATES[lang]) == {*CODES, "caution"}, lang
-        assert set(UNIT_WORDS[lang]) == {"week", "month"}, lang
+    seen = set()
     for pattern in PATTERNS:
         for sign in (1, -1):
             for unit in ("week", "month"):
                 category = one(*series(pattern, sign), unit=unit, small_total=1e9)
+                seen.add(category.code)
+                english = label(category, "en")
                 for lang in LANGS:
                     text = label(category, lang)
                     assert "{" not in text and text.endswith(")"), (lang, text)
+                    # translated from the catalogue, not English shown for want of a translation
+                    assert lang == "en" or text != english, (lang, text)
+    none = Category("no_pattern", False, "", {"n": 0, "unit": "month"}, True)
+    for lang in LANGS:
+        assert lang == "en" or label(none, lang) != label(none, "en"), lang
+    assert seen | {"no_pattern"} == set(CODES)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ import streamlit as st
 
 from koban_geo.analysis.grid import Filter
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.i18n import format_date
+from koban_geo.store.taxonomy import theme_label as taxonomy_theme_label
 from koban_geo.store.taxonomy import themes
 from ui import auth, store
 from ui.i18n import _, keep, lang_key
@@ -47,10 +49,8 @@ def open_layer_label(name: str) -> str:
 
 
 def theme_label(code: str, lang: str) -> str:
-    for theme in themes():
-        if theme.code == code:
-            return theme.labels.get(lang) or theme.labels["en"]
-    return code
+    """A theme's label in `lang` (the taxonomy owns theme labels)."""
+    return taxonomy_theme_label(code, lang)
 
 
 def window(
@@ -136,7 +136,7 @@ def choose(lang: str, audience: Audience, *, key: str, remember: bool) -> Filter
 
 
 def describe(flt: Filter, lang: str) -> str:
-    """The filter in words, for a caption and a file's metadata ("Noise, Drugs · 07.12.2025 - 07.12.2026")."""
+    """The filter in words, for a caption and a file's metadata ("Noise, Drugs · 7 Dec 2025 – 7 Dec 2026": dates in the language's own way)."""
     named = (
         ", ".join(theme_label(t, lang) for t in flt.themes)
         if flt.themes
@@ -144,8 +144,8 @@ def describe(flt: Filter, lang: str) -> str:
     )
     if flt.since or flt.until:
         last = (flt.until - timedelta(days=1)) if flt.until else None
-        span = f"{flt.since:%d.%m.%Y}" if flt.since else "…"
-        span += " – " + (f"{last:%d.%m.%Y}" if last else "…")
+        span = format_date(flt.since, lang) if flt.since else "…"
+        span += " – " + (format_date(last, lang) if last else "…")
     else:
         span = _("Everything")
     areas = _areas()

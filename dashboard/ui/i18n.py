@@ -1,85 +1,36 @@
-"""One message catalogue for every UI string: gettext .po files in dashboard/locales/, read with Babel.
+"""The session's language for the dashboard's screens, on top of the library's one message catalogue.
 
-Write UI strings as `_("English text")` (or `_("Hello {name}").format(name=...)`), and counted ones as
-`ngettext("{n} phone", "{n} phones", n).format(n=n)` (each language's plural forms from its .po header:
-Polish has three); `python tools/i18n.py`
-extracts them into dashboard/locales/messages.pot and merges them into each language's .po file.
-tests/test_i18n.py fails when a string has no translation in any language.
+Strings and plurals come from koban_geo.store.i18n (gettext .po files in koban_geo/locales/, read with Babel;
+one domain for the library and the dashboard). Write UI strings as `_("English text")` (or
+`_("Hello {name}").format(name=...)`), and counted ones as `ngettext("{n} phone", "{n} phones", n).format(n=n)`;
+`python tools/i18n.py` extracts them and merges them into each language's .po file. tests/test_i18n.py fails
+when a string has no translation in any language.
 """
 
 from __future__ import annotations
 
-import gettext
-from collections.abc import Callable
-from functools import cache
-from pathlib import Path
+from koban_geo.store.i18n import LANGUAGE_NAMES, LANGUAGES, LOCALES, gettext, plurals
+from koban_geo.store.i18n import ngettext as _library_ngettext
 
-LANGS: tuple[str, ...] = ("en", "nl", "fr", "pl", "fi", "es", "pt")
-LANG_NAMES: dict[str, str] = {
-    "en": "English",
-    "nl": "Nederlands",
-    "fr": "Français",
-    "pl": "Polski",
-    "fi": "Suomi",
-    "es": "Español",
-    "pt": "Português",
-}
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+LANGS: tuple[str, ...] = LANGUAGES  # the library owns the language list; this is its name on screens
+LANG_NAMES: dict[str, str] = LANGUAGE_NAMES
 
-
-@cache
-def catalogue(lang: str) -> dict[str, str]:
-    """msgid -> translation for one language (English is the source language: an empty catalogue)."""
-    if lang == "en":
-        return {}
-    from babel.messages.pofile import read_po
-
-    path = LOCALES / f"{lang}.po"
-    if not path.is_file():  # a broken install shows English rather than no page; tests/test_i18n.py fails
-        return {}
-    with path.open("rb") as handle:
-        cat = read_po(handle, locale=lang)
-    # singular messages only (a plural's id and string are tuples; the catalogue has none)
-    return {m.id: m.string for m in cat if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
-            and not m.fuzzy}  # fmt: skip
-
-
-@cache
-def plurals(lang: str) -> tuple[dict[str, tuple[str, ...]], Callable[[int], int]]:
-    """singular msgid -> the translated forms, and the language's plural rule (n -> index of the form)."""
-    if lang == "en":
-        return {}, lambda n: int(n != 1)
-    from babel.messages.pofile import read_po
-
-    path = LOCALES / f"{lang}.po"
-    if not path.is_file():
-        return {}, lambda n: int(n != 1)
-    with path.open("rb") as handle:
-        cat = read_po(handle, locale=lang)
-    forms = {m.id[0]: tuple(m.string) for m in cat if isinstance(m.id, tuple) and isinstance(m.string, tuple)
-             and all(m.string) and not m.fuzzy}  # fmt: skip
-    return forms, gettext.c2py(cat.plural_expr)  # the .po header's C expression, parsed safely by the stdlib
+__all__ = ["LANGS", "LANG_NAMES", "LOCALES", "plurals", "translate", "translate_plural"]
 
 
 def translate_plural(singular: str, plural: str, n: int, lang: str) -> str:
     """The form of a counted message for n in `lang` (English: singular for 1, else plural)."""
-    forms, rule = plurals(lang if lang in LANGS else "en")
-    found = forms.get(singular)
-    if not found:
-        return singular if n == 1 else plural
-    return found[min(rule(int(n)), len(found) - 1)]
+    return _library_ngettext(singular, plural, n, lang)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a counted UI string into the session's language: "1 phone", "2 phones", "5 telefonów"."""
-    return translate_plural(singular, plural, n, current_lang())
+    return _library_ngettext(singular, plural, n, current_lang())
 
 
 def translate(msgid: str, lang: str) -> str:
     """The translation of msgid, or msgid itself where none exists (never an empty string)."""
-    if lang not in LANGS:
-        lang = "en"
-    return catalogue(lang).get(msgid, msgid)
+    return gettext(msgid, lang)
 
 
 def current_lang() -> str:

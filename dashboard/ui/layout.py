@@ -125,10 +125,11 @@ def month_name(day: object, lang: str) -> str:
     from datetime import date
 
     import pandas as pd
-    from babel.dates import format_skeleton
+
+    from koban_geo.store.i18n import format_month
 
     when = pd.Timestamp(day).date() if not isinstance(day, date) else day
-    return str(format_skeleton("yMMM", when, locale=lang))
+    return format_month(when, lang)
 
 
 def month_chart(

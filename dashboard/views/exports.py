@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.i18n import format_date
 from ui import auth, store
 from ui.filters import audience_label, choose, describe
 from ui.i18n import _, current_lang
@@ -44,7 +45,7 @@ if what in ("priorities", "pack"):
         st.info(_("No meeting yet."))
         st.stop()
     meeting_id = st.selectbox(_("Meeting"), list(meetings), key="export-meeting",
-                              format_func=lambda i: f"{meetings[i].title} ({meetings[i].date:%d.%m.%Y})")  # fmt: skip
+                              format_func=lambda i: f"{meetings[i].title} ({format_date(meetings[i].date, lang)})")  # fmt: skip
 audience = Audience.PUBLIC if what == "pack" else st.selectbox(
     _("For"), tiers, format_func=audience_label, key="export-audience")  # fmt: skip
 flt = None

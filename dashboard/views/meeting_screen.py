@@ -9,6 +9,7 @@ import base64
 import streamlit as st
 
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.i18n import format_date
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
@@ -43,7 +44,10 @@ if meeting is None:
         st.info(_("No meeting is planned or open."))
         st.stop()
     picked = st.selectbox(
-        _("Meeting"), current, format_func=lambda m: f"{m.title} ({m.date:%d.%m.%Y})", key="screen-meeting"
+        _("Meeting"),
+        current,
+        format_func=lambda m: f"{m.title} ({format_date(m.date, lang)})",
+        key="screen-meeting",
     )
     if st.button(_("Show"), key="screen-show", type="primary"):
         st.query_params["code"] = picked.code
@@ -56,7 +60,7 @@ flt = Filter(areas=meeting.areas, unit=settings.count_unit)
 built = cached_public_map(store.data_version(), flt, lang, projector=True)
 with st.container(key="screen-head", horizontal=True, vertical_alignment="bottom"):
     st.title(plain(meeting.title))
-    st.html(f'<div class="koban-date">{meeting.date:%d.%m.%Y}</div>')
+    st.html(f'<div class="koban-date">{format_date(meeting.date, lang)}</div>')
     staff_link()
 left, right = st.columns([3, 2], gap="medium")
 with left:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from koban_geo.analysis.areas import area_names
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.i18n import format_date
 from ui import auth, store
 from ui.i18n import _, current_lang
 from ui.meeting import group_summary, join_url, public_url_notice, rank_labels, role_label, tally_table
@@ -93,7 +94,7 @@ if st.session_state.get("meeting-pick") not in by_id:
     st.session_state["meeting-pick"] = meetings[0].id
 picked = st.selectbox(
     _("Meeting"), list(by_id), key="meeting-pick",
-    format_func=lambda i: f"{by_id[i].title} · {by_id[i].date:%d.%m.%Y} · {by_id[i].code} · "
+    format_func=lambda i: f"{by_id[i].title} · {format_date(by_id[i].date, lang)} · {by_id[i].code} · "
                           f"{status_words[by_id[i].status]}",
 )  # fmt: skip
 meeting = by_id[picked]

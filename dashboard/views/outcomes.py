@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.i18n import format_date
 from ui import auth, store
 from ui.filters import theme_label
 from ui.i18n import _, current_lang
@@ -31,7 +32,7 @@ asked = st.query_params.get("meeting")  # the meetings page links here with ?mee
 if asked and asked.isdigit() and int(asked) in by_id and "outcomes-meeting" not in st.session_state:
     st.session_state["outcomes-meeting"] = int(asked)
 picked = st.selectbox(_("Meeting"), list(by_id), key="outcomes-meeting",
-                      format_func=lambda i: f"{by_id[i].title} ({by_id[i].date:%d.%m.%Y})")  # fmt: skip
+                      format_func=lambda i: f"{by_id[i].title} ({format_date(by_id[i].date, lang)})")  # fmt: skip
 meeting = by_id[picked]
 layer = build(
     store.reader(), store.settings(), "priorities", Audience.PUBLIC, meeting_id=meeting.id, lang=lang

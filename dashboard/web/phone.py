@@ -60,6 +60,7 @@ from koban_geo.community.voting import (
     submit_ballot,
 )
 from koban_geo.store.sql import query
+from koban_geo.store.i18n import format_date
 from ui.i18n import LANGS
 from web import process
 from web.phone_page import Item, PhoneView, render, vote_error
@@ -223,7 +224,7 @@ def _page(
 ) -> PhoneView:
     state = meeting.status
     if state != "open":
-        return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=f"{meeting.date:%d.%m.%Y}",
+        return PhoneView(lang=lang, code=meeting.code, title=meeting.title, date=format_date(meeting.date, lang),
                          state=state)  # fmt: skip
     values: dict[str, int] = {}
     if current is not None:
@@ -236,7 +237,7 @@ def _page(
         values = typed
     items = tuple(Item(c.label(lang), values.get(c.key)) for c in meeting.candidates)
     fields: dict[str, Any] = {
-        "lang": lang, "code": meeting.code, "title": meeting.title, "date": f"{meeting.date:%d.%m.%Y}",
+        "lang": lang, "code": meeting.code, "title": meeting.title, "date": format_date(meeting.date, lang),
         "state": "open", "method": meeting.rules.method, "budget": meeting.rules.budget,
         "cap": meeting.rules.max_per_item, "items": items, "csrf": csrf,
         "role": current.role if current else "resident", "voted": current is not None,

@@ -54,8 +54,9 @@ Details Esri leaves open, and where we depart from it:
   ``small_window`` slices (default 3, fewer if the window is shorter) total under ``small_total``
   (default 10). Gi* on a handful of reports swings with every report; the label then says so.
 
-Plain-language labels come from per-language templates (`TEMPLATES`, `UNIT_WORDS`, `THIS_UNIT`); adding a
-language is adding one entry to each. ``label_params["n"]`` is the number a label shows:
+Plain-language labels come from the message catalogues (koban_geo/locales, `label`), counted ones through
+ngettext so each language picks its own form ("od 1 miesiąca", "od 4 miesięcy"). ``label_params["n"]`` is
+the number a label shows:
 
     new             1
     consecutive     length of the final run
@@ -75,12 +76,14 @@ language is adding one entry to each. ``label_params["n"]`` is the number a labe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from scipy import special
+
+from koban_geo.store.i18n import LANGUAGES, N_, gettext, ngettext
 
 Trend = Literal["up", "down", "none"]
 UNITS = ("week", "month")
@@ -316,190 +319,72 @@ def _check_alpha(alpha: float) -> None:
 
 # --- labels ---------------------------------------------------------------------------------------------
 
-# Placeholders: {n} the number, {units} the unit word in the form the template needs after {n}
-# (UNIT_WORDS[lang][unit] = (form for one, form for other numbers)), {this_unit} "this month" etc.
-# "caution" wraps a label when the cell has few reports.
-TEMPLATES: dict[str, dict[str, str]] = {
-    "en": {
-        "new_hot": "new {this_unit}",
-        "consecutive_hot": "a hotspot for the last {n} {units}",
-        "intensifying_hot": "getting worse for {n} {units}",
-        "persistent_hot": "persistent for {n} {units}",
-        "diminishing_hot": "still a hotspot, but fading",
-        "sporadic_hot": "a hotspot on and off",
-        "oscillating_hot": "a hotspot now, unusually quiet before",
-        "historical_hot": "was a hotspot, not any more",
-        "new_cold": "newly quiet {this_unit}",
-        "consecutive_cold": "quiet for the last {n} {units}",
-        "intensifying_cold": "getting quieter for {n} {units}",
-        "persistent_cold": "steadily quiet for {n} {units}",
-        "diminishing_cold": "still quiet, but less so",
-        "sporadic_cold": "quiet on and off",
-        "oscillating_cold": "quiet now, a hotspot before",
-        "historical_cold": "was quiet, not any more",
-        "no_pattern": "no clear pattern",
-        "caution": "{label} (few reports: treat with care)",
-    },
-    "nl": {
-        "new_hot": "nieuw {this_unit}",
-        "consecutive_hot": "al {n} {units} op rij een hotspot",
-        "intensifying_hot": "wordt al {n} {units} erger",
-        "persistent_hot": "al {n} {units} een hotspot",
-        "diminishing_hot": "nog een hotspot, maar neemt af",
-        "sporadic_hot": "af en toe een hotspot",
-        "oscillating_hot": "nu een hotspot, eerder juist rustig",
-        "historical_hot": "was een hotspot, nu niet meer",
-        "new_cold": "sinds {this_unit} rustig",
-        "consecutive_cold": "al {n} {units} op rij rustig",
-        "intensifying_cold": "wordt al {n} {units} rustiger",
-        "persistent_cold": "al {n} {units} rustig",
-        "diminishing_cold": "nog rustig, maar minder",
-        "sporadic_cold": "af en toe rustig",
-        "oscillating_cold": "nu rustig, eerder een hotspot",
-        "historical_cold": "was rustig, nu niet meer",
-        "no_pattern": "geen duidelijk patroon",
-        "caution": "{label} (weinig meldingen: voorzichtig interpreteren)",
-    },
-    "fr": {
-        "new_hot": "nouveau point chaud {this_unit}",
-        "consecutive_hot": "point chaud depuis {n} {units}",
-        "intensifying_hot": "s'aggrave depuis {n} {units}",
-        "persistent_hot": "point chaud persistant depuis {n} {units}",
-        "diminishing_hot": "toujours un point chaud, mais en baisse",
-        "sporadic_hot": "point chaud par intermittence",
-        "oscillating_hot": "point chaud maintenant, calme auparavant",
-        "historical_hot": "était un point chaud, ne l'est plus",
-        "new_cold": "calme depuis {this_unit}",
-        "consecutive_cold": "calme depuis {n} {units}",
-        "intensifying_cold": "de plus en plus calme depuis {n} {units}",
-        "persistent_cold": "durablement calme depuis {n} {units}",
-        "diminishing_cold": "toujours calme, mais moins",
-        "sporadic_cold": "calme par intermittence",
-        "oscillating_cold": "calme maintenant, point chaud auparavant",
-        "historical_cold": "était calme, ne l'est plus",
-        "no_pattern": "pas de tendance claire",
-        "caution": "{label} (peu de signalements : à interpréter avec prudence)",
-    },
-    "pl": {  # "od {n} {units}" takes the genitive: od 1 miesiąca, od 4 miesięcy
-        "new_hot": "nowy punkt zapalny {this_unit}",
-        "consecutive_hot": "punkt zapalny od {n} {units}",
-        "intensifying_hot": "pogarsza się od {n} {units}",
-        "persistent_hot": "stały punkt zapalny od {n} {units}",
-        "diminishing_hot": "nadal punkt zapalny, ale słabnie",
-        "sporadic_hot": "punkt zapalny z przerwami",
-        "oscillating_hot": "teraz punkt zapalny, wcześniej spokojnie",
-        "historical_hot": "był punktem zapalnym, już nie jest",
-        "new_cold": "nowy spokojny obszar {this_unit}",
-        "consecutive_cold": "spokojnie od {n} {units}",
-        "intensifying_cold": "coraz spokojniej od {n} {units}",
-        "persistent_cold": "stale spokojnie od {n} {units}",
-        "diminishing_cold": "nadal spokojnie, ale mniej",
-        "sporadic_cold": "spokojnie z przerwami",
-        "oscillating_cold": "teraz spokojnie, wcześniej punkt zapalny",
-        "historical_cold": "było spokojnie, już nie jest",
-        "no_pattern": "brak wyraźnego wzorca",
-        "caution": "{label} (mało zgłoszeń: interpretuj ostrożnie)",
-    },
-    "fi": {  # "{n} {units} ajan" takes the genitive singular: 4 kuukauden ajan
-        "new_hot": "uusi ongelmakeskittymä {this_unit}",
-        "consecutive_hot": "ongelmakeskittymä {n} {units} ajan",
-        "intensifying_hot": "pahentunut {n} {units} ajan",
-        "persistent_hot": "pysyvä ongelmakeskittymä {n} {units} ajan",
-        "diminishing_hot": "yhä ongelmakeskittymä, mutta hiipumassa",
-        "sporadic_hot": "ajoittainen ongelmakeskittymä",
-        "oscillating_hot": "nyt ongelmakeskittymä, aiemmin rauhallinen",
-        "historical_hot": "oli ongelmakeskittymä, ei enää",
-        "new_cold": "uusi rauhallinen alue {this_unit}",
-        "consecutive_cold": "rauhallinen {n} {units} ajan",
-        "intensifying_cold": "rauhoittunut {n} {units} ajan",
-        "persistent_cold": "pysyvästi rauhallinen {n} {units} ajan",
-        "diminishing_cold": "yhä rauhallinen, mutta vähemmän",
-        "sporadic_cold": "ajoittain rauhallinen",
-        "oscillating_cold": "nyt rauhallinen, aiemmin ongelmakeskittymä",
-        "historical_cold": "oli rauhallinen, ei enää",
-        "no_pattern": "ei selvää kaavaa",
-        "caution": "{label} (vähän ilmoituksia: tulkitse varoen)",
-    },
-    "es": {
-        "new_hot": "nuevo punto caliente {this_unit}",
-        "consecutive_hot": "punto caliente desde hace {n} {units}",
-        "intensifying_hot": "empeora desde hace {n} {units}",
-        "persistent_hot": "punto caliente persistente desde hace {n} {units}",
-        "diminishing_hot": "sigue siendo punto caliente, pero a la baja",
-        "sporadic_hot": "punto caliente intermitente",
-        "oscillating_hot": "punto caliente ahora, tranquilo antes",
-        "historical_hot": "era un punto caliente, ya no",
-        "new_cold": "nueva zona tranquila {this_unit}",
-        "consecutive_cold": "tranquilo desde hace {n} {units}",
-        "intensifying_cold": "cada vez más tranquilo desde hace {n} {units}",
-        "persistent_cold": "tranquilo de forma persistente desde hace {n} {units}",
-        "diminishing_cold": "sigue tranquilo, pero menos",
-        "sporadic_cold": "tranquilo de forma intermitente",
-        "oscillating_cold": "tranquilo ahora, punto caliente antes",
-        "historical_cold": "era tranquilo, ya no",
-        "no_pattern": "sin patrón claro",
-        "caution": "{label} (pocos avisos: interpretar con cautela)",
-    },
-    "pt": {
-        "new_hot": "novo ponto crítico {this_unit}",
-        "consecutive_hot": "ponto crítico há {n} {units}",
-        "intensifying_hot": "em agravamento há {n} {units}",
-        "persistent_hot": "ponto crítico persistente há {n} {units}",
-        "diminishing_hot": "ainda ponto crítico, mas em declínio",
-        "sporadic_hot": "ponto crítico intermitente",
-        "oscillating_hot": "ponto crítico agora, calmo antes",
-        "historical_hot": "era um ponto crítico, já não é",
-        "new_cold": "nova zona calma {this_unit}",
-        "consecutive_cold": "calmo há {n} {units}",
-        "intensifying_cold": "cada vez mais calmo há {n} {units}",
-        "persistent_cold": "calmo de forma persistente há {n} {units}",
-        "diminishing_cold": "ainda calmo, mas menos",
-        "sporadic_cold": "calmo de forma intermitente",
-        "oscillating_cold": "calmo agora, ponto crítico antes",
-        "historical_cold": "era calmo, já não é",
-        "no_pattern": "sem padrão claro",
-        "caution": "{label} (poucas ocorrências: interpretar com cautela)",
-    },
+# Each category's label per time unit, from the message catalogues (koban_geo/locales): counted ones through
+# ngettext, so each language picks its own form of the unit ("od 1 miesiąca", "od 4 miesięcy"); {n} is filled
+# in afterwards. A label with no number or unit has the key (code, "").
+_LABELS: dict[tuple[str, str], Callable[[int, str], str]] = {
+    ("new_hot", "week"): lambda n, lang: gettext("new this week", lang),
+    ("new_hot", "month"): lambda n, lang: gettext("new this month", lang),
+    ("consecutive_hot", "week"): lambda n, lang: ngettext(
+        "a hotspot for the last {n} week", "a hotspot for the last {n} weeks", n, lang
+    ),
+    ("consecutive_hot", "month"): lambda n, lang: ngettext(
+        "a hotspot for the last {n} month", "a hotspot for the last {n} months", n, lang
+    ),
+    ("intensifying_hot", "week"): lambda n, lang: ngettext(
+        "getting worse for {n} week", "getting worse for {n} weeks", n, lang
+    ),
+    ("intensifying_hot", "month"): lambda n, lang: ngettext(
+        "getting worse for {n} month", "getting worse for {n} months", n, lang
+    ),
+    ("persistent_hot", "week"): lambda n, lang: ngettext(
+        "persistent for {n} week", "persistent for {n} weeks", n, lang
+    ),
+    ("persistent_hot", "month"): lambda n, lang: ngettext(
+        "persistent for {n} month", "persistent for {n} months", n, lang
+    ),
+    ("diminishing_hot", ""): lambda n, lang: gettext("still a hotspot, but fading", lang),
+    ("sporadic_hot", ""): lambda n, lang: gettext("a hotspot on and off", lang),
+    ("oscillating_hot", ""): lambda n, lang: gettext("a hotspot now, unusually quiet before", lang),
+    ("historical_hot", ""): lambda n, lang: gettext("was a hotspot, not any more", lang),
+    ("new_cold", "week"): lambda n, lang: gettext("newly quiet this week", lang),
+    ("new_cold", "month"): lambda n, lang: gettext("newly quiet this month", lang),
+    ("consecutive_cold", "week"): lambda n, lang: ngettext(
+        "quiet for the last {n} week", "quiet for the last {n} weeks", n, lang
+    ),
+    ("consecutive_cold", "month"): lambda n, lang: ngettext(
+        "quiet for the last {n} month", "quiet for the last {n} months", n, lang
+    ),
+    ("intensifying_cold", "week"): lambda n, lang: ngettext(
+        "getting quieter for {n} week", "getting quieter for {n} weeks", n, lang
+    ),
+    ("intensifying_cold", "month"): lambda n, lang: ngettext(
+        "getting quieter for {n} month", "getting quieter for {n} months", n, lang
+    ),
+    ("persistent_cold", "week"): lambda n, lang: ngettext(
+        "steadily quiet for {n} week", "steadily quiet for {n} weeks", n, lang
+    ),
+    ("persistent_cold", "month"): lambda n, lang: ngettext(
+        "steadily quiet for {n} month", "steadily quiet for {n} months", n, lang
+    ),
+    ("diminishing_cold", ""): lambda n, lang: gettext("still quiet, but less so", lang),
+    ("sporadic_cold", ""): lambda n, lang: gettext("quiet on and off", lang),
+    ("oscillating_cold", ""): lambda n, lang: gettext("quiet now, a hotspot before", lang),
+    ("historical_cold", ""): lambda n, lang: gettext("was quiet, not any more", lang),
+    ("no_pattern", ""): lambda n, lang: gettext("no clear pattern", lang),
 }
-
-UNIT_WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    "en": {"week": ("week", "weeks"), "month": ("month", "months")},
-    "nl": {"week": ("week", "weken"), "month": ("maand", "maanden")},
-    "fr": {"week": ("semaine", "semaines"), "month": ("mois", "mois")},
-    "pl": {"week": ("tygodnia", "tygodni"), "month": ("miesiąca", "miesięcy")},
-    "fi": {"week": ("viikon", "viikon"), "month": ("kuukauden", "kuukauden")},
-    "es": {"week": ("semana", "semanas"), "month": ("mes", "meses")},
-    "pt": {"week": ("semana", "semanas"), "month": ("mês", "meses")},
-}
-
-THIS_UNIT: dict[str, dict[str, str]] = {
-    "en": {"week": "this week", "month": "this month"},
-    "nl": {"week": "deze week", "month": "deze maand"},
-    "fr": {"week": "cette semaine", "month": "ce mois-ci"},
-    "pl": {"week": "w tym tygodniu", "month": "w tym miesiącu"},
-    "fi": {"week": "tällä viikolla", "month": "tässä kuussa"},
-    "es": {"week": "esta semana", "month": "este mes"},
-    "pt": {"week": "esta semana", "month": "este mês"},
-}
-
-LANGS = tuple(TEMPLATES)
-
-
-def _singular(lang: str, n: int) -> bool:
-    return n in (0, 1) if lang == "fr" else n == 1
+CAUTION = N_("{label} (few reports: treat with care)")  # wraps a label when the cell has few reports
 
 
 def _render(code: str, params: Mapping[str, Any], small_numbers: bool, lang: str) -> str:
-    if lang not in TEMPLATES:
-        raise ValueError(f"no labels for language {lang!r}; have {', '.join(LANGS)}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"no labels for language {lang!r}; have {', '.join(LANGUAGES)}")
     n, unit = int(params["n"]), str(params["unit"])
-    one, other = UNIT_WORDS[lang][unit]
-    text = TEMPLATES[lang][code].format(
-        n=n, units=one if _singular(lang, n) else other, this_unit=THIS_UNIT[lang][unit]
-    )
-    return TEMPLATES[lang]["caution"].format(label=text) if small_numbers else text
+    template = _LABELS.get((code, unit)) or _LABELS[(code, "")]
+    text = template(n, lang).format(n=n)
+    return gettext(CAUTION, lang).format(label=text) if small_numbers else text
 
 
 def label(category: Category, lang: str = "en") -> str:
-    """The category's plain-language label in ``lang`` (one of `LANGS`), with the few-reports caution if due."""
+    """The category's plain-language label in ``lang`` (one of `LANGUAGES`), with the few-reports caution if due."""
     return _render(category.code, category.label_params, category.small_numbers, lang)

@@ -27,6 +27,7 @@ import numpy as np
 from koban_geo.analysis.grid import Filter, bin_counts_by_slice_keyed, bin_counts_keyed, study_grid
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError, release
 from koban_geo.privacy.cellkey import perturb, perturbation_table
+from koban_geo.store.i18n import N_, gettext
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
@@ -36,15 +37,21 @@ if TYPE_CHECKING:  # loaded where a table goes through `release` (public tiers);
 Method = Literal["gistar", "kde", "dbscan", "emerging"]
 METHODS: tuple[str, ...] = ("gistar", "kde", "dbscan", "emerging")
 
+# The one owner of the Gi* confidence bins' words (exports carry the English, screens the session's language).
 BIN_LABELS = {
-    3: "hot spot (99 % confidence)",
-    2: "hot spot (95 % confidence)",
-    1: "hot spot (90 % confidence)",
-    0: "not significant",
-    -1: "cold spot (90 % confidence)",
-    -2: "cold spot (95 % confidence)",
-    -3: "cold spot (99 % confidence)",
+    3: N_("hot spot (99 % confidence)"),
+    2: N_("hot spot (95 % confidence)"),
+    1: N_("hot spot (90 % confidence)"),
+    0: N_("not significant"),
+    -1: N_("cold spot (90 % confidence)"),
+    -2: N_("cold spot (95 % confidence)"),
+    -3: N_("cold spot (99 % confidence)"),
 }
+
+
+def bin_label(gi_bin: int, lang: str = "en") -> str:
+    """A Gi* confidence bin (-3..3) in words in `lang`: "hot spot (99 % confidence)", "hotspot (99% betrouwbaarheid)"."""
+    return gettext(BIN_LABELS[int(gi_bin)], lang)
 
 
 def audience_filter(flt: Filter, policy: Policy) -> Filter:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import click
 
 from koban_geo.cli.common import StoreContext, echo_json, fail, os_user
-from koban_geo.store.taxonomy import LANGUAGES
+from koban_geo.store.i18n import LANGUAGES
 
 PROPOSAL_DAYS = 90
 

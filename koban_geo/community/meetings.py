@@ -29,8 +29,9 @@ from typing import Any, Literal
 
 import duckdb
 
+from koban_geo.store.i18n import LANGUAGES
 from koban_geo.store.sql import audit, cursor, query, transaction, writing
-from koban_geo.store.taxonomy import LANGUAGES, sensitive_codes, themes
+from koban_geo.store.taxonomy import sensitive_codes, themes
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read aloud and typed without mistakes
 CODE_LENGTH = 6

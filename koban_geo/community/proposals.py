@@ -26,19 +26,12 @@ from koban_geo.community.meetings import (
     theme_labels,
 )
 from koban_geo.privacy.audience import Audience, Policy, release
+from koban_geo.store.i18n import LANGUAGES, N_, gettext
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import query
-from koban_geo.store.taxonomy import LANGUAGES, themes
+from koban_geo.store.taxonomy import themes
 
-HOTSPOT_LABELS = {
-    "en": "Hot spot near {area}",
-    "nl": "Hotspot bij {area}",
-    "fr": "Point chaud près de {area}",
-    "pl": "Gorący punkt w pobliżu: {area}",
-    "fi": "Ongelmakeskittymä: {area} ja lähiympäristö",
-    "es": "Punto caliente cerca de {area}",
-    "pt": "Ponto crítico perto de {area}",
-}
+HOTSPOT_LABEL = N_("Hot spot near {area}")  # a proposed hot-spot item, in every language
 
 
 @dataclass(frozen=True)
@@ -170,7 +163,7 @@ def _hotspot_candidates(
         suffix = f" ({n})" if n > 1 else ""
         out.append(Candidate(
             key=f"hotspot:{code}" + (f"-{n}" if n > 1 else ""), kind="hotspot",
-            labels={lang: HOTSPOT_LABELS[lang].format(area=name) + suffix for lang in LANGUAGES},
+            labels={lang: gettext(HOTSPOT_LABEL, lang).format(area=name) + suffix for lang in LANGUAGES},
             count=count, geometry=shape,
         ))  # fmt: skip
     return out

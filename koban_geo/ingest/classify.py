@@ -41,9 +41,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from koban_geo.store.i18n import LANGUAGES  # reports are classified in the store's seven languages
 from koban_geo.store.resources import data_dir
 
-LANGUAGES = ("en", "nl", "fr", "pl", "fi", "es", "pt")
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 FALLBACK_THEME = "other"
 

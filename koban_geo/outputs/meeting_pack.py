@@ -5,8 +5,8 @@ counts, the store's streets layer as thin lines for orientation, the public Gi* 
 that have a place; no tiles, no network, no browser needed to make it), the ranked priorities per group and combined, the actions agreed on the problem cards
 made from this meeting's items, and the precision note. Everything shown is public tier (the same rows a
 public export gets); every data string is HTML-escaped and the page carries a Content-Security-Policy that
-allows no script at all. Fixed headings come from data/meeting_pack_i18n.json in the seven languages; item
-and theme labels from the meeting and the taxonomy.
+allows no script at all. Fixed headings come from the message catalogues (koban_geo/locales) in the seven
+languages; item and theme labels from the meeting and the taxonomy.
 
     >>> meeting_pack(con, settings, 3, "fi", Path("kokous.html"), actor="anna.k")  # doctest: +SKIP
 """
@@ -27,10 +27,10 @@ import shapely
 
 from koban_geo.analysis.grid import Filter
 from koban_geo.privacy.audience import Audience, Policy
-from koban_geo.store.resources import data_dir
+from koban_geo.store.i18n import LANGUAGES, format_date, pgettext
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import audit, writing
-from koban_geo.store.taxonomy import LANGUAGES, themes
+from koban_geo.store.taxonomy import themes
 
 ROLES = ("resident", "officer", "partner")
 WINDOW_DAYS = 365  # the map and counts cover the year up to the meeting
@@ -68,14 +68,61 @@ footer { font-size: 8pt; color: #555; margin-top: 6mm; }
 
 
 @cache
-def _i18n() -> dict[str, dict[str, str]]:
-    raw = json.loads((data_dir() / "meeting_pack_i18n.json").read_text(encoding="utf-8"))
-    return {lang: raw[lang] for lang in LANGUAGES}
+def _words(lang: str) -> dict[str, str]:
+    """The pack's fixed headings in `lang`, by key (the catalogue's context "meeting pack")."""
+    return {
+        "pack": pgettext("meeting pack", "Meeting pack", lang),
+        "date": pgettext("meeting pack", "Date", lang),
+        "areas": pgettext("meeting pack", "Areas", lang),
+        "window": pgettext("meeting pack", "Reports from {since} to {until}", lang),
+        "map": pgettext("meeting pack", "Map", lang),
+        "legend_areas": pgettext(
+            "meeting pack", "Areas shaded by the number of reports (darker: more)", lang
+        ),
+        "legend_hidden": pgettext("meeting pack", "Number hidden (fewer than {k} reports)", lang),
+        "legend_hot": pgettext("meeting pack", "Hot spot (Gi*, 90 % confidence or more)", lang),
+        "legend_item": pgettext("meeting pack", "Item voted on (number: its rank)", lang),
+        "priorities": pgettext("meeting pack", "Priorities", lang),
+        "combined": pgettext("meeting pack", "All groups together", lang),
+        "resident": pgettext("meeting pack", "Residents", lang),
+        "officer": pgettext("meeting pack", "Police officers", lang),
+        "partner": pgettext("meeting pack", "Partners", lang),
+        "rank": pgettext("meeting pack", "Rank", lang),
+        "item": pgettext("meeting pack", "Item", lang),
+        "share": pgettext("meeting pack", "Share", lang),
+        "ballots": pgettext("meeting pack", "Ballots", lang),
+        "hidden_groups": pgettext(
+            "meeting pack", "Results per group are not shown: a group had fewer than {k} participants.", lang
+        ),
+        "hidden_all": pgettext("meeting pack", "Results are not shown: fewer than {k} people voted.", lang),
+        "no_votes": pgettext("meeting pack", "No votes yet.", lang),
+        "method_dots": pgettext("meeting pack", "Dot voting", lang),
+        "method_ranking": pgettext("meeting pack", "Ranking (Borda count)", lang),
+        "actions": pgettext("meeting pack", "Agreed actions", lang),
+        "problem": pgettext("meeting pack", "Problem", lang),
+        "action": pgettext("meeting pack", "Action", lang),
+        "owner": pgettext("meeting pack", "Who", lang),
+        "due": pgettext("meeting pack", "Due", lang),
+        "status": pgettext("meeting pack", "Status", lang),
+        "no_actions": pgettext("meeting pack", "No actions have been agreed yet.", lang),
+        "status_planned": pgettext("meeting pack", "planned", lang),
+        "status_in_progress": pgettext("meeting pack", "in progress", lang),
+        "status_done": pgettext("meeting pack", "done", lang),
+        "status_dropped": pgettext("meeting pack", "dropped", lang),
+        "problem_scanning": pgettext("meeting pack", "scanning", lang),
+        "problem_analysis": pgettext("meeting pack", "analysis", lang),
+        "problem_response": pgettext("meeting pack", "response", lang),
+        "problem_assessment": pgettext("meeting pack", "assessment", lang),
+        "problem_closed": pgettext("meeting pack", "closed", lang),
+        "precision": pgettext("meeting pack", "About these figures", lang),
+        "generated": pgettext("meeting pack", "Generated {when}", lang),
+        "attribution": pgettext("meeting pack", "Sources", lang),
+    }
 
 
 def _t(lang: str, key: str, **values: Any) -> str:
     """A fixed heading in `lang` (English when missing), its {placeholders} filled, HTML-escaped."""
-    text = _i18n()[lang].get(key) or _i18n()["en"][key]
+    text = _words(lang)[key]
     return escape(text.format(**values) if values else text)
 
 
@@ -138,10 +185,10 @@ def render(con: duckdb.DuckDBPyConnection, settings: Settings, meeting_id: int, 
         "<body>",
         "<header>",
         f"<h1>{_e(meeting.title)}</h1>",
-        f'<p class="meta">{_t(lang, "pack")} · {_t(lang, "date")}: {_e(meeting.date.isoformat())}'
+        f'<p class="meta">{_t(lang, "pack")} · {_t(lang, "date")}: {_e(format_date(meeting.date, lang))}'
         f" · {_t(lang, method)}</p>",
         f'<p class="meta">{_t(lang, "areas")}: {_e(names)}</p>',
-        f'<p class="meta">{_t(lang, "window", since=since.date().isoformat(), until=meeting.date.isoformat())}</p>',
+        f'<p class="meta">{_t(lang, "window", since=format_date(since.date(), lang), until=format_date(meeting.date, lang))}</p>',
         "</header>",
         f"<section><h2>{_t(lang, 'map')}</h2>",
         _map(areas, cells, items, lang, policy.k, streets=_streets(con)),

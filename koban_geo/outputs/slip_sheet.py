@@ -11,25 +11,10 @@ from collections.abc import Sequence
 from html import escape
 
 from koban_geo.community.meetings import Meeting
+from koban_geo.store.i18n import format_date, pgettext
 
 __all__ = ["slip_sheet"]
 
-WORDS: dict[str, dict[str, str]] = {
-    "en": {"title": "Ballot slips", "slip": "Your ballot slip", "open": "Open",
-           "enter": "and enter this code with your vote. One slip, one vote.", "code": "Meeting code"},
-    "nl": {"title": "Stembriefjes", "slip": "Uw stembriefje", "open": "Open",
-           "enter": "en vul deze code in bij uw stem. Eén briefje, één stem.", "code": "Vergadercode"},
-    "fr": {"title": "Bulletins", "slip": "Votre bulletin", "open": "Ouvrez",
-           "enter": "et saisissez ce code avec votre vote. Un bulletin, un vote.", "code": "Code de la réunion"},
-    "pl": {"title": "Karty do głosowania", "slip": "Twoja karta do głosowania", "open": "Otwórz",
-           "enter": "i wpisz ten kod przy głosowaniu. Jedna karta, jeden głos.", "code": "Kod spotkania"},
-    "fi": {"title": "Äänestyslipukkeet", "slip": "Äänestyslipukkeesi", "open": "Avaa",
-           "enter": "ja anna tämä koodi äänesi kanssa. Yksi lipuke, yksi ääni.", "code": "Kokouksen koodi"},
-    "es": {"title": "Papeletas", "slip": "Su papeleta", "open": "Abra",
-           "enter": "e introduzca este código con su voto. Una papeleta, un voto.", "code": "Código de la reunión"},
-    "pt": {"title": "Boletins de voto", "slip": "O seu boletim", "open": "Abra",
-           "enter": "e introduza este código com o seu voto. Um boletim, um voto.", "code": "Código da reunião"},
-}  # fmt: skip
 
 _STYLE = """
 body { font-family: sans-serif; margin: 1cm; }
@@ -42,20 +27,25 @@ h1 { font-size: 14pt; }
 
 def slip_sheet(meeting: Meeting, slips: Sequence[str], public_url: str, lang: str = "en") -> str:
     """The HTML sheet for `slips` of `meeting`; `public_url` is where phones open /vote (may be empty)."""
-    words = WORDS.get(lang, WORDS["en"])
+    title = escape(pgettext("ballot slip", "Ballot slips", lang))
+    slip_word = escape(pgettext("ballot slip", "Your ballot slip", lang))
+    open_word, code_word = (
+        escape(pgettext("ballot slip", "Open", lang)),
+        escape(pgettext("ballot slip", "Meeting code", lang)),
+    )
+    enter = escape(pgettext("ballot slip", "and enter this code with your vote. One slip, one vote.", lang))
+    when = escape(format_date(meeting.date, lang))
     address = f"{public_url.rstrip('/')}/vote?meeting={meeting.code}" if public_url else "/vote"
     boxes = "\n".join(
-        f'<div class="slip"><div>{escape(words["slip"])} · {escape(meeting.title)} · '
-        f"{meeting.date:%d.%m.%Y}</div>"
+        f'<div class="slip"><div>{slip_word} · {escape(meeting.title)} · {when}</div>'
         f'<div class="code">{escape(slip)}</div>'
-        f"<div>{escape(words['open'])} {escape(address)} ({escape(words['code'])} {escape(meeting.code)}) "
-        f"{escape(words['enter'])}</div></div>"
+        f"<div>{open_word} {escape(address)} ({code_word} {escape(meeting.code)}) {enter}</div></div>"
         for slip in slips
     )
     return (
         f'<!doctype html>\n<html lang="{escape(lang)}"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        f"<title>{escape(words['title'])} · {escape(meeting.title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(words['title'])} · {escape(meeting.title)} · {escape(meeting.code)}</h1>"
+        f"<title>{title} · {escape(meeting.title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{title} · {escape(meeting.title)} · {escape(meeting.code)}</h1>"
         f'<div class="slips">\n{boxes}\n</div></body></html>\n'
     )

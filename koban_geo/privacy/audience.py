@@ -19,17 +19,15 @@ on the true counts, and the cell key column never leaves `release`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from koban_geo.privacy.cellkey import MAX_NOISE, PerturbationTable, perturb, perturbation_table
-from koban_geo.store.resources import data_dir
+from koban_geo.store.i18n import N_, gettext
 from koban_geo.store.settings import Settings
 from koban_geo.store.taxonomy import sensitive_codes
 
@@ -55,10 +53,17 @@ class PrivacyError(ValueError):
     """An output would break its audience's rules; nothing is released."""
 
 
-@cache
-def _notes() -> dict[str, dict[str, str]]:
-    raw = json.loads((data_dir() / "precision_note.json").read_text(encoding="utf-8"))
-    return {kind: raw[kind] for kind in ("aggregate", "detail")}
+# The precision note every output carries: {grid} and {sensitive_grid} in metres, {k} the smallest count shown.
+PRECISION_NOTES = {
+    "aggregate": N_(
+        "Locations snapped to a {grid} m grid; times rounded to the hour; areas or cells with fewer than {k} "
+        "reports are hidden; sensitive themes are not shown."
+    ),
+    "detail": N_(
+        "Locations snapped to a {grid} m grid ({sensitive_grid} m for sensitive themes, which are flagged); "
+        "times rounded to the hour; texts scrubbed of personal data."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class Policy:
 
     def precision_note(self, lang: str = "en") -> str:
         kind = "aggregate" if self.audience.aggregates_only else "detail"
-        template = _notes()[kind].get(lang) or _notes()[kind]["en"]
+        template = gettext(PRECISION_NOTES[kind], lang)
         return template.format(grid=self.grid_m, sensitive_grid=self.sensitive_grid_m, k=self.k)
 
     def parameters(self) -> dict[str, Any]:

@@ -1,19 +1,34 @@
-"""The theme taxonomy (data/themes.csv) and the editable mapping from source labels to theme codes."""
+"""The theme taxonomy (data/themes.csv) and the editable mapping from source labels to theme codes.
+
+The one owner of theme labels: data/themes.csv holds each theme's English label, the catalogues
+(koban_geo/locales, context "theme") its translations; `Theme.labels` and `theme_label` read both.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 
 import duckdb
 
+from koban_geo.store.i18n import LANGUAGES, LOCALES, pgettext
 from koban_geo.store.resources import data_dir
 from koban_geo.store.sql import meta_get, meta_set, transaction
 
-LANGUAGES = ("en", "nl", "fr", "pl", "fi", "es", "pt")
+__all__ = [
+    "LANGUAGES",
+    "Theme",
+    "seed_taxonomy",
+    "sensitive_codes",
+    "set_mapping",
+    "theme_codes",
+    "theme_label",
+    "themes",
+]
 
 
 @dataclass(frozen=True)
@@ -21,12 +36,38 @@ class Theme:
     code: str
     family: str
     sensitive: bool
-    labels: dict[str, str]
+    labels: Mapping[str, str]  # language -> label
 
 
 def normalise_label(label: str) -> str:
     """How labels are compared: lower case, trimmed, inner white space folded."""
     return re.sub(r"\s+", " ", label.strip()).casefold()
+
+
+class _Labels(Mapping[str, str]):
+    """A theme's label in every language: the English of data/themes.csv, translated by the catalogues when
+    asked (so listing the themes, e.g. on every store open, parses no catalogue)."""
+
+    def __init__(self, english: str) -> None:
+        self._english = english
+
+    def __getitem__(self, lang: str) -> str:
+        if lang not in LANGUAGES:
+            raise KeyError(lang)
+        return pgettext("theme", self._english, lang)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+    def __repr__(self) -> str:
+        return f"_Labels({self._english!r})"
+
+
+def _labels(english: str) -> Mapping[str, str]:
+    return _Labels(english)
 
 
 @cache
@@ -37,10 +78,18 @@ def themes() -> tuple[Theme, ...]:
                 code=row["code"],
                 family=row["family"],
                 sensitive=row["sensitive"] == "true",
-                labels={lang: row[f"label_{lang}"] for lang in LANGUAGES},
+                labels=_labels(row["label_en"]),
             )
             for row in csv.DictReader(fh)
         )
+
+
+def theme_label(code: str, lang: str) -> str:
+    """A theme's label in `lang` (English where the catalogue has none; the code itself when unknown)."""
+    for theme in themes():
+        if theme.code == code:
+            return theme.labels.get(lang) or theme.labels["en"]
+    return code
 
 
 def theme_codes() -> tuple[str, ...]:
@@ -66,6 +115,10 @@ def _bundle_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in ("themes.csv", "theme_mapping.csv"):
         digest.update((data_dir() / name).read_bytes())
+    for path in sorted(
+        LOCALES.glob("*.po")
+    ):  # the translated labels live in the catalogues: a new one re-seeds
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -113,15 +113,11 @@ def count_line(p: dict[str, object], k: int, lang: str) -> str:
 
 @lru_cache(maxsize=128)  # one per bin and language: thousands of cells share seven labels
 def gi_label(gi_bin: int, lang: str) -> str:
-    return {
-        3: _("Hot spot, 99 % confidence", lang),
-        2: _("Hot spot, 95 % confidence", lang),
-        1: _("Hot spot, 90 % confidence", lang),
-        0: _("Not significant", lang),
-        -1: _("Cold spot, 90 % confidence", lang),
-        -2: _("Cold spot, 95 % confidence", lang),
-        -3: _("Cold spot, 99 % confidence", lang),
-    }[gi_bin]
+    """The library's words for a Gi* bin (koban_geo.analysis.hotspots owns them), as a legend entry."""
+    from koban_geo.analysis.hotspots import bin_label
+
+    text = bin_label(gi_bin, lang)
+    return text[:1].upper() + text[1:]
 
 
 @lru_cache(maxsize=256)
@@ -151,12 +147,10 @@ def trend_label(trend: object, lang: str) -> str:
 
 
 def theme_label(code: str, lang: str) -> str:
-    from koban_geo.store.taxonomy import themes
+    """A theme's label in `lang` (the taxonomy owns theme labels)."""
+    from koban_geo.store.taxonomy import theme_label as taxonomy_theme_label
 
-    for theme in themes():
-        if theme.code == code:
-            return theme.labels.get(lang) or theme.labels["en"]
-    return code
+    return taxonomy_theme_label(code, lang)
 
 
 _SHARE = re.compile(r"^\s*(\S+)\s+(\d+)\s*%\s*$")
