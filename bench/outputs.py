@@ -130,8 +130,10 @@ def baseline_child(csv_path: Path, areas_path: Path, crs: str, out: Path) -> dic
 def koban_laps_child(store: Path, out_dir: Path) -> dict[str, Any]:
     """Where a `koban-geo hotspots` process spends its time, step by step, and the writers per format."""
     laps: dict[str, float] = {}
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI's Gi* sets it before numpy loads
     t = time.perf_counter()
     from koban_geo.cli import main  # noqa: F401  (the CLI's own start-up)
+    from koban_geo.cli.common import without_pandas
 
     laps["CLI imports"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -141,15 +143,16 @@ def koban_laps_child(store: Path, out_dir: Path) -> dict[str, Any]:
     from koban_geo.store.settings import get_settings
 
     laps["analysis imports"] = time.perf_counter() - t
-    t = time.perf_counter()
-    con = connect(
-        store, read_only=True, spatial=False
-    )  # as the CLI's Gi*: the study grid is kept in the store
-    settings = get_settings(db=store)
-    laps["open store (no spatial extension)"] = time.perf_counter() - t
-    t = time.perf_counter()
-    rows, meta = hotspots(con, settings, method="gistar", audience="analyst", cell_m=CELL_M, rings=True)
-    laps["Gi* every cell (kept grid, counts, z, rings)"] = time.perf_counter() - t
+    # as the CLI's Gi* to GeoJSON: no spatial extension (the grid is kept in the store), pandas hidden
+    # (DuckDB would import it at its first bound parameter)
+    with without_pandas():
+        t = time.perf_counter()
+        con = connect(store, read_only=True, spatial=False)
+        settings = get_settings(db=store)
+        laps["open store (no spatial extension)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        rows, meta = hotspots(con, settings, method="gistar", audience="analyst", cell_m=CELL_M, rings=True)
+        laps["Gi* every cell (kept grid, counts, z, rings)"] = time.perf_counter() - t
     # the CLI writes GeoJSON from the squares' rings, the other formats from shapely polygons
     polygon_rows, _ = hotspots(con, settings, method="gistar", audience="analyst", cell_m=CELL_M)
     writers: dict[str, Any] = {}
