@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -40,7 +40,7 @@ def as_array(geoms: Iterable[shapely.Geometry | None]) -> np.ndarray:
         return geoms
     items = list(geoms)
     if items and isinstance(items[0], np.ndarray):
-        return np.asarray(shapely.polygons(np.stack(items)), dtype=object)
+        return np.asarray(shapely.polygons(np.stack(cast(list[np.ndarray], items))), dtype=object)
     out = np.empty(len(items), dtype=object)
     out[:] = items
     return out
@@ -282,7 +282,9 @@ def write_rows(
         columns: dict[str, list[Any]] = {n: [p[n] for p in props] for n in names}
         geoms = [g for g, _ in pairs]
         if geoms and isinstance(geoms[0], np.ndarray):
-            rings = np.stack(geoms)  # a ValueError unless every geometry is a ring of the same shape
+            rings = np.stack(
+                cast(list[np.ndarray], geoms)
+            )  # a ValueError unless every geometry is a ring of the same shape
             if rings.shape[1:] == (5, 2):
                 return write_squares(path, rings, columns, metadata)
         return write_columns(path, geoms, columns, metadata)
