@@ -71,17 +71,6 @@ CREATE OR REPLACE TEMP MACRO koban_ts_as(s, fmt, tz) AS (
     coalesce(CASE WHEN fmt IS NOT NULL THEN try_strptime(trim(s), fmt) END, koban_ts(s, tz))
 );
 
--- koban_snap(m, cell, crs): centre of the `cell`-metre grid square holding the metric point m (in crs),
--- returned in EPSG:4326 and rounded to 6 decimals. The grid is aligned to the CRS origin, so every batch
--- of a store snaps to the same squares.
-CREATE OR REPLACE TEMP MACRO koban_snap(m, cell, crs) AS (
-    ST_Transform(
-        ST_Point(floor(ST_X(m) / cell) * cell + cell / 2, floor(ST_Y(m) / cell) * cell + cell / 2),
-        crs, 'EPSG:4326', always_xy := true
-    )
-);
-CREATE OR REPLACE TEMP MACRO koban_round6(g) AS (ST_Point(round(ST_X(g), 6), round(ST_Y(g), 6)));
-
 -- koban_selected(theme, reported_at, area_code, themes, since, until, areas): whether a concern passes an
 -- analytics filter. NULL means no restriction, except themes: NULL means every theme that is not sensitive
 -- (sensitive themes are counted only when named). since is inclusive, until exclusive.

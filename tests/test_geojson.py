@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import shapely
 
 from koban_geo.store.geojson import feature_collection, write
@@ -95,3 +96,34 @@ def test_the_streaming_writer_writes_what_feature_collection_builds(tmp_path):
     assert first["geometry"]["coordinates"][0][1] == [25.0, 60.2]  # counter-clockwise, 2D
     assert first["properties"]["n"] == 3 and written["features"][1]["properties"]["z"] is None
     assert written["features"][3]["geometry"] is None  # an empty geometry is written as null
+
+
+def test_square_rings_are_written_as_their_polygons_would_be(tmp_path, monkeypatch):
+    """Rows whose geometries are square rings (hotspots(rings=True)) skip shapely: the file parses to what
+    the same rows with polygons give, bbox and metadata included; a clockwise or broken ring falls back."""
+    import numpy as np
+
+    from koban_geo.analysis.grid import make_square_grid
+    from koban_geo.store import geojson
+    from koban_geo.store.geojson import write_rows
+
+    grid = make_square_grid(np.array([2500, 2501, 2503, -7]), np.array([66700, 66700, 66702, 66699]), 100,
+                            "EPSG:32635")  # fmt: skip
+    rings = grid.rings()
+    assert rings.shape == (4, 5, 2) and np.array_equal(rings[:, 0], rings[:, 4])
+    props = [{"count": i, "gi_z": 0.1234567891 * i, "label": "Hot spot - 99% confidence"} for i in range(4)]
+
+    def written(geoms: list, name: str) -> dict:
+        path = tmp_path / name
+        assert write_rows(path, list(zip(geoms, props, strict=True)), {"audience": "analyst"}) == 4
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc["koban"].pop("generated")
+        return doc
+
+    with monkeypatch.context() as patch:  # the rings' own path: no shapely polygon is made
+        patch.setattr(geojson, "write_columns", lambda *a, **k: pytest.fail("fell back to polygons"))
+        fast = written(list(rings), "rings.geojson")
+    assert fast == written(list(grid.polygons()), "polygons.geojson")
+    assert_rfc7946(fast, metadata_keys=("licence", "audience"))
+    clockwise = [r[::-1].copy() for r in rings]  # the fallback orients them as write_columns always did
+    assert written(clockwise, "clockwise.geojson") == fast

@@ -16,6 +16,7 @@ from koban_geo.analysis.gistar import (
     gi_bins,
     gi_star,
     gi_star_permutation_p,
+    gi_star_queen_square,
     hotspot_cells,
     weights_distance_band,
     weights_queen,
@@ -82,6 +83,20 @@ def test_gi_star_z_equals_esda(grid, weights):
     rng = np.random.default_rng(7)
     for y in (rng.poisson(2.0, grid.n), rng.negative_binomial(1, 0.2, grid.n)):
         np.testing.assert_allclose(gi_star(y, W), esda_z(y.astype(float), W), rtol=0, atol=1e-6)
+
+
+def test_queen_square_without_a_matrix_is_bit_identical():
+    """The CLI's scipy-free Gi* (8 shifted lookups) gives exactly gi_star with the queen matrix, on a grid
+    with holes and ragged edges (cells missing inside and at the border)."""
+    rng = np.random.default_rng(3)
+    keep = rng.random(400) > 0.25
+    ix, iy = np.divmod(np.arange(400), 20)
+    holey = make_square_grid(ix[keep] - 7, iy[keep] + 3, 100, CRS)  # negative indices too
+    for grid in (SQUARE, holey):
+        for y in (rng.poisson(2.0, grid.n), rng.negative_binomial(1, 0.2, grid.n), np.full(grid.n, 4)):
+            assert np.array_equal(gi_star_queen_square(y, grid), gi_star(y, weights_queen(grid)))
+    with pytest.raises(ValueError, match="3 values"):
+        gi_star_queen_square(np.ones(3), SQUARE)
 
 
 def test_gi_star_edge_cases():

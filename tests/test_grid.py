@@ -315,3 +315,68 @@ def test_hull_fingerprint_tells_stores_and_batches_apart(con, mem):
     add_concerns(con, [(ix0 + 8, iy0, "noise", T0, None)])
     assert study_area_fingerprint(con) != before
     assert study_grid(con, 100).positions_square(np.array([ix0 + 8]), np.array([iy0]))[0] >= 0
+
+
+# --- square study grids kept in the store (read without the spatial extension) -------------------------
+
+
+def _spatial_loaded(con) -> bool:
+    row = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'spatial'").fetchone()
+    return bool(row and row[0])
+
+
+def test_square_grid_is_kept_in_the_store_and_read_without_spatial(helsinki, settings, tmp_path, monkeypatch):
+    from koban_geo.store.db import connect
+
+    grid_mod.clear_cache()
+    ix0, iy0 = cell_at(24.93, 60.165)
+    add_concerns(helsinki, [(ix0, iy0, "noise", T0, None), (ix0 + 1, iy0, "noise", T0, "g")])
+    built = study_grid(helsinki, 100)
+    counts = bin_counts(helsinki, built)
+    helsinki.close()
+    grid_mod.clear_cache()  # a new process
+
+    def no_rebuild(*args: object) -> None:
+        raise AssertionError("the kept grid was rebuilt")
+
+    con = connect(settings.db, spatial=False)
+    try:
+        assert not _spatial_loaded(con)
+        with monkeypatch.context() as patch:
+            patch.setattr(grid_mod, "_build", no_rebuild)
+            kept = study_grid(con, 100)
+        assert kept.n == built.n > 0 and kept.crs == built.crs == CRS
+        assert np.array_equal(kept.ix, built.ix) and np.array_equal(kept.iy, built.iy)
+        assert np.array_equal(bin_counts(con, kept), counts) and counts.sum() == 2
+        assert not _spatial_loaded(con)  # the whole Gi* path: no geometry function
+        other = study_grid(con, 200)  # not kept yet: built, which loads spatial on the way
+        assert _spatial_loaded(con) and other.n < kept.n
+    finally:
+        con.close()
+
+    # the areas change: the kept grids are not used, and writing the new one drops them
+    grid_mod.clear_cache()
+    con = connect(settings.db)
+    try:
+        north = {"HEL-N": ("Kallio", [(24.945, 60.180), (24.955, 60.180), (24.955, 60.185), (24.945, 60.185),
+                                      (24.945, 60.180)])}  # fmt: skip
+        ingest_file(con, settings, write_areas(tmp_path / "north.geojson", north), kind="areas")
+        fresh = study_grid(con, 100)
+        assert fresh.n > built.n
+        fingerprints = con.execute("SELECT DISTINCT fingerprint FROM study_grids").fetchall()
+        assert fingerprints == [(study_area_fingerprint(con),)]
+    finally:
+        con.close()
+
+
+def test_a_read_only_store_builds_its_grid_without_keeping_it(helsinki, settings):
+    from koban_geo.store.db import connect
+
+    grid_mod.clear_cache()
+    helsinki.close()
+    con = connect(settings.db, read_only=True, spatial=False)
+    try:
+        assert study_grid(con, 100).n > 0  # built (spatial loaded for it), the write refused quietly
+        assert con.execute("SELECT count(*) FROM study_grids").fetchone() == (0,)
+    finally:
+        con.close()

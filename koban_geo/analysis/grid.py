@@ -108,24 +108,31 @@ class Grid:
         import shapely
 
         if self.kind == "square":
-            assert self.ix is not None and self.iy is not None
-            ix, iy = (self.ix, self.iy) if cells is None else (self.ix[cells], self.iy[cells])
-            x0 = ix.astype(float) * self.size
-            y0 = iy.astype(float) * self.size
-            s = float(self.size)
-            xs = np.stack([x0, x0 + s, x0 + s, x0, x0], axis=1)
-            ys = np.stack([y0, y0, y0 + s, y0 + s, y0], axis=1)
-            if not xs.size:
-                return np.array([], dtype=object)
-            lon, lat = transformer(self.crs, "EPSG:4326").transform(xs.ravel(), ys.ravel())
-            ring = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(len(ix), 5, 2)
-            return np.asarray(shapely.polygons(ring))
+            ring = self.rings(cells)
+            return np.asarray(shapely.polygons(ring)) if len(ring) else np.array([], dtype=object)
         import h3
 
         assert self.h3 is not None
         ids = self.h3 if cells is None else self.h3[cells]
         rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(str(c))] for c in ids]
         return np.array([shapely.Polygon(r) for r in rings] if rings else [], dtype=object)
+
+    def rings(self, cells: np.ndarray | None = None) -> np.ndarray:
+        """Square cells' closed rings in EPSG:4326, an (n, 5, 2) lon/lat array counter-clockwise from the
+        south-west corner (what `polygons` makes polygons of; a GeoJSON writer needs no shapely object).
+        Each corner is transformed once, in one pyproj call."""
+        assert self.kind == "square" and self.ix is not None and self.iy is not None
+        ix, iy = (self.ix, self.iy) if cells is None else (self.ix[cells], self.iy[cells])
+        x0 = ix.astype(float) * self.size
+        y0 = iy.astype(float) * self.size
+        s = float(self.size)
+        xs = np.stack([x0, x0 + s, x0 + s, x0], axis=1)
+        ys = np.stack([y0, y0, y0 + s, y0 + s], axis=1)
+        if not xs.size:
+            return np.zeros((0, 5, 2))
+        lon, lat = transformer(self.crs, "EPSG:4326").transform(xs.ravel(), ys.ravel())
+        corners = np.stack([np.asarray(lon), np.asarray(lat)], axis=1).reshape(len(ix), 4, 2)
+        return np.concatenate([corners, corners[:, :1]], axis=1)
 
     def positions_square(self, ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
         """Grid position of each (ix, iy), -1 where the cell is not in the grid."""
@@ -214,7 +221,10 @@ def study_grid(
         if cached is not None:
             _GRIDS.move_to_end(key)
             return cached
-    grid = _build(con, kind, size, stored, fingerprint, key)
+    grid = _stored_grid(con, kind, size, stored, fingerprint, key)
+    if grid is None:
+        grid = _build(con, kind, size, stored, fingerprint, key)
+        _store_grid(con, grid, stored, fingerprint)
     with _GRIDS_LOCK:
         grid = _GRIDS.setdefault(key, grid)  # another thread may have built it meanwhile: keep one
         _GRIDS.move_to_end(key)
@@ -223,11 +233,49 @@ def study_grid(
     return grid
 
 
+def _kept(kind: Kind, stored: str | None, fingerprint: str) -> bool:
+    """Whether a study grid is kept in the store: squares of loaded areas in the store's own metric CRS."""
+    return kind == "square" and stored is not None and fingerprint.startswith("areas:")
+
+
+def _stored_grid(
+    con: duckdb.DuckDBPyConnection, kind: Kind, size: int, stored: str | None, fingerprint: str, key: str
+) -> Grid | None:
+    """The grid kept in the store under `key` (table study_grids, migration 0011), or None."""
+    if not _kept(kind, stored, fingerprint):
+        return None
+    got = query(con, "grid_stored_get", {"key": key}).fetchnumpy()
+    if not len(got["ix"]):
+        return None
+    assert stored is not None
+    ix, iy = np.asarray(got["ix"], dtype=np.int64), np.asarray(got["iy"], dtype=np.int64)
+    return _make_grid("square", size, checked_crs(stored), key, ix=ix, iy=iy)
+
+
+def _store_grid(con: duckdb.DuckDBPyConnection, grid: Grid, stored: str | None, fingerprint: str) -> None:
+    """Keep a newly built grid in the store for the next process. Only a cache: a read-only store, or a
+    write that conflicts with another thread's, leaves it for later."""
+    if not _kept(grid.kind, stored, fingerprint) or grid.n == 0:
+        return
+    from koban_geo.store.sql import writing
+
+    assert grid.ix is not None and grid.iy is not None
+    params = {"key": grid.key, "fingerprint": fingerprint, "ix": grid.ix.tolist(), "iy": grid.iy.tolist()}
+    try:
+        with writing(con, macros=False) as cur:
+            query(cur, "grid_stored_put", params)
+    except duckdb.Error:
+        pass
+
+
 def _build(
     con: duckdb.DuckDBPyConnection, kind: Kind, size: int, stored: str | None, fingerprint: str, key: str
 ) -> Grid:
     import shapely
 
+    from koban_geo.store.db import ensure_spatial
+
+    ensure_spatial(con)  # the union of the areas, or the places' hull: geometry functions
     places = None
     if fingerprint.startswith("areas:"):
         crs = store_crs(con, lambda: _areas_centre(con))

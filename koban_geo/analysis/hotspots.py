@@ -69,6 +69,7 @@ def hotspots(
     significant_only: bool = False,
     complete_slices: bool = False,
     all_cells: bool | None = None,
+    rings: bool = False,
 ) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
     """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
 
@@ -91,6 +92,10 @@ def hotspots(
     (README: reproducing the z-scores). None: on for the analyst tier, off for the others; officers may ask
     for it; public and council tiers are refused (their outputs keep the cells with data or a bin). Maps
     (significant_only) never default to it.
+
+    rings (gistar squares for the officer and analyst tiers): each row's geometry is its square's closed
+    ring, a (5, 2) lon/lat array (Grid.rings), not a shapely polygon; the GeoJSON writer writes those
+    without making polygons (koban_geo.store.geojson.write_rows), and the other writers make them.
     """
     policy = Policy.for_audience(audience, settings)
     every_cell = _all_cells(policy, all_cells, method, significant_only)
@@ -109,7 +114,7 @@ def hotspots(
     }
     if method == "gistar":
         rows = _gistar(
-            con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only, every_cell
+            con, settings, policy, flt, cell_m, weights, distance_m, meta, significant_only, every_cell, rings
         )
     elif method == "emerging":
         if complete_slices:
@@ -167,8 +172,9 @@ def _gistar(
     meta: dict[str, Any],
     significant_only: bool = False,
     all_cells: bool = False,
+    rings: bool = False,
 ) -> list[tuple[Any, dict[str, Any]]]:
-    from koban_geo.analysis.gistar import gi_bins, gi_star, z_to_p
+    from koban_geo.analysis.gistar import gi_bins, gi_star, gi_star_queen_square, z_to_p
 
     grid = study_grid(con, cell_m)
     counts, keys = bin_counts_keyed(con, grid, flt)
@@ -176,7 +182,10 @@ def _gistar(
     counted = (
         perturb(counts, keys, perturbation_table(policy.k)) if policy.audience.aggregates_only else counts
     )
-    z = gi_star(counted, _weights(grid, weights, distance_m))
+    if weights == "queen" and grid.kind == "square":  # the same z without a sparse matrix (nor scipy)
+        z = gi_star_queen_square(counted, grid)
+    else:
+        z = gi_star(counted, _weights(grid, weights, distance_m))
     p = z_to_p(z)
     bins = gi_bins(z, p, fdr=True)
     meta |= {"cell_m": cell_m, "weights": weights, "distance_m": distance_m, "fdr": "benjamini-hochberg",
@@ -204,7 +213,7 @@ def _gistar(
     }
     labels = np.array([BIN_LABELS[b] for b in sorted(BIN_LABELS)], dtype=object)
     columns["label"] = labels[columns["gi_bin"] + 3]
-    return _column_rows(grid, keep, columns)
+    return _column_rows(grid, keep, columns, rings=rings and grid.kind == "square")
 
 
 def _emerging(
@@ -295,10 +304,14 @@ def _as_datetime(value: Any) -> Any:
     return datetime.combine(value, time.min)
 
 
-def _column_rows(grid: Any, cells: np.ndarray, columns: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+def _column_rows(
+    grid: Any, cells: np.ndarray, columns: dict[str, Any], *, rings: bool = False
+) -> list[tuple[Any, dict[str, Any]]]:
     """(polygon, properties) per cell from numpy columns without missing values (`tolist` gives plain
-    Python numbers and strings in one call per column)."""
-    polygons = grid.polygons(np.asarray(cells, dtype=np.int64))
+    Python numbers and strings in one call per column); with `rings`, each square's ring array instead of
+    its polygon (see `hotspots`)."""
+    at = np.asarray(cells, dtype=np.int64)
+    polygons = list(grid.rings(at)) if rings else grid.polygons(at)
     names = list(columns)
     values = [np.asarray(columns[n]).tolist() for n in names]
     return [

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from koban_geo.store.geojson import PRECISION
+from koban_geo.store.geojson import PRECISION, as_array
 
 CSV_METADATA_SUFFIX = "-metadata.json"
 GEOPARQUET_VERSION = "1.1.0"
@@ -100,9 +100,7 @@ def _columns(layer: Layer) -> dict[str, list[Any]]:
 
 
 def _geometries(layer: Layer) -> np.ndarray:
-    geoms = np.empty(len(layer.rows), dtype=object)
-    geoms[:] = [g for g, _ in layer.rows]
-    return geoms
+    return as_array([g for g, _ in layer.rows])  # square rings (hotspots(rings=True)) become polygons
 
 
 def write_csv(out: Path, layer: Layer, *, wkt: bool = True) -> Path:

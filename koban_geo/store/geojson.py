@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -34,10 +34,13 @@ def _round(coords: np.ndarray) -> np.ndarray:
 
 
 def as_array(geoms: Iterable[shapely.Geometry | None]) -> np.ndarray:
-    """An object array of geometries (None kept), whatever sequence they came in."""
+    """An object array of geometries (None kept), whatever sequence they came in; closed rings given as
+    (k, 2) coordinate arrays (square cells, Grid.rings) become polygons."""
     if isinstance(geoms, np.ndarray) and geoms.dtype == object:
         return geoms
     items = list(geoms)
+    if items and isinstance(items[0], np.ndarray):
+        return np.asarray(shapely.polygons(np.stack(cast(list[np.ndarray], items))), dtype=object)
     out = np.empty(len(items), dtype=object)
     out[:] = items
     return out
@@ -192,7 +195,10 @@ def features_text(
 ) -> list[str]:
     """One GeoJSON Feature's text per geometry, properties from `columns` (each as long as `geoms`), in
     column order; a None property is written as null. No JSON objects are built per feature."""
-    shapes = geometries_text(geoms, done=done).tolist()
+    return _features(geometries_text(geoms, done=done).tolist(), columns)
+
+
+def _features(shapes: list[str], columns: Mapping[str, Sequence[Any]]) -> list[str]:
     names = list(columns)
     template = '{"type":"Feature","geometry":%s,"properties":{'
     template += ",".join(json.dumps(n, ensure_ascii=False).replace("%", "%%") + ":%s" for n in names) + "}}"
@@ -213,7 +219,10 @@ def write_columns(
         head["bbox"] = box
     head["koban"] = {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "licence": LICENCE,
                      **metadata}  # fmt: skip
-    features = features_text(shaped, columns, done=True)
+    return _write_collection(path, head, features_text(shaped, columns, done=True))
+
+
+def _write_collection(path: Path, head: dict[str, Any], features: list[str]) -> int:
     prefix = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"features":['
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", encoding="utf-8") as fh:
@@ -224,17 +233,61 @@ def write_columns(
     return len(features)
 
 
+_SQUARE = '{"type":"Polygon","coordinates":[[[%s],[%s],[%s],[%s],[%s]]]}'
+
+
+def write_squares(
+    path: Path, rings: np.ndarray, columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, Any]
+) -> int:
+    """`write_columns` for quadrilaterals given as closed rings, an (n, 5, 2) lon/lat array (square cells,
+    Grid.rings), without a shapely object: rounded to 6 decimals and written as text in whole columns.
+    The same polygons as `write_columns` of their shapely polygons (coordinates print in Python's shortest
+    form, where GEOS sometimes prints 17 digits of the same number). Rings that are not convex and
+    counter-clockwise once rounded go through `write_columns`, which orients and repairs."""
+    ring = np.round(np.asarray(rings, dtype=float).reshape(-1, 5, 2), PRECISION)
+    edge = np.diff(ring, axis=1)  # the 4 edges; every turn to the left: a convex, simple, CCW ring
+    turn = edge[:, :, 0] * np.roll(edge[:, :, 1], -1, axis=1) - edge[:, :, 1] * np.roll(
+        edge[:, :, 0], -1, axis=1
+    )
+    if not (np.isfinite(ring).all() and (turn > 0).all() and (ring[:, 0] == ring[:, 4]).all()):
+        return write_columns(path, as_array(list(rings)), columns, metadata)
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if len(ring):
+        box = (ring[..., 0].min(), ring[..., 1].min(), ring[..., 0].max(), ring[..., 1].max())
+        head["bbox"] = [round(float(v), PRECISION) for v in box]
+    head["koban"] = {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "licence": LICENCE,
+                     **metadata}  # fmt: skip
+    if not len(ring):
+        return _write_collection(path, head, [])
+    # neighbouring squares share corners (the same metric point, transformed alike): each distinct corner
+    # is printed once, as complex numbers sort by (lon, lat)
+    corners, at = np.unique(ring[:, :4, 0] + 1j * ring[:, :4, 1], return_inverse=True)
+    flat = json.dumps(np.stack([corners.real, corners.imag], axis=1).ravel().tolist())[1:-1].split(", ")
+    text = np.array([f"{x},{y}" for x, y in zip(flat[0::2], flat[1::2], strict=True)], dtype=object)
+    a, b, c, d = (text[at.reshape(-1, 4)[:, k]].tolist() for k in range(4))
+    shapes = [_SQUARE % (p, q, r, s, p) for p, q, r, s in zip(a, b, c, d, strict=True)]
+    return _write_collection(path, head, _features(shapes, columns))
+
+
 def write_rows(
     path: Path, rows: Iterable[tuple[shapely.Geometry | None, Mapping[str, Any]]], metadata: Mapping[str, Any]
 ) -> int:
-    """`write_columns` for (geometry, properties) rows; the file equals `write(path, feature_collection(...))`."""
+    """`write_columns` for (geometry, properties) rows; the file equals `write(path, feature_collection(...))`.
+    Rows whose geometries are closed rings (hotspots(rings=True)) go through `write_squares`."""
     pairs = list(rows)
     props = [p for _, p in pairs]
     names = list(props[0]) if props else []
     first = props[0].keys() if props else None
     if all(p.keys() == first for p in props):
         columns: dict[str, list[Any]] = {n: [p[n] for p in props] for n in names}
-        return write_columns(path, [g for g, _ in pairs], columns, metadata)
+        geoms = [g for g, _ in pairs]
+        if geoms and isinstance(geoms[0], np.ndarray):
+            rings = np.stack(
+                cast(list[np.ndarray], geoms)
+            )  # a ValueError unless every geometry is a ring of the same shape
+            if rings.shape[1:] == (5, 2):
+                return write_squares(path, rings, columns, metadata)
+        return write_columns(path, geoms, columns, metadata)
     write(path, feature_collection(pairs, metadata))  # rows with different keys: one object per feature
     return len(pairs)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
@@ -28,9 +28,18 @@ __all__ = [
 ]
 
 
-def register_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Temporary SQL macros shared by the queries (parsing of numbers and dates)."""
+def register_macros(con: duckdb.DuckDBPyConnection, spatial: bool | None = True) -> None:
+    """Temporary SQL macros shared by the queries (parsing of numbers and dates; snapping).
+
+    The snapping macros need the spatial extension: `spatial=True` creates them (an error without it), False
+    skips them (a store opened without spatial, store.db.connect), None creates them when spatial is loaded
+    (a cursor of either kind of connection; outside a transaction, since a failed statement would end it)."""
     con.execute(load_sql("macros"))
+    if spatial:
+        con.execute(load_sql("macros_spatial"))
+    elif spatial is None:
+        with suppress(duckdb.CatalogException):  # spatial is not loaded on this connection
+            con.execute(load_sql("macros_spatial"))
     has_meta = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
     ).fetchone()
@@ -59,7 +68,7 @@ _WRITE_LOCK = threading.RLock()
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A new cursor for another thread, with the store's TEMP macros (they are per connection)."""
     cur = con.cursor()
-    register_macros(cur)
+    register_macros(cur, spatial=None)
     return cur
 
 
