@@ -7,8 +7,8 @@ at a time in Python. Rounding: `np.round(x, 6)` divides an integer by 10**6, whi
 double nearest that decimal, so every coordinate prints with at most 6 decimals.
 
     >>> import shapely
-    >>> geometry_json(shapely.box(24.1234567, 60.0, 24.2, 60.1, ccw=False))["coordinates"][0][:2]
-    [[24.2, 60.0], [24.2, 60.1]]
+    >>> geometry_json(shapely.box(24.1234567, 60.0, 24.2, 60.1, ccw=False))["coordinates"][0]  # counter-clockwise
+    [[24.123457, 60.0], [24.2, 60.0], [24.2, 60.1], [24.123457, 60.1], [24.123457, 60.0]]
 """
 
 from __future__ import annotations
