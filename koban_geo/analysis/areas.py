@@ -97,7 +97,7 @@ def area_counts(
     total = shown.totals.get("all")
     meta: dict[str, Any] = {
         "method": "areas",
-        "filter": _filter_meta(flt),
+        "filter": flt.as_meta(),
         "privacy": policy.parameters(),
         "precision_note": policy.precision_note(),
         "total": _total(total, int(areas["count"].sum()), policy),
@@ -152,17 +152,6 @@ def _total(total: pd.DataFrame | None, raw: int, policy: Policy) -> int | None:
     if total is None or total.empty or pd.isna(total["count"].iloc[0]):
         return None
     return int(total["count"].iloc[0])
-
-
-def _filter_meta(flt: Filter) -> dict[str, Any]:
-    """The filter as exports state it (the same form as hotspots' metadata)."""
-    return {
-        "themes": list(flt.themes or ()),
-        "since": flt.since.isoformat() if flt.since else None,
-        "until": flt.until.isoformat() if flt.until else None,
-        "areas": list(flt.areas) if flt.areas else None,
-        "unit": flt.unit,
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------

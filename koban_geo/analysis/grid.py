@@ -67,6 +67,16 @@ class Filter:
                     value = (value,)
                 object.__setattr__(self, name, tuple(value))
 
+    def as_meta(self) -> dict[str, Any]:
+        """The filter as outputs state it in their metadata (JSON values; no theme restriction is [])."""
+        return {
+            "themes": list(self.themes or ()),
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "areas": list(self.areas) if self.areas else None,
+            "unit": self.unit,
+        }
+
     def params(self) -> dict[str, Any]:
         """The bound parameters of the grid_* queries."""
         return {

@@ -102,13 +102,7 @@ def hotspots(
     flt = audience_filter(flt or Filter(unit=settings.count_unit), policy)
     meta: dict[str, Any] = {
         "method": method,
-        "filter": {
-            "themes": list(flt.themes or ()),
-            "since": flt.since.isoformat() if flt.since else None,
-            "until": flt.until.isoformat() if flt.until else None,
-            "areas": list(flt.areas) if flt.areas else None,
-            "unit": flt.unit,
-        },
+        "filter": flt.as_meta(),
         "privacy": policy.parameters(),
         "precision_note": policy.precision_note(),
     }

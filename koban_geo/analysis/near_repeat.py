@@ -432,7 +432,7 @@ def near_repeat(
     n_tested = int(testable.sum())
     meta: dict[str, Any] = {
         "method": "knox",
-        "filter": _filter_meta(flt),
+        "filter": flt.as_meta(),
         "events": result.events if not aggregates_only or result.events >= policy.k else None,
         "permutations": result.permutations,
         "seed": seed,
@@ -447,16 +447,6 @@ def near_repeat(
         "precision_note": policy.precision_note(),
     }
     return NearRepeatReport(rows, meta, _sentences(rows, flt, meta))
-
-
-def _filter_meta(flt: Filter) -> dict[str, Any]:
-    return {
-        "themes": list(flt.themes or ()),
-        "since": flt.since.isoformat() if flt.since else None,
-        "until": flt.until.isoformat() if flt.until else None,
-        "areas": list(flt.areas) if flt.areas else None,
-        "unit": flt.unit,
-    }
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:

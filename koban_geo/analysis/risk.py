@@ -370,7 +370,7 @@ def risk_factors(
     meta: dict[str, Any] = {
         "method": "risk factors: exact conditional (binomial) test of two Poisson rates on snapping-grid "
         "exposure, counts scaled by the layer's overdispersion; Benjamini-Hochberg across layers x bands",
-        "filter": _filter_meta(flt),
+        "filter": flt.as_meta(),
         "layers": {name: known[name] for name in wanted},
         "bands_m": list(edges),
         "reference": f"per layer, the study area beyond its farthest band ({edges[-1]:g} m unless a warning says otherwise)",
@@ -410,16 +410,6 @@ def _band_label(lo: float, hi: float | None) -> str:
     if hi is None:
         return f"more than {lo:g} m"
     return f"0-{hi:g} m" if lo == 0 else f"{lo + 1:g}-{hi:g} m"
-
-
-def _filter_meta(flt: Filter) -> dict[str, Any]:
-    return {
-        "themes": list(flt.themes or ()),
-        "since": flt.since.isoformat() if flt.since else None,
-        "until": flt.until.isoformat() if flt.until else None,
-        "areas": list(flt.areas) if flt.areas else None,
-        "unit": flt.unit,
-    }
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:
