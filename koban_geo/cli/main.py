@@ -17,7 +17,7 @@ import click
 from koban_geo import __version__
 from koban_geo.cli.common import fail
 
-if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pydantic, pandas or scipy
+if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pandas or scipy
     import duckdb
 
     from koban_geo.store.settings import Settings
@@ -35,7 +35,7 @@ class _Context:
 
             try:
                 self._settings = get_settings(db=self._db)
-            except ValueError as exc:  # pydantic validation error: name the setting
+            except ValueError as exc:  # SettingsError: names the setting
                 raise click.ClickException(f"invalid setting: {exc}") from exc
         return self._settings
 
@@ -132,7 +132,7 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
         fail(str(exc))
     settings = obj.settings
     if snap_to:
-        settings = settings.model_copy(update={"anonymous_points_layer": snap_to})
+        settings = settings.replace(anonymous_points_layer=snap_to)
     con = obj.connect()
     codes: list[int] = []
     for path in files:
