@@ -85,7 +85,7 @@ def demo_store(out: Path) -> tuple[Path, dict[str, Any]]:
     db.unlink(missing_ok=True)
     print("building the demo store (once) ...", flush=True)
     con = connect(db)
-    counts = build_demo(con, Settings(db=db, _env_file=None), out / "dashboard-demo-inputs")  # type: ignore[call-arg]
+    counts = build_demo(con, Settings(db=db), out / "dashboard-demo-inputs")
     con.close()
     _add_officer(db)
     info = _describe(db) | {"ingested": counts, "built": datetime.now().isoformat(timespec="minutes")}
@@ -157,7 +157,9 @@ def _describe(db: Path) -> dict[str, Any]:
 
 # Armed just before an action: polls every 5 ms (in the page, so no round trip to Python is timed) for a map
 # frame that was not there before, and stamps (epoch ms, comparable with Python's time.time()) when it appears,
-# when Leaflet is loaded in it, and when its interactive paths and the Gi* layer's entry are there.
+# when Leaflet is loaded in it, and when its shapes (interactive SVG paths, or the one canvas of a map of many
+# shapes, ui/map/draw.CANVAS_FROM, stamped after the animation frame that paints it) and the Gi* layer's entry
+# are there.
 RECORDER_JS = """(fresh) => {
     const sel = "iframe[title='streamlit_folium.st_folium']";
     const old = new Set(fresh ? [] : document.querySelectorAll(sel));
@@ -180,10 +182,16 @@ RECORDER_JS = """(fresh) => {
             if (w && d) {
                 if (!rec.leaflet && w.L) rec.leaflet = now();
                 const labels = Array.from(d.querySelectorAll('.leaflet-control-layers-overlays label'));
-                if (!rec.layers && d.querySelector('path.leaflet-interactive') && labels.some(l => l.textContent.includes('Gi*'))) {
-                    rec.layers = now();
+                const canvas = d.querySelector('.leaflet-overlay-pane canvas:not(.leaflet-heatmap-layer)');
+                if (!rec.seen && (canvas || d.querySelector('path.leaflet-interactive')) && labels.some(l => l.textContent.includes('Gi*'))) {
+                    rec.seen = now();
+                    rec.canvas = !!canvas;
                     rec.paths = d.querySelectorAll('path.leaflet-interactive').length;
+                    rec.shapes = w.map ? Object.values(w.map._layers).filter(l => l.feature).length : null;
                     rec.script_chars = Array.from(d.scripts).reduce((n, s) => n + s.text.length, 0);
+                    // SVG paths are drawn with the frame they are added in; a canvas on the next one
+                    if (canvas) w.requestAnimationFrame(() => w.requestAnimationFrame(() => { rec.layers = now(); }));
+                    else rec.layers = rec.seen;
                 }
                 if (rec.layers && !rec.tile) rec.tile = tile(w);
                 // no tile 10 s after the layers: the view is outside the basemap or below its zoom levels
@@ -276,6 +284,8 @@ class Session:
             "ws_bytes": sum(n for _t, n in after),
             "map_ws_bytes": biggest[1],
             "paths": rec["paths"],
+            "canvas": rec.get("canvas", False),
+            "shapes": rec.get("shapes"),
             "script_chars": rec["script_chars"],
         }
 
@@ -503,6 +513,12 @@ def _s(x: float) -> str:
     return f"{x:.2f}"
 
 
+def _shapes(row: dict[str, Any]) -> str:
+    if row.get("canvas"):
+        return f"{row.get('shapes') or 0:,} shapes drawn on one canvas (more than CANVAS_FROM)"
+    return f"{row['paths']:,} interactive SVG paths"
+
+
 def _first_tile(rows: list[dict[str, Any]]) -> str:
     tiles = [r["to_first_tile"] for r in rows if r.get("to_first_tile") is not None]
     return f"{statistics.median(tiles):.2f} s" if tiles else "n/a"
@@ -545,7 +561,8 @@ def markdown(r: dict[str, Any]) -> str:
         "- An officer logs in through the server's login form once (*first map after login, fresh server*: from "
         "the click on *Log in* to the map drawn on the page the form redirects to). **Page open**: in that "
         "logged-in session, from the sidebar's *Meetings* page a click on *Problem map*, until the map frame has "
-        "its interactive paths, the Gi* layer listed in its layer control and (with the basemap) its first "
+        "its shapes drawn (its interactive SVG paths; or, for a map of more shapes than CANVAS_FROM, its one "
+        "canvas two animation frames after it appears, so it is painted), the Gi* layer listed in its layer control and (with the basemap) its first "
         "vector tile loaded from the app (the frame's resource timing). Default filter (last 12 months, all "
         "non-sensitive themes), default layers (areas + Gi*).",
         "- **Filter change**: a theme picked in the sidebar's *Themes* multiselect (a different theme each time: "
@@ -554,9 +571,9 @@ def markdown(r: dict[str, Any]) -> str:
         "select box (3 months, 4 weeks, everything; then back to 12 months).",
         "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python): *server: to "
         "frame* = click until st_folium's new frame exists (the script run on the server, the websocket "
-        "transfer, React); *browser: frame to drawn* = from then until the paths are there (the component page "
+        "transfer, React); *browser: frame to drawn* = from then until the shapes are drawn (the component page "
         "and the vendored scripts from the browser cache, then the map script: GeoJSON parsing and Leaflet's "
-        "SVG, and the basemap's first tile; the two halves run back to back and are not split reliably by a poll). st_folium gives every "
+        "SVG or canvas, and the basemap's first tile; the two halves run back to back and are not split reliably by a poll). st_folium gives every "
         "different map a new frame (its key is a hash of the script). *Map message*: the largest websocket "
         "message after the click (the map's arguments); 0.00 where Streamlit's message cache let the browser "
         "reuse one it already had (the same map again).",
@@ -588,7 +605,7 @@ def markdown(r: dict[str, Any]) -> str:
             _row("time window picked (new filter)", b["window_new"], TARGETS["filter"]),
             _row("time window back to 12 months (cached)", b["window_back"], TARGETS["filter"]),
             "",
-            f"Map on the page: {b['open'][0]['paths']:,} interactive paths; the map script {b['open'][0]['script_chars'] / 1e6:.2f} M characters.",
+            f"Map on the page: {_shapes(b['open'][0])}; the map script {b['open'][0]['script_chars'] / 1e6:.2f} M characters.",
             "",
             "Python, same store, separate process (median / max of the repetitions, seconds):",
             "",

@@ -6,6 +6,12 @@
     "use strict";
     var K = (window.KobanMap = window.KobanMap || {});
 
+    var HATCH = "url(#koban-hatch)";  // the fill of hidden areas (ui/map/style.py HIDDEN_FILL)
+
+    /* A map of many shapes (the Python side counts them: ui/map/draw.py CANVAS_FROM) is drawn on one canvas
+     * (Leaflet's preferCanvas), not as an SVG path per feature; set by the map's Setup before its layers. */
+    K.canvas = false;
+
     /* The diagonal hatching hidden (k-suppressed) areas are filled with, as an SVG pattern. */
     K.hatch = function () {
         if (document.getElementById("koban-hatch")) { return; }
@@ -21,6 +27,21 @@
         document.body.appendChild(svg);
     };
 
+    /* The same hatching as a canvas pattern, for maps drawn on a canvas (an SVG pattern cannot fill there). */
+    K.hatchPattern = function () {
+        if (!K._pattern) {
+            var tile = document.createElement("canvas");
+            tile.width = tile.height = 8;
+            var ctx = tile.getContext("2d");
+            ctx.fillStyle = "#e6e6e6"; ctx.fillRect(0, 0, 8, 8);
+            ctx.strokeStyle = "#8c8c8c"; ctx.lineWidth = 2;
+            ctx.beginPath(); ctx.moveTo(-2, 10); ctx.lineTo(10, -2); ctx.moveTo(-2, 2); ctx.lineTo(2, -2);
+            ctx.moveTo(6, 10); ctx.lineTo(10, 6); ctx.stroke();
+            K._pattern = tile.getContext("2d").createPattern(tile, "repeat");
+        }
+        return K._pattern;
+    };
+
     /* Chromium scrolls the page that holds the map's frame when Leaflet focuses the map on a mouse-down
      * (keyboard panning): the first click then lands on another polygon. Focus without scrolling. */
     K.noFocusScroll = function (map) {
@@ -32,6 +53,11 @@
     /* A GeoJSON layer of styled features with one tooltip per layer: each distinct line of the tips is sent
      * once, a feature lists its lines by number (`t`), its style by number (`s`). */
     K.shapes = function (parent, options, styles, geometries, properties, lines) {
+        if (K.canvas) {  // one canvas for every layer: hatched fills as a canvas pattern
+            styles = styles.map(function (s) {
+                return s.fillColor === HATCH ? Object.assign({}, s, {fillColor: K.hatchPattern()}) : s;
+            });
+        }
         var layer = L.geoJson(null, {
             interactive: options.interactive,
             attribution: options.attribution || null,

@@ -58,7 +58,10 @@ def _cached_data_fn() -> Any:
 
             return areas.bounds(store.reader())
 
-        @st.cache_data(max_entries=32, show_spinner=False)
+        # cache_resource, not cache_data: one MapData shared by every session, never pickled (on 1,000,000
+        # concerns a pickle round trip of the default map's data took 0.15-0.3 s of every rerun). Nothing
+        # changes a MapData after map_data made it (build_map and the details panel only read it).
+        @st.cache_resource(max_entries=32, show_spinner=False)
         def _data(version: str, flt: Filter, audience: str, layers: tuple[str, ...]) -> MapData:
             from ui import store
 
