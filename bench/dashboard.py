@@ -156,13 +156,17 @@ def _describe(db: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------
 
 # Armed just before an action: polls every 5 ms (in the page, so no round trip to Python is timed) for a map
-# frame that was not there before, and stamps (epoch ms, comparable with Python's time.time()) when it appears,
-# when Leaflet is loaded in it, and when its shapes (interactive SVG paths, or the one canvas of a map of many
+# frame that was not there before or has drawn its layers again in place, and stamps (epoch ms, comparable
+# with Python's time.time()) when it appears (for a redraw in place: when its layers are redrawn), when
+# Leaflet is loaded in it, and when its shapes (interactive SVG paths, or the one canvas of a map of many
 # shapes, ui/map/draw.CANVAS_FROM, stamped after the animation frame that paints it) and the Gi* layer's entry
 # are there.
 RECORDER_JS = """(fresh) => {
     const sel = "iframe[title='streamlit_folium.st_folium']";
-    const old = new Set(fresh ? [] : document.querySelectorAll(sel));
+    // a map frame's drawings so far: a filter change redraws the layers in the same frame (KobanMap.generation
+    // goes up) while the base map stays, or draws a new frame when the base map changes
+    const gen = f => { const K = f.contentWindow && f.contentWindow.KobanMap; return K ? K.generation : 0; };
+    const old = new Map(fresh ? [] : Array.from(document.querySelectorAll(sel)).map(f => [f, gen(f)]));
     const now = () => performance.timeOrigin + performance.now();
     const rec = {armed: now()};
     window.__kbRec = rec;
@@ -174,7 +178,7 @@ RECORDER_JS = """(fresh) => {
     }
     function tick() {
         if (window.__kbRec !== rec) return;
-        const frames = Array.from(document.querySelectorAll(sel)).filter(f => !old.has(f));
+        const frames = Array.from(document.querySelectorAll(sel)).filter(f => !old.has(f) || gen(f) > old.get(f));
         const f = frames[frames.length - 1];
         if (f) {
             if (!rec.frame) rec.frame = now();
@@ -571,10 +575,12 @@ def markdown(r: dict[str, Any]) -> str:
         "select box (3 months, 4 weeks, everything; then back to 12 months).",
         "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python): *server: to "
         "frame* = click until st_folium's new frame exists (the script run on the server, the websocket "
-        "transfer, React); *browser: frame to drawn* = from then until the shapes are drawn (the component page "
+        "transfer, React; for a map whose layers are redrawn in the frame it already has, when they are redrawn); "
+        "*browser: frame to drawn* = from then until the shapes are drawn (the component page "
         "and the vendored scripts from the browser cache, then the map script: GeoJSON parsing and Leaflet's "
-        "SVG or canvas, and the basemap's first tile; the two halves run back to back and are not split reliably by a poll). st_folium gives every "
-        "different map a new frame (its key is a hash of the script). *Map message*: the largest websocket "
+        "SVG or canvas, and the basemap's first tile; the two halves run back to back and are not split reliably by a poll). st_folium gives a new frame "
+        "to a new base map (its key is a hash of the base map's script); the data layers go beside it "
+        "(`feature_group_to_add`) and are swapped in place when only the filter changes. *Map message*: the largest websocket "
         "message after the click (the map's arguments); 0.00 where Streamlit's message cache let the browser "
         "reuse one it already had (the same map again).",
         "- The time window has three presets besides the default that make a new filter (3 months, 4 weeks, "

@@ -161,7 +161,7 @@ def test_public_map_has_no_points_and_no_free_text(demo, vendored):
     # the tooltips' strings are interned (two areas of 812 reports share one "Reports: 812"): compare the sets
     shown_counts = {int(n.replace(",", "")) for n in re.findall(r"Reports: ([\d,]+)", text)}
     assert shown_counts == {p["count"] for p in shown_areas if p["count"] is not None}
-    groups = [c for c in m._children.values() if type(c).__name__ == "FeatureGroup"]
+    groups = [c for c in m._children.values() if type(c).__name__ == "FeatureGroup" and c.control]  # listed
     data_groups = [
         g.layer_name for g in groups if g.layer_name != maps.esc("Streets")
     ]  # streets: the base map

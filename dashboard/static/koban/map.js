@@ -93,10 +93,28 @@
         };
     };
 
+    /* Data layers drawn so far in this frame: the map's frame is kept across filter changes (streamlit-folium
+     * swaps the layer groups in place), so tests and the bench wait for the next generation. */
+    K.generation = 0;
+
+    /* What goes over the data layers, once per drawing of them (ui/map/elements.py Overlay, evaluated before
+     * the layers): the legend (replaced, keeping the reader's open or folded choice), the sentence of an
+     * empty result (or none), and the first view fitted clear of the legend (later drawings keep the view
+     * the reader panned or zoomed to). */
+    K.overlay = function (map, legend, message, bounds) {
+        K.generation += 1;
+        if (map._kobanLegend) { map._kobanLegend.remove(); map._kobanLegend = null; }
+        if (legend) { map._kobanLegend = K.legend(map, legend.html, legend.labels); }
+        if (map._kobanMessage) { map._kobanMessage.remove(); map._kobanMessage = null; }
+        if (message) { map._kobanMessage = K.message(map, message); }
+        if (bounds && !map._kobanFitted) { map._kobanFitted = true; K.fitClear(map, bounds); }
+    };
+
     /* The legend: a collapsible Leaflet control (bottom right). Collapsed at first on a small map; it folds
      * away by itself when a click lands under it, so it never hides the clicked place. */
     K.legend = function (map, html, labels) {
         var control = L.control({position: "bottomright"});
+        var onClick = null;
         control.onAdd = function () {
             var div = L.DomUtil.create("div", "koban-legend leaflet-bar");
             var button = L.DomUtil.create("button", "koban-legend-toggle", div);
@@ -112,19 +130,22 @@
                 div.classList.toggle("koban-collapsed", !open);
                 button.setAttribute("aria-expanded", open ? "true" : "false");
                 button.textContent = open ? labels.hide : labels.show;
+                map._kobanLegendOpen = open;
             }
             var size = map.getSize();
-            show(size.x >= 700 && size.y >= 450);
+            show(map._kobanLegendOpen !== undefined ? map._kobanLegendOpen : size.x >= 700 && size.y >= 450);
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             L.DomEvent.on(button, "click", function () { show(div.classList.contains("koban-collapsed")); });
-            map.on("click", function (e) {
+            onClick = function (e) {
                 var r = div.getBoundingClientRect(), c = map.getContainer().getBoundingClientRect();
                 var x = c.left + e.containerPoint.x, y = c.top + e.containerPoint.y;
                 if (x >= r.left - 24 && x <= r.right + 24 && y >= r.top - 24 && y <= r.bottom + 24) { show(false); }
-            });
+            };
+            map.on("click", onClick);
             return div;
         };
+        control.onRemove = function () { if (onClick) { map.off("click", onClick); } };
         control.addTo(map);
         return control;
     };

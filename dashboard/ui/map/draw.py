@@ -12,6 +12,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -232,7 +233,8 @@ def add_heat(parent: Any, rows: Sequence[tuple[Any, dict[str, Any]]], lang: str 
         points = [[round(g.y, 6), round(g.x, 6), round(d / top, 4)] for (g, _p), d in zip(rows, density, strict=True) if d > 0]  # fmt: skip
         _heat(HeatMap, points, radius=22, blur=18, min_opacity=0.15, max_zoom=16,
               gradient=DENSITY_GRADIENT).add_to(group)  # fmt: skip
-    group.add_to(parent)
+    if parent is not None:  # None: the group is handed to streamlit-folium on its own (map_layers)
+        group.add_to(parent)
     return group
 
 
@@ -291,7 +293,8 @@ def add_crime(parent: Any, crime: Any, lang: str = "en") -> folium.FeatureGroup:
             marker=folium.CircleMarker(radius=5, fill=True),
             on_each_feature=JsCode("KobanMap.tip"),
         ).add_to(group)
-    group.add_to(parent)
+    if parent is not None:  # None: the group is handed to streamlit-folium on its own (map_layers)
+        group.add_to(parent)
     return group
 
 
@@ -306,68 +309,87 @@ def add_points(parent: Any, name: str, points: tuple[Any, Any, list[str]], colou
         data = [[float(y), float(x), esc(label)] for x, y, label in zip(lon, lat, labels, strict=True)]
         FastMarkerCluster(data, callback=f"KobanMap.dot({colour!r})", disableClusteringAtZoom=18,
                           maxClusterRadius=50, chunkedLoading=True).add_to(group)  # fmt: skip
-    group.add_to(parent)
+    if parent is not None:  # None: the group is handed to streamlit-folium on its own (map_layers)
+        group.add_to(parent)
     return group
 
 
-def build_map(data: MapData, settings: Settings, lang: str = "en", *, projector: bool = False) -> folium.Map:
-    """Draw a MapData: base map, one FeatureGroup per layer (in a fixed order), a legend and a layer control.
-    `projector`: the meeting screen's large legend type."""
+@dataclass
+class MapLayers:
+    """A map's data layers apart from the map: the overlay group first (legend, empty-result sentence, first
+    view), then one FeatureGroup per layer in a fixed order, and the layer control listing them. The dashboard
+    hands them to streamlit-folium beside the base map, which keeps its frame and swaps only these when the
+    filter changes (ui.map.show.render); `build_map` puts them on the map for a page of its own."""
+
+    groups: list[folium.FeatureGroup]
+    control: folium.LayerControl
+
+
+def map_base(data: MapData, settings: Settings, lang: str = "en", *, projector: bool = False) -> folium.Map:
+    """The map under the data: base layer, view over the store's bounds, canvas or SVG. It depends on the
+    store, the language and the number of shapes, not on the filter, so its script (and frame) stays the same
+    from one filter to the next."""
+    return base_map(settings, data.bounds, streets=data.streets, lang=lang, projector=projector,
+                    canvas=shape_count(data) > CANVAS_FROM)  # fmt: skip
+
+
+def map_layers(data: MapData, lang: str = "en") -> MapLayers:
+    """The data layers of a MapData (see MapLayers)."""
     import folium
 
-    from ui.map.elements import FitClear, Legend, Message
+    from ui.map.elements import Overlay
 
-    m = base_map(settings, data.bounds, streets=data.streets, lang=lang, projector=projector,
-                 canvas=shape_count(data) > CANVAS_FROM)  # fmt: skip
     cell_counts = not Audience(data.audience).aggregates_only
     legend: list[str] = []
+    overlay = folium.FeatureGroup(name="koban_overlay", control=False)
+    groups = [overlay]
     layers = data.layers
     if AREAS in layers:
-        group = add_areas(m, layers[AREAS], lang, k=data.k)
+        group = add_areas(None, layers[AREAS], lang, k=data.k)
         counts = [p["count"] for _g, p in layers[AREAS] if p.get("count")]
         legend.append(legends.areas(group.koban_breaks, min(counts, default=1), data.k, lang))  # type: ignore[attr-defined]
+        groups.append(group)
     if KDE in layers:
-        add_heat(m, layers[KDE], lang)
+        groups.append(add_heat(None, layers[KDE], lang))
         legend.append(legends.heat(lang))
     if GISTAR in layers:
-        add_gistar(m, layers[GISTAR], lang, k=data.k, counts=cell_counts)
+        groups.append(add_gistar(None, layers[GISTAR], lang, k=data.k, counts=cell_counts))
         legend.append(legends.gistar(lang))
     if EMERGING in layers:
-        add_emerging(m, layers[EMERGING], lang, k=data.k, counts=cell_counts)
+        groups.append(add_emerging(None, layers[EMERGING], lang, k=data.k, counts=cell_counts))
         found = {p.get("category") for _g, p in layers[EMERGING]}
         legend.append(
             legends.emerging([c for c in EMERGING_COLOURS if c in found], lang, data.meta.get(EMERGING))
         )
     if DBSCAN in layers:
-        add_clusters(m, layers[DBSCAN], lang)
+        groups.append(add_clusters(None, layers[DBSCAN], lang))
         legend.append(legends.swatches(_("Clusters (DBSCAN)", lang), [(CLUSTER_COLOUR, _("Cluster outline", lang))], outline=True))  # fmt: skip
     if CRIME in layers:
-        add_crime(m, layers[CRIME], lang)
+        groups.append(add_crime(None, layers[CRIME], lang))
         legend.append(legends.swatches(_("Recorded crime", lang), [(CRIME_COLOUR, _("More crime, larger circle", lang))]))  # fmt: skip
     opens = [key for key in layers if key.startswith(OPEN_PREFIX)]
     shown = []
     for i, key in enumerate(opens):
         colour = OPEN_COLOURS[i % len(OPEN_COLOURS)]
         label = key[len(OPEN_PREFIX) :].replace("_", " ")
-        add_points(m, label, layers[key], colour, lang)
+        groups.append(add_points(None, label, layers[key], colour, lang))
         shown.append((colour, label))
     if shown:
         legend.append(legends.swatches(_("Open data", lang), shown))
-    first = ["koban_fit"]
-    if legend:
-        m.add_child(
-            Legend(
-                "".join(legend), show=_("Legend", lang), hide=_("Hide legend", lang), title=_("Legend", lang)
-            ),
-            name="koban_legend",
-        )
-        first.insert(0, "koban_legend")
-    if data.empty:
-        m.add_child(Message(empty_message(data, lang)), name="koban_message")
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    if data.bounds is not None:
-        m.add_child(FitClear(data.bounds), name="koban_fit")  # after the legend: it knows its size
-        draw_first(m, first, after="koban_hatch", drop="koban_first_fit")
+    labels = {"show": _("Legend", lang), "hide": _("Hide legend", lang), "title": _("Legend", lang)}
+    message = empty_message(data, lang) if data.empty else None
+    Overlay("".join(legend) or None, labels, message, data.bounds).add_to(overlay)
+    return MapLayers(groups, folium.LayerControl(collapsed=False, position="topright"))
+
+
+def build_map(data: MapData, settings: Settings, lang: str = "en", *, projector: bool = False) -> folium.Map:
+    """A MapData drawn as one folium.Map (base map, its layers and their control): a page of its own, such as
+    the stand-alone map. `projector`: the meeting screen's large legend type."""
+    m = map_base(data, settings, lang, projector=projector)
+    parts = map_layers(data, lang)
+    for group in parts.groups:
+        group.add_to(m)
+    parts.control.add_to(m)
     return m
 
 
@@ -389,17 +411,6 @@ def empty_message(data: MapData, lang: str) -> str:
     return _("No reports in this period; the latest report is from {day}.", lang).format(
         day=day(data.latest, lang)
     )
-
-
-def draw_first(m: folium.Map, names: list[str], *, after: str, drop: str) -> None:
-    """Move the named children of the map right after `after` (before the streets and the data layers) and
-    leave out `drop`: the view is then set once, before anything is drawn. Every change of view redraws
-    every SVG path (a quarter of a second for 4,000 cells)."""
-    children = [(k, v) for k, v in m._children.items() if k != drop]
-    moved = [(k, v) for k, v in children if k in names]
-    rest = [(k, v) for k, v in children if k not in names]
-    at = next((i + 1 for i, (k, _v) in enumerate(rest) if k == after), len(rest))
-    m._children = OrderedDict(rest[:at] + moved + rest[at:])
 
 
 def needs_streets(settings: Settings) -> bool:
@@ -450,7 +461,8 @@ def geojson_group(parent: Any, name: str, parts: ShapeParts, *, breaks: list[int
     group.koban_breaks = breaks or []  # type: ignore[attr-defined]
     if parts.features:
         Shapes(parts).add_to(group)
-    group.add_to(parent)
+    if parent is not None:  # None: the group is handed to streamlit-folium on its own (map_layers)
+        group.add_to(parent)
     return group
 
 

@@ -70,53 +70,38 @@ class Setup(_Own):
         self.canvas = canvas  # the map draws its shapes on one canvas (draw.CANVAS_FROM)
 
 
-class Legend(_Own):
-    """The collapsible legend (bottom right) built from escaped HTML."""
+class Overlay(_Own):
+    """What goes over the data layers: the collapsible legend (escaped HTML), the sentence of an empty result
+    (plain text, never HTML), and the bounds the first view is fitted to, clear of the legend. It lives in a
+    layer group of its own that comes before the data layers (draw.map_layers), so that streamlit-folium
+    replaces it with them on a filter change while the map's frame stays (KobanMap.overlay)."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-        KobanMap.legend({{ this._parent.get_name() }}, {{ this.html|tojson }}, {{ this.labels|tojson }});
+        KobanMap.overlay({{ this.map_name() }}, {{ this.legend|tojson }}, {{ this.message|tojson }},
+                         {{ this.bounds|tojson }});
         {% endmacro %}"""
     )
 
-    def __init__(self, html_text: str, *, show: str, hide: str, title: str) -> None:
+    def __init__(self, legend_html: str | None, labels: dict[str, str], message: str | None,
+                 bounds: tuple[float, float, float, float] | None) -> None:  # fmt: skip
         super().__init__()
-        self._name = "Legend"
-        self.html = html_text
-        self.labels = {"show": show, "hide": hide, "title": title}
+        self._name = "Overlay"
+        self.legend = {"html": legend_html, "labels": labels} if legend_html else None
+        self.message = message
+        self.bounds = None
+        if bounds is not None:
+            west, south, east, north = (float(v) for v in bounds)
+            self.bounds = [[south, west], [north, east]]
 
-
-class Message(_Own):
-    """A sentence over the map (plain text, never HTML): "No reports in this period; ..."."""
-
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-        KobanMap.message({{ this._parent.get_name() }}, {{ this.text|tojson }});
-        {% endmacro %}"""
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "Message"
-        self.text = text
-
-
-class FitClear(_Own):
-    """Fit the map to its bounds at a fractional zoom, keeping the data clear of the legend where the map is
-    wide enough to spare the room. It needs the legend drawn, and comes before the streets and the data
-    layers (draw.build_map / draw_first), so the view is set only once."""
-
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-        KobanMap.fitClear({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
-        {% endmacro %}"""
-    )
-
-    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
-        super().__init__()
-        self._name = "FitClear"
-        west, south, east, north = (float(v) for v in bounds)
-        self.bounds = [[south, west], [north, east]]
+    def map_name(self) -> str:
+        """The map's variable: the element sits in a layer group on the map."""
+        node: Any = self._parent
+        while node is not None and node._name != "Map":
+            node = getattr(node, "_parent", None)
+        if node is None:
+            raise ValueError("an Overlay must be on a map (in a layer group added to it)")
+        return str(node.get_name())
 
 
 class Raw(Element):
