@@ -181,7 +181,7 @@ RECORDER_JS = """(fresh) => {
         const frames = Array.from(document.querySelectorAll(sel)).filter(f => !old.has(f) || gen(f) > old.get(f));
         const f = frames[frames.length - 1];
         if (f) {
-            if (!rec.frame) rec.frame = now();
+            if (!rec.frame) { rec.frame = now(); rec.inplace = old.has(f); }
             const w = f.contentWindow, d = f.contentDocument;
             if (w && d) {
                 if (!rec.leaflet && w.L) rec.leaflet = now();
@@ -197,9 +197,10 @@ RECORDER_JS = """(fresh) => {
                     if (canvas) w.requestAnimationFrame(() => w.requestAnimationFrame(() => { rec.layers = now(); }));
                     else rec.layers = rec.seen;
                 }
-                if (rec.layers && !rec.tile) rec.tile = tile(w);
+                // a redraw in place keeps the basemap's tiles (drawn before the click): nothing to wait for
+                if (rec.layers && !rec.tile && !rec.inplace) rec.tile = tile(w);
                 // no tile 10 s after the layers: the view is outside the basemap or below its zoom levels
-                if (rec.layers && (rec.tile || !window.__kbBasemap || now() - rec.layers > 10000)) {
+                if (rec.layers && (rec.tile || rec.inplace || !window.__kbBasemap || now() - rec.layers > 10000)) {
                     rec.drawn = Math.max(rec.layers, rec.tile || 0);  // our layers and the streets under them
                     return;
                 }
@@ -291,6 +292,7 @@ class Session:
             "canvas": rec.get("canvas", False),
             "shapes": rec.get("shapes"),
             "script_chars": rec["script_chars"],
+            "inplace": bool(rec.get("inplace")),  # layers redrawn in the frame the map already had
         }
 
     def nav(self, title: str) -> None:
@@ -536,8 +538,10 @@ def _row(label: str, rows: list[dict[str, Any]], target: float | None) -> str:
     ]
     verdict = "" if target is None else ("**met**" if st["max"] < target else ("median met, max **not**" if st["median"] < target else "**NOT met**"))  # fmt: skip
     every = ", ".join(_s(r["total"]) for r in rows)
-    return (f"| {label} | {st['n']} | {_s(st['median'])} | {_s(st['max'])} | {_s(parts[0])} | {_s(parts[1])} | "
-            f"{statistics.median(r['map_ws_bytes'] for r in rows) / 1e6:.2f} | "
+    kept = sum(1 for r in rows if r.get("inplace"))
+    frame = "kept" if kept == len(rows) else "new" if not kept else f"kept {kept} of {len(rows)}"
+    return (f"| {label} | {st['n']} | {_s(st['median'])} | {_s(st['max'])} | {frame} | {_s(parts[0])} | "
+            f"{_s(parts[1])} | {statistics.median(r['map_ws_bytes'] for r in rows) / 1e6:.2f} | "
             f"{'' if target is None else f'< {target:g} s'} | {verdict} |\n<!-- {label}: {every} -->")  # fmt: skip
 
 
@@ -573,16 +577,17 @@ def markdown(r: dict[str, Any]) -> str:
         "a new filter, its data computed on the server) until the redrawn map; then the theme removed again "
         "(back to the default filter, whose data Streamlit has cached: *back*). Same for the *Time window* "
         "select box (3 months, 4 weeks, everything; then back to 12 months).",
-        "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python): *server: to "
-        "frame* = click until st_folium's new frame exists (the script run on the server, the websocket "
-        "transfer, React; for a map whose layers are redrawn in the frame it already has, when they are redrawn); "
-        "*browser: frame to drawn* = from then until the shapes are drawn (the component page "
-        "and the vendored scripts from the browser cache, then the map script: GeoJSON parsing and Leaflet's "
-        "SVG or canvas, and the basemap's first tile; the two halves run back to back and are not split reliably by a poll). st_folium gives a new frame "
-        "to a new base map (its key is a hash of the base map's script); the data layers go beside it "
-        "(`feature_group_to_add`) and are swapped in place when only the filter changes. *Map message*: the largest websocket "
-        "message after the click (the map's arguments); 0.00 where Streamlit's message cache let the browser "
-        "reuse one it already had (the same map again).",
+        "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python). *Map frame*: "
+        "*new* when st_folium made a new frame for the map (its key is a hash of the base map's script: a "
+        "new page, or another base map), *kept* when the data layers were swapped in the frame the map "
+        "already had (`feature_group_to_add`: only the filter changed; Leaflet, the basemap and its tiles "
+        "stay). *To frame (or redraw in it)* = from the click until the new frame exists (the script run on "
+        "the server, the websocket transfer, React) or, when kept, until its layers are drawn again "
+        "(the same, plus the layers' script run in the frame). *Then to drawn* = from then until the shapes "
+        "are drawn (a new frame: the component page and the vendored scripts from the browser cache, the map "
+        "script, Leaflet's SVG or canvas and the basemap's first tile; kept: the canvas painted). *Map "
+        "message*: the largest websocket message after the click (the map's arguments); 0.00 where "
+        "Streamlit's message cache let the browser reuse one it already had (the same map again).",
         "- The time window has three presets besides the default that make a new filter (3 months, 4 weeks, "
         "everything), so it is picked 3 times; the theme change (7 themes) is the filter change of the target.",
         "- The Python side again in a separate process on the same store (`--child`): `map_data`, `build_map` "
@@ -602,8 +607,8 @@ def markdown(r: dict[str, Any]) -> str:
             f"Basemap: {entry.get('basemap') or 'none (the streets layer drawn as lines)'}; median time to its "
             f"first tile after the click {_first_tile(b['open'])}.",
             "",
-            "| measured (seconds) | n | median | max | server: to frame | browser: frame to drawn | map message (MB) | target | verdict |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+            "| measured (seconds) | n | median | max | map frame | to frame (or redraw in it) | then to drawn | map message (MB) | target | verdict |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---|---|",
             _row("page open (logged in, data cached)", b["open"], TARGETS["open"]),
             _row("first map after login, fresh server", [b["first_open"]], None),
             _row("theme picked (new filter)", b["theme_new"], TARGETS["filter"]),
