@@ -38,7 +38,8 @@ def screen_classes(counts: list[int | None], monkeypatch: pytest.MonkeyPatch) ->
     from ui.map.style import AREA_COLOURS
 
     seen: list[dict[str, Any]] = []
-    monkeypatch.setattr(draw, "geojson_group", lambda _parent, _name, _rows, props, **_kw: seen.extend(props))
+    made = draw.shape_parts
+    monkeypatch.setattr(draw, "shape_parts", lambda geoms, props, **kw: (seen.extend(props), made(geoms, props, **kw))[1])  # fmt: skip
     rows = [(geom, {"area_code": code, "name": name, "count": c}) for code, name, geom, c in _squares(counts)]
     draw.add_areas(None, rows, "en", k=5)
     colours = [p["style"]["fillColor"] for p in seen]

@@ -17,7 +17,7 @@ from koban_geo.store.geojson import feature_collection
 from koban_geo.store.settings import Settings
 from tests.geojson_rules import assert_rfc7946
 
-SETTINGS = Settings(_env_file=None)
+SETTINGS = Settings()
 
 
 @pytest.fixture(scope="module")
