@@ -24,9 +24,11 @@ if TYPE_CHECKING:  # imported where used: `--help` and light commands never load
 
 
 class _Context:
-    def __init__(self, db: Path | None) -> None:
+    def __init__(self, db: Path | None, site: str | None = None) -> None:
         self._db = db
+        self._site = site
         self._settings: Settings | None = None
+        self.site: str | None = None  # the site chosen by connect()
 
     @property
     def settings(self) -> Settings:
@@ -34,18 +36,33 @@ class _Context:
             from koban_geo.store.settings import get_settings
 
             try:
-                self._settings = get_settings(db=self._db)
+                self._settings = get_settings(db=self._db, site=self._site)
             except ValueError as exc:  # pydantic validation error: name the setting
                 raise click.ClickException(f"invalid setting: {exc}") from exc
         return self._settings
 
-    def connect(self, read_only: bool = False, spatial: bool = True) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, read_only: bool = False, spatial: bool = True, *, needs_site: bool = True
+    ) -> duckdb.DuckDBPyConnection:
+        """Open the store and choose the site the command works in (--site, $KOBAN_SITE, or the only one):
+        queries then run in that site and `settings` become the site's (store.sites.site_settings). A
+        store-wide command (init, users, sites) passes needs_site=False; with one site it still gets it."""
         from koban_geo.store.db import StoreError, connect
+        from koban_geo.store.sites import SiteError, choose_site, site_settings
 
         try:
-            return connect(self.settings.db, read_only=read_only, spatial=spatial)
+            con = connect(self.settings.db, read_only=read_only, spatial=spatial)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
+        try:
+            self.site = choose_site(con, self.settings.site)
+        except SiteError as exc:
+            if needs_site or self.settings.site:  # an unknown --site is an error for every command
+                con.close()
+                fail(str(exc))
+            return con
+        self._settings = site_settings(con, self.settings, self.site)
+        return con
 
 
 pass_ctx = click.make_pass_decorator(_Context)
@@ -59,10 +76,16 @@ pass_ctx = click.make_pass_decorator(_Context)
     default=None,
     help="DuckDB store file (default ./koban.duckdb, or $KOBAN_DB).",
 )
+@click.option(
+    "--site",
+    default=None,
+    metavar="CODE",
+    help="Site to work in when the store holds several ($KOBAN_SITE; default: the store's only site).",
+)
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, site: str | None) -> None:
     """KOBAN Geo: the neighbourhood problem map for community policing."""
-    ctx.obj = _Context(db)
+    ctx.obj = _Context(db, site)
 
 
 @cli.command()
@@ -71,7 +94,7 @@ def init(obj: _Context) -> None:
     """Create the store, or bring its schema up to date."""
     from koban_geo.store.db import schema_version
 
-    con = obj.connect()
+    con = obj.connect(needs_site=False)
     click.echo(f"store {obj.settings.db} ready (schema version {schema_version(con)})")
     con.close()
 
@@ -246,11 +269,13 @@ def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
     from koban_geo.community.accounts import add_user
     from koban_geo.community.meetings import create_meeting, open_meeting
     from koban_geo.community.proposals import propose_candidates
+    from koban_geo.store.scope import site_of
 
     password = secrets.token_urlsafe(12)
     add_user(con, "demo", password, "admin", actor="koban-geo demo")
     areas = [row[0] for row in con.execute(
-        "SELECT area_code FROM concerns GROUP BY area_code ORDER BY count(*) DESC LIMIT 3").fetchall()]  # fmt: skip
+        "SELECT area_code FROM concerns WHERE site = ? GROUP BY area_code ORDER BY count(*) DESC LIMIT 3",
+        [site_of(con)]).fetchall()]  # fmt: skip
     items = propose_candidates(con, settings, areas, None, None)
     meeting = create_meeting(con, title="Demo neighbourhood meeting", date=date.today() + timedelta(days=7),
                              areas=areas, actor="koban-geo demo", candidates=items)  # fmt: skip
@@ -575,9 +600,20 @@ def _register() -> None:
     from koban_geo.cli.meetings import meetings
     from koban_geo.cli.ops import COMMANDS as ops
     from koban_geo.cli.review import review
+    from koban_geo.cli.sites import sites_group
     from koban_geo.cli.users import users
 
-    for command in (users, meetings, export_command, problems_group, basemap_group, review, *ops, *analyst):
+    for command in (
+        sites_group,
+        users,
+        meetings,
+        export_command,
+        problems_group,
+        basemap_group,
+        review,
+        *ops,
+        *analyst,
+    ):
         cli.add_command(command)
 
 

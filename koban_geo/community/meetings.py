@@ -30,7 +30,7 @@ from typing import Any, Literal
 import duckdb
 
 from koban_geo.store.i18n import LANGUAGES
-from koban_geo.store.sql import audit, cursor, query, transaction, writing
+from koban_geo.store.sql import audit, cursor, plain_cursor, query, transaction, writing
 from koban_geo.store.taxonomy import sensitive_codes, themes
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read aloud and typed without mistakes
@@ -180,7 +180,7 @@ def utcnow() -> datetime:
 @contextmanager
 def snapshot(con: duckdb.DuckDBPyConnection, *, macros: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh cursor of `con` inside one read transaction: a consistent view, safe from any thread."""
-    cur = cursor(con) if macros else con.cursor()
+    cur = cursor(con) if macros else plain_cursor(con)
     try:
         with transaction(cur):
             yield cur

@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOBAN_", env_file=".env", extra="ignore")
 
     db: Path = Field(Path("koban.duckdb"), description="DuckDB store file")
+    site: str | None = Field(
+        None, description="site (code) to work in when the store holds several; unset: the store's only site"
+    )
     grid_m: int = Field(100, ge=10, le=100, description="grid cell (metres) that concern locations snap to")
     sensitive_grid_m: int = Field(
         500, ge=100, le=5000, description="coarser grid cell (metres) for sensitive themes"

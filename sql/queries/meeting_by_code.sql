@@ -3,6 +3,6 @@
 -- Parameters: $code VARCHAR (already normalised: upper case, no separators).
 SELECT id
 FROM meetings
-WHERE code = $code
+WHERE site = $site AND code = $code
 ORDER BY status = 'closed', closed_at DESC NULLS LAST, id DESC
 LIMIT 1;

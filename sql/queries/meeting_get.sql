@@ -3,4 +3,4 @@
 SELECT id, code, title, meeting_date, areas, method, budget, max_per_item,
        weight_resident, weight_officer, weight_partner, status, created_by, created_at, opened_at, closed_at
 FROM meetings
-WHERE id = $meeting_id;
+WHERE id = $meeting_id AND site = $site;

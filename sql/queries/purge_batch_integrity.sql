@@ -3,10 +3,10 @@
 -- healthy store: a batch is stored all or nothing (koban_geo.ingest) and purges keep the count (purge_batches).
 -- No parameters. Needs migration 0006 (rows_purged).
 WITH stored AS (
-    SELECT batch_id, count(*) AS n FROM concerns GROUP BY batch_id
+    SELECT batch_id, count(*) AS n FROM concerns WHERE site = $site GROUP BY batch_id
 ),
 expected AS (
-    SELECT id, rows_accepted - coalesce(rows_purged, 0) AS n FROM ingest_batches WHERE kind = 'concerns'
+    SELECT id, rows_accepted - coalesce(rows_purged, 0) AS n FROM ingest_batches WHERE site = $site AND kind = 'concerns'
 )
 SELECT
     count(*) FILTER (WHERE coalesce(s.n, 0) <> coalesce(e.n, 0)) AS bad,
