@@ -153,10 +153,10 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
         fields = parse_mapping(mapping)
     except IngestError as exc:
         fail(str(exc))
-    settings = obj.settings
+    con = obj.connect()
+    settings = obj.settings  # after connect: the site's settings (its grid)
     if snap_to:
         settings = settings.model_copy(update={"anonymous_points_layer": snap_to})
-    con = obj.connect()
     codes: list[int] = []
     for path in files:
         try:
