@@ -116,7 +116,9 @@ def _cli(db: Path, site: str, *args: str) -> str:
 EXPORTS = 5  # audited outputs of one `_outputs` run: the site's audit log grows by these and nothing else
 
 
-def _outputs(db: Path, tmp: Path, site: str, meeting: int, problem: int, runs_before: int = 0) -> dict[str, str]:
+def _outputs(
+    db: Path, tmp: Path, site: str, meeting: int, problem: int, runs_before: int = 0
+) -> dict[str, str]:
     """Every output of `site` as text, timestamps blanked (what differs between two runs of the same data);
     the audit-log count leaves out the exports of the `runs_before` earlier runs."""
     from koban_geo.analysis.areas import area_counts, area_names, bounds
@@ -140,7 +142,9 @@ def _outputs(db: Path, tmp: Path, site: str, meeting: int, problem: int, runs_be
     out["meetings list"] = _cli(db, site, "meetings", "list", "--json")
     out["meeting results"] = _cli(db, site, "meetings", "results", str(meeting), "--json")
     out["problems list"] = _cli(db, site, "problems", "list", "--json")
-    out["problem card"] = _cli(db, site, "problems", "show", str(problem), "--audience", "officer", "--history")
+    out["problem card"] = _cli(
+        db, site, "problems", "show", str(problem), "--audience", "officer", "--history"
+    )
     con = connect(db, read_only=True)
     try:
         bind_site(con, site)
@@ -185,5 +189,7 @@ def test_site_a_sees_nothing_of_site_b(tmp_path_factory, a, b):
     # a site's meeting, problem or area is not reachable by id or code from the other site
     other = CliRunner().invoke(cli, ["--db", str(db), "--site", "site-a", "problems", "show", str(problem_b)])
     assert other.exit_code == 2 and b["problem"] not in other.output
-    other = CliRunner().invoke(cli, ["--db", str(db), "--site", "site-a", "meetings", "results", str(meeting_b)])
+    other = CliRunner().invoke(
+        cli, ["--db", str(db), "--site", "site-a", "meetings", "results", str(meeting_b)]
+    )
     assert other.exit_code == 2 and b["meeting"] not in other.output

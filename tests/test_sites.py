@@ -40,7 +40,9 @@ def _concerns(path: Path) -> Path:
     """Eight concerns in Kamppi (HEL-W) and eight in Kluuvi (HEL-E), days apart: 8 passes k=5, fails k=10."""
     rows = ["id,reported_at,lat,lon,theme,text"]
     for n in range(8):
-        rows.append(f"w{n},2026-09-{3 * n + 1:02d}T10:00:00,60.1{65 + n % 3},24.92{5 + n % 4},noise,loud music")
+        rows.append(
+            f"w{n},2026-09-{3 * n + 1:02d}T10:00:00,60.1{65 + n % 3},24.92{5 + n % 4},noise,loud music"
+        )
         rows.append(f"e{n},2026-09-{3 * n + 2:02d}T10:00:00,60.1{65 + n % 3},24.95{1 + n % 4},litter,bags")
     return write_text(path, "\n".join(rows) + "\n")
 
@@ -61,7 +63,9 @@ def test_sites_add_and_list(db):
     sites = {s["code"]: s for s in json.loads(out)}
     assert sorted(sites) == ["default", "gent"]
     assert sites["gent"]["name"] == "Gent Zuid" and sites["gent"]["languages"] == ["nl", "en", "fr"]
-    assert sites["gent"]["k_min"] == 10 and sites["gent"]["grid_m"] == 50 and sites["default"]["k_min"] is None
+    assert (
+        sites["gent"]["k_min"] == 10 and sites["gent"]["grid_m"] == 50 and sites["default"]["k_min"] is None
+    )
     code, out = run(db, "sites", "list")
     assert "gent" in out and "k_min=10" in out
     assert run(db, "sites", "add", "gent", "--name", "again")[0] == 2  # taken
@@ -134,7 +138,9 @@ def test_the_same_file_in_two_sites_is_a_new_batch_and_k_min_is_per_site(db, tmp
     shown = {}
     for site in ("default", "gent"):
         out = tmp_path / f"{site}.csv"
-        code, text = run(db, "--site", site, "export", "--what", "areas", "--audience", "public", "--out", str(out))
+        code, text = run(
+            db, "--site", site, "export", "--what", "areas", "--audience", "public", "--out", str(out)
+        )
         assert code == 0, text
         with out.open(encoding="utf-8-sig") as fh:
             shown[site] = {row["area_code"]: row for row in csv.DictReader(fh)}
@@ -162,7 +168,10 @@ def test_accounts_belong_to_their_sites(db):
     for line in run(db, "users", "list", "--json")[1].splitlines():
         row = json.loads(line)
         listed[row["username"]] = {s["site"]: s["role"] for s in row["sites"]}
-    assert listed == {"ann": {"default": "officer", "gent": "council"}, "bob": {"gent": "analyst", "lyon": "officer"}}
+    assert listed == {
+        "ann": {"default": "officer", "gent": "council"},
+        "bob": {"gent": "analyst", "lyon": "officer"},
+    }
     con = connect(db)
     try:
         assert [s for s, _ in sites_of(con, "bob")] == ["gent", "lyon"]
