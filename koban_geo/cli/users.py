@@ -109,18 +109,20 @@ def users_add(
     except AccountError as exc:
         fail(str(exc))
     from koban_geo.community.account_sites import parse_site_role, sites_of
-    from koban_geo.store.sites import SiteError
+    from koban_geo.store.sites import SiteError, list_sites
 
     con = obj.connect(needs_site=False)
     try:
         grants = [parse_site_role(spec, role) for spec in site_specs] or None
         account = add_user(con, username, password, role, actor, email=email, sites=grants)
         where = ", ".join(f"{site}:{r}" for site, r in sites_of(con, username)) or "no site yet"
+        several = site_specs or len(list_sites(con)) > 1
     except (AccountError, SiteError) as exc:
         fail(str(exc))
     finally:
         con.close()
-    click.echo(f"added {account.username} ({account.role}, sees {account.audience}; sites {where})")
+    sites = f"; sites {where}" if several else ""  # a one-site store says what it always said
+    click.echo(f"added {account.username} ({account.role}, sees {account.audience}{sites})")
 
 
 @users.command("grant")
