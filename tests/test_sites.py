@@ -154,7 +154,9 @@ def test_the_same_file_in_two_sites_is_a_new_batch_and_k_min_is_per_site(db, tmp
 def test_accounts_belong_to_their_sites(db):
     code, out = run(db, "users", "add", "ann", "--role", "officer", "--password-stdin", stdin=PASSWORD + "\n")
     assert code == 0 and out == "added ann (officer, sees officer)\n"  # one site: as before
-    assert json.loads(run(db, "users", "list", "--json")[1])["sites"] == [{"site": "default", "role": "officer"}]
+    assert json.loads(run(db, "users", "list", "--json")[1])["sites"] == [
+        {"site": "default", "role": "officer"}
+    ]
     run(db, "sites", "add", "gent", "--name", "Gent")
     run(db, "sites", "add", "lyon", "--name", "Lyon")
     code, out = run(db, "users", "add", "bob", "--role", "officer", "--site", "gent:analyst", "--site", "lyon",
