@@ -95,7 +95,7 @@ def build_store(out: Path, burglaries: int) -> Path:
     centres = np.column_stack([rng.uniform(x0, x1, 12), rng.uniform(y0, y1, 12)])
     tmp = db.with_suffix(".building.duckdb")
     tmp.unlink(missing_ok=True)
-    settings = Settings(db=tmp, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=tmp)
     con = connect(tmp)
     areas = out / "analyst-areas.geojson"
     _common.write_areas(areas)
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from koban_geo.store.settings import Settings
 
     db = build_store(Path(args.out), args.burglaries)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     load_before = _common.load_average()
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     con = connect(db, read_only=True)

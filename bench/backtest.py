@@ -76,7 +76,7 @@ def concerns(root: Path, seed: int) -> Events:
     db = work / "koban.duckdb"
     con = connect(db)
     try:
-        build_demo(con, Settings(db=db, _env_file=None), work / "inputs", seed, REFERENCE_DAY)  # type: ignore[call-arg]
+        build_demo(con, Settings(db=db), work / "inputs", seed, REFERENCE_DAY)
         return concern_events(con, MONTHS)
     finally:
         con.close()

@@ -31,7 +31,7 @@ def _measure(db: Path) -> tuple[list[dict[str, object]], dict[str, object]]:
     from koban_geo.store.settings import Settings
     from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db, read_only=True)
     policy = Policy.for_audience("public", settings)
     table = perturbation_table(policy.k)
@@ -104,7 +104,7 @@ def main() -> None:
         db = Path(tmp) / "demo.duckdb"
         started = time.perf_counter()
         con = connect(db)
-        build_demo(con, Settings(db=db, _env_file=None), Path(tmp) / "inputs")  # type: ignore[call-arg]
+        build_demo(con, Settings(db=db), Path(tmp) / "inputs")
         con.close()
         built = time.perf_counter() - started
         rows, info = _measure(db)

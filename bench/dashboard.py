@@ -85,7 +85,7 @@ def demo_store(out: Path) -> tuple[Path, dict[str, Any]]:
     db.unlink(missing_ok=True)
     print("building the demo store (once) ...", flush=True)
     con = connect(db)
-    counts = build_demo(con, Settings(db=db, _env_file=None), out / "dashboard-demo-inputs")  # type: ignore[call-arg]
+    counts = build_demo(con, Settings(db=db), out / "dashboard-demo-inputs")
     con.close()
     _add_officer(db)
     info = _describe(db) | {"ingested": counts, "built": datetime.now().isoformat(timespec="minutes")}
@@ -156,11 +156,17 @@ def _describe(db: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------
 
 # Armed just before an action: polls every 5 ms (in the page, so no round trip to Python is timed) for a map
-# frame that was not there before, and stamps (epoch ms, comparable with Python's time.time()) when it appears,
-# when Leaflet is loaded in it, and when its interactive paths and the Gi* layer's entry are there.
+# frame that was not there before or has drawn its layers again in place, and stamps (epoch ms, comparable
+# with Python's time.time()) when it appears (for a redraw in place: when its layers are redrawn), when
+# Leaflet is loaded in it, and when its shapes (interactive SVG paths, or the one canvas of a map of many
+# shapes, ui/map/draw.CANVAS_FROM, stamped after the animation frame that paints it) and the Gi* layer's entry
+# are there.
 RECORDER_JS = """(fresh) => {
     const sel = "iframe[title='streamlit_folium.st_folium']";
-    const old = new Set(fresh ? [] : document.querySelectorAll(sel));
+    // a map frame's drawings so far: a filter change redraws the layers in the same frame (KobanMap.generation
+    // goes up) while the base map stays, or draws a new frame when the base map changes
+    const gen = f => { const K = f.contentWindow && f.contentWindow.KobanMap; return K ? K.generation : 0; };
+    const old = new Map(fresh ? [] : Array.from(document.querySelectorAll(sel)).map(f => [f, gen(f)]));
     const now = () => performance.timeOrigin + performance.now();
     const rec = {armed: now()};
     window.__kbRec = rec;
@@ -172,22 +178,29 @@ RECORDER_JS = """(fresh) => {
     }
     function tick() {
         if (window.__kbRec !== rec) return;
-        const frames = Array.from(document.querySelectorAll(sel)).filter(f => !old.has(f));
+        const frames = Array.from(document.querySelectorAll(sel)).filter(f => !old.has(f) || gen(f) > old.get(f));
         const f = frames[frames.length - 1];
         if (f) {
-            if (!rec.frame) rec.frame = now();
+            if (!rec.frame) { rec.frame = now(); rec.inplace = old.has(f); }
             const w = f.contentWindow, d = f.contentDocument;
             if (w && d) {
                 if (!rec.leaflet && w.L) rec.leaflet = now();
                 const labels = Array.from(d.querySelectorAll('.leaflet-control-layers-overlays label'));
-                if (!rec.layers && d.querySelector('path.leaflet-interactive') && labels.some(l => l.textContent.includes('Gi*'))) {
-                    rec.layers = now();
+                const canvas = d.querySelector('.leaflet-overlay-pane canvas:not(.leaflet-heatmap-layer)');
+                if (!rec.seen && (canvas || d.querySelector('path.leaflet-interactive')) && labels.some(l => l.textContent.includes('Gi*'))) {
+                    rec.seen = now();
+                    rec.canvas = !!canvas;
                     rec.paths = d.querySelectorAll('path.leaflet-interactive').length;
+                    rec.shapes = w.map ? Object.values(w.map._layers).filter(l => l.feature).length : null;
                     rec.script_chars = Array.from(d.scripts).reduce((n, s) => n + s.text.length, 0);
+                    // SVG paths are drawn with the frame they are added in; a canvas on the next one
+                    if (canvas) w.requestAnimationFrame(() => w.requestAnimationFrame(() => { rec.layers = now(); }));
+                    else rec.layers = rec.seen;
                 }
-                if (rec.layers && !rec.tile) rec.tile = tile(w);
+                // a redraw in place keeps the basemap's tiles (drawn before the click): nothing to wait for
+                if (rec.layers && !rec.tile && !rec.inplace) rec.tile = tile(w);
                 // no tile 10 s after the layers: the view is outside the basemap or below its zoom levels
-                if (rec.layers && (rec.tile || !window.__kbBasemap || now() - rec.layers > 10000)) {
+                if (rec.layers && (rec.tile || rec.inplace || !window.__kbBasemap || now() - rec.layers > 10000)) {
                     rec.drawn = Math.max(rec.layers, rec.tile || 0);  // our layers and the streets under them
                     return;
                 }
@@ -276,7 +289,10 @@ class Session:
             "ws_bytes": sum(n for _t, n in after),
             "map_ws_bytes": biggest[1],
             "paths": rec["paths"],
+            "canvas": rec.get("canvas", False),
+            "shapes": rec.get("shapes"),
             "script_chars": rec["script_chars"],
+            "inplace": bool(rec.get("inplace")),  # layers redrawn in the frame the map already had
         }
 
     def nav(self, title: str) -> None:
@@ -503,6 +519,12 @@ def _s(x: float) -> str:
     return f"{x:.2f}"
 
 
+def _shapes(row: dict[str, Any]) -> str:
+    if row.get("canvas"):
+        return f"{row.get('shapes') or 0:,} shapes drawn on one canvas (more than CANVAS_FROM)"
+    return f"{row['paths']:,} interactive SVG paths"
+
+
 def _first_tile(rows: list[dict[str, Any]]) -> str:
     tiles = [r["to_first_tile"] for r in rows if r.get("to_first_tile") is not None]
     return f"{statistics.median(tiles):.2f} s" if tiles else "n/a"
@@ -516,8 +538,10 @@ def _row(label: str, rows: list[dict[str, Any]], target: float | None) -> str:
     ]
     verdict = "" if target is None else ("**met**" if st["max"] < target else ("median met, max **not**" if st["median"] < target else "**NOT met**"))  # fmt: skip
     every = ", ".join(_s(r["total"]) for r in rows)
-    return (f"| {label} | {st['n']} | {_s(st['median'])} | {_s(st['max'])} | {_s(parts[0])} | {_s(parts[1])} | "
-            f"{statistics.median(r['map_ws_bytes'] for r in rows) / 1e6:.2f} | "
+    kept = sum(1 for r in rows if r.get("inplace"))
+    frame = "kept" if kept == len(rows) else "new" if not kept else f"kept {kept} of {len(rows)}"
+    return (f"| {label} | {st['n']} | {_s(st['median'])} | {_s(st['max'])} | {frame} | {_s(parts[0])} | "
+            f"{_s(parts[1])} | {statistics.median(r['map_ws_bytes'] for r in rows) / 1e6:.2f} | "
             f"{'' if target is None else f'< {target:g} s'} | {verdict} |\n<!-- {label}: {every} -->")  # fmt: skip
 
 
@@ -545,21 +569,25 @@ def markdown(r: dict[str, Any]) -> str:
         "- An officer logs in through the server's login form once (*first map after login, fresh server*: from "
         "the click on *Log in* to the map drawn on the page the form redirects to). **Page open**: in that "
         "logged-in session, from the sidebar's *Meetings* page a click on *Problem map*, until the map frame has "
-        "its interactive paths, the Gi* layer listed in its layer control and (with the basemap) its first "
+        "its shapes drawn (its interactive SVG paths; or, for a map of more shapes than CANVAS_FROM, its one "
+        "canvas two animation frames after it appears, so it is painted), the Gi* layer listed in its layer control and (with the basemap) its first "
         "vector tile loaded from the app (the frame's resource timing). Default filter (last 12 months, all "
         "non-sensitive themes), default layers (areas + Gi*).",
         "- **Filter change**: a theme picked in the sidebar's *Themes* multiselect (a different theme each time: "
         "a new filter, its data computed on the server) until the redrawn map; then the theme removed again "
         "(back to the default filter, whose data Streamlit has cached: *back*). Same for the *Time window* "
         "select box (3 months, 4 weeks, everything; then back to 12 months).",
-        "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python): *server: to "
-        "frame* = click until st_folium's new frame exists (the script run on the server, the websocket "
-        "transfer, React); *browser: frame to drawn* = from then until the paths are there (the component page "
-        "and the vendored scripts from the browser cache, then the map script: GeoJSON parsing and Leaflet's "
-        "SVG, and the basemap's first tile; the two halves run back to back and are not split reliably by a poll). st_folium gives every "
-        "different map a new frame (its key is a hash of the script). *Map message*: the largest websocket "
-        "message after the click (the map's arguments); 0.00 where Streamlit's message cache let the browser "
-        "reuse one it already had (the same map again).",
+        "- Timing in the page itself (a 5 ms poll in the page, epoch clock shared with Python). *Map frame*: "
+        "*new* when st_folium made a new frame for the map (its key is a hash of the base map's script: a "
+        "new page, or another base map), *kept* when the data layers were swapped in the frame the map "
+        "already had (`feature_group_to_add`: only the filter changed; Leaflet, the basemap and its tiles "
+        "stay). *To frame (or redraw in it)* = from the click until the new frame exists (the script run on "
+        "the server, the websocket transfer, React) or, when kept, until its layers are drawn again "
+        "(the same, plus the layers' script run in the frame). *Then to drawn* = from then until the shapes "
+        "are drawn (a new frame: the component page and the vendored scripts from the browser cache, the map "
+        "script, Leaflet's SVG or canvas and the basemap's first tile; kept: the canvas painted). *Map "
+        "message*: the largest websocket message after the click (the map's arguments); 0.00 where "
+        "Streamlit's message cache let the browser reuse one it already had (the same map again).",
         "- The time window has three presets besides the default that make a new filter (3 months, 4 weeks, "
         "everything), so it is picked 3 times; the theme change (7 themes) is the filter change of the target.",
         "- The Python side again in a separate process on the same store (`--child`): `map_data`, `build_map` "
@@ -579,8 +607,8 @@ def markdown(r: dict[str, Any]) -> str:
             f"Basemap: {entry.get('basemap') or 'none (the streets layer drawn as lines)'}; median time to its "
             f"first tile after the click {_first_tile(b['open'])}.",
             "",
-            "| measured (seconds) | n | median | max | server: to frame | browser: frame to drawn | map message (MB) | target | verdict |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+            "| measured (seconds) | n | median | max | map frame | to frame (or redraw in it) | then to drawn | map message (MB) | target | verdict |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---|---|",
             _row("page open (logged in, data cached)", b["open"], TARGETS["open"]),
             _row("first map after login, fresh server", [b["first_open"]], None),
             _row("theme picked (new filter)", b["theme_new"], TARGETS["filter"]),
@@ -588,7 +616,7 @@ def markdown(r: dict[str, Any]) -> str:
             _row("time window picked (new filter)", b["window_new"], TARGETS["filter"]),
             _row("time window back to 12 months (cached)", b["window_back"], TARGETS["filter"]),
             "",
-            f"Map on the page: {b['open'][0]['paths']:,} interactive paths; the map script {b['open'][0]['script_chars'] / 1e6:.2f} M characters.",
+            f"Map on the page: {_shapes(b['open'][0])}; the map script {b['open'][0]['script_chars'] / 1e6:.2f} M characters.",
             "",
             "Python, same store, separate process (median / max of the repetitions, seconds):",
             "",

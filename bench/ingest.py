@@ -58,7 +58,7 @@ def run_koban(csv_path: Path, areas: Path, db: Path) -> dict[str, Any]:
     from koban_geo.store.settings import Settings
 
     _fresh(db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     ingest_file(con, settings, areas, kind="areas")  # untimed: the store is set up before the work
     # ingest_concerns reports each stage as it starts; before "reading": the SHA-256 and re-ingest check.
@@ -109,7 +109,7 @@ def run_baseline(csv_path: Path, areas_path: Path, db: Path, *, arrow_strings: b
     areas = gpd.read_file(areas_path)[["code", "geometry"]]
     codes = {t.code for t in themes()}
     label_to_theme = {normalise_label(label): t.code for t in themes() for label in t.labels.values()}
-    group_days = Settings(db=db, _env_file=None).group_days  # type: ignore[call-arg]
+    group_days = Settings(db=db).group_days
     sensitive = [t.code for t in themes() if t.sensitive]
     text = "str" if arrow_strings else object
     stages: dict[str, float] = {}
@@ -345,7 +345,7 @@ def run_profile(csv_path: Path, areas: Path, db: Path) -> dict[str, Any]:
     from koban_geo.store.settings import Settings
 
     _fresh(db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     ingest_file(con, settings, areas, kind="areas")
     real: dict[str, float] = {}

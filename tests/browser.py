@@ -143,16 +143,32 @@ def watch(page) -> list[str]:
 
 
 def mark_maps(page) -> None:
-    """Mark the map frames on the page as old: st_folium replaces the frame when the map changes, so
-    `map_frame(page, fresh=True)` then waits for the redrawn one."""
-    page.eval_on_selector_all(MAP_FRAME, "frames => frames.forEach(f => { f.dataset.kobanOld = '1'; })")
+    """Note how often each map frame on the page has drawn its layers: a filter change redraws them in the
+    same frame (KobanMap.generation counts the drawings; the frame stays while the base map does), or in a
+    new frame when the base map changes; `map_frame(page, fresh=True)` then waits for the redrawn one."""
+    page.eval_on_selector_all(
+        MAP_FRAME,
+        """frames => frames.forEach(f => {
+            const K = f.contentWindow && f.contentWindow.KobanMap;
+            f.dataset.kobanGeneration = String(K ? K.generation : 0);
+        })""",
+    )
+
+
+_REDRAWN = """sel => Array.from(document.querySelectorAll(sel)).some(f => {
+    const K = f.contentWindow && f.contentWindow.KobanMap;
+    if (!K || !K.generation) return false;
+    return f.dataset.kobanGeneration === undefined || K.generation > Number(f.dataset.kobanGeneration);
+})"""
 
 
 def map_frame(page, *, fresh: bool = False, timeout_ms: int = 60_000):
-    """The (newest) map frame once Leaflet has drawn at least one interactive path in it."""
-    selector = MAP_FRAME + (":not([data-koban-old])" if fresh else "")
-    page.frame_locator(selector).last.locator("path.leaflet-interactive").first.wait_for(timeout=timeout_ms)
-    frame = page.locator(selector).last.element_handle().content_frame()
+    """The (newest) map frame once Leaflet has drawn at least one interactive path in it; with `fresh`, once
+    its layers were drawn again since `mark_maps` (in the same frame or a new one)."""
+    if fresh:
+        page.wait_for_function(_REDRAWN, arg=MAP_FRAME, timeout=timeout_ms)
+    page.frame_locator(MAP_FRAME).last.locator("path.leaflet-interactive").first.wait_for(timeout=timeout_ms)
+    frame = page.locator(MAP_FRAME).last.element_handle().content_frame()
     assert frame is not None
     return frame
 

@@ -23,7 +23,7 @@ def _template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(tmp_path: Path, _template_store: Path) -> Settings:
     db = tmp_path / "koban.duckdb"
     shutil.copyfile(_template_store, db)
-    return Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    return Settings(db=db)
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo")
     db = folder / "demo.duckdb"
     con = connect(db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     build_demo(
         con, settings, folder / "inputs", last_day=REFERENCE_DAY
     )  # the tests' known answers need a fixed day

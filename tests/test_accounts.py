@@ -335,7 +335,7 @@ def _failed_logins_from_threads(con, settings, n: int = 20) -> list[str]:
 
 
 def test_concurrent_failed_logins_on_one_connection_all_count(con, settings, anna) -> None:
-    settings = settings.model_copy(update={"login_max_failures": 50})
+    settings = settings.replace(login_max_failures=50)
     reasons = _failed_logins_from_threads(con, settings)
     assert reasons == ["bad_password"] * 20
     assert accounts.get_user(con, anna).failed_logins == 20

@@ -138,7 +138,7 @@ def test_points_refused_for_public_tiers(small, settings):
 @pytest.fixture(scope="module")
 def demo(demo_db):
     con = connect(demo_db, read_only=True)
-    yield con, Settings(db=demo_db, _env_file=None)  # type: ignore[call-arg]
+    yield con, Settings(db=demo_db)
     con.close()
 
 

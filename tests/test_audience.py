@@ -10,14 +10,13 @@ import pytest
 import shapely
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from koban_geo.analysis.grid import Filter
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError, audience_filter, release
-from koban_geo.store.settings import Settings
+from koban_geo.store.settings import Settings, SettingsError
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
 
-SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
+SETTINGS = Settings()
 
 
 ZERO_NOISE = 128  # a cell key whose noise is 0 for every count (koban_geo.privacy.cellkey.BASE)
@@ -35,8 +34,8 @@ def area_theme(
 
 
 def test_k_is_never_below_three():
-    with pytest.raises(ValidationError):
-        Settings(k_min=2, _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(SettingsError, match=r"KOBAN_K_MIN must be at least 3 \(got 2\)"):
+        Settings(k_min=2)
 
 
 @pytest.mark.parametrize("audience", ["public", "council"])
@@ -192,7 +191,7 @@ def test_no_hidden_count_is_recoverable_by_subtraction(counts, k, audience):
     """Complementary suppression on the true counts (what is hidden in a published group sums to 0 or at least
     k), and the cell key noise on what is shown: within 2 of the truth, never a small count, zeros stay zero."""
     table = area_theme(counts)
-    out = release(table, audience, Settings(k_min=k, _env_file=None), groups=["area_code"])  # type: ignore[call-arg]
+    out = release(table, audience, Settings(k_min=k), groups=["area_code"])
     frame = out.frame
     assert not frame["theme"].isin(["hate", "domestic"]).any()
     true = table[~table["theme"].isin(["hate", "domestic"])].reset_index(drop=True)

@@ -104,7 +104,7 @@ def test_demo_store_round_trips_row_for_row(demo_copy: Path, tmp_path: Path) -> 
         ).fetchone()[0]
         assert hits > 0
         # sequences continue: a new batch and new audit rows take the next ids, no collision
-        settings = Settings(db=target, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(db=target)
         result = ingest_file(con, settings, write_text(tmp_path / "new.csv", NEW))
         assert result.accepted == 1 and result.batch_id == manifest["sequences"]["ingest_batch_id"]
     finally:

@@ -181,11 +181,11 @@ def test_doctor_says_which_base_map_is_drawn(helsinki_basemap: Path, tmp_path: P
     from koban_geo.ops import doctor
     from koban_geo.store.settings import Settings
 
-    built = Settings(db=tmp_path / "k.duckdb", basemap=helsinki_basemap, _env_file=None)  # type: ignore[call-arg]
+    built = Settings(db=tmp_path / "k.duckdb", basemap=helsinki_basemap)
     assert f"the offline basemap {helsinki_basemap}" in doctor.check_tiles(built).message
-    none = Settings(db=tmp_path / "k.duckdb", _env_file=None)  # type: ignore[call-arg]
+    none = Settings(db=tmp_path / "k.duckdb")
     check = doctor.check_tiles(none)
     assert check.ok and "no offline basemap" in check.message and "koban-geo basemap build" in check.fix
-    server = Settings(db=tmp_path / "k.duckdb", basemap=helsinki_basemap, _env_file=None,  # type: ignore[call-arg]
+    server = Settings(db=tmp_path / "k.duckdb", basemap=helsinki_basemap,
                       tiles_url="/tiles/{z}/{x}/{y}.png")  # fmt: skip
     assert "tiles from this machine" in doctor.check_tiles(server).message  # a tile server wins

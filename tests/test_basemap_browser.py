@@ -84,7 +84,7 @@ def site(demo_db: Path, helsinki_basemap: Path, tmp_path_factory: pytest.TempPat
     db = work / "site.duckdb"
     shutil.copyfile(demo_db, db)
     shutil.copyfile(helsinki_basemap, work / "site.basemap.pmtiles")  # where the server looks by default
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     try:
         add_user(con, OFFICER, PASSWORD, "officer", actor="test")

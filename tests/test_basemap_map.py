@@ -19,7 +19,7 @@ STREETS = [LineString([(24.94, 60.17), (24.945, 60.172)])]
 
 
 def _settings(tmp_path: Path, **kw) -> Settings:
-    return Settings(db=tmp_path / "k.duckdb", _env_file=None, **kw)  # type: ignore[call-arg]
+    return Settings(db=tmp_path / "k.duckdb", **kw)
 
 
 def test_a_built_basemap_is_drawn_instead_of_the_streets(helsinki_basemap: Path, tmp_path: Path) -> None:
@@ -49,9 +49,9 @@ def test_map_data_leaves_out_the_streets_when_the_basemap_draws_them(
 ) -> None:
     con = connect(demo_db, read_only=True)
     try:
-        with_basemap = Settings(db=demo_db, basemap=helsinki_basemap, _env_file=None)  # type: ignore[call-arg]
+        with_basemap = Settings(db=demo_db, basemap=helsinki_basemap)
         assert maps.map_data(con, with_basemap, None, "officer", ["areas"]).streets is None
-        without = Settings(db=demo_db, basemap=helsinki_basemap.with_name("none.pmtiles"), _env_file=None)  # type: ignore[call-arg]
+        without = Settings(db=demo_db, basemap=helsinki_basemap.with_name("none.pmtiles"))
         assert len(maps.map_data(con, without, None, "officer", ["areas"]).streets) > 50
     finally:
         con.close()

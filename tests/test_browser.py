@@ -115,7 +115,7 @@ def _comma(value: float) -> str:
 
 def _prepare(db: Path, work: Path) -> dict[str, Any]:
     """Officer, hostile area name and concern texts, and an open meeting with a hostile title and item."""
-    settings = Settings(db=db, tiles_url="", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db, tiles_url="")
     con = connect(db)
     try:
         doc = json.loads((data_dir() / "demo" / "neighbourhoods.geojson").read_text(encoding="utf-8"))

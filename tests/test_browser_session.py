@@ -33,7 +33,7 @@ WIDE = {"width": 1400, "height": 1000}
 def site(demo_db, tmp_path_factory):
     db = tmp_path_factory.mktemp("journey1") / "site.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, tiles_url="", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db, tiles_url="")
     con = connect(db)
     try:
         add_user(con, OFFICER, PASSWORD, "officer", actor="test")

@@ -238,7 +238,7 @@ def test_demo_command_prints_a_fresh_login_and_an_open_meeting(tmp_path):
     code = re.search(r"join code (\w+)", out.output).group(1)
     con = connect(db)
     try:
-        assert authenticate(con, Settings(db=db, _env_file=None), "demo", password).role == "admin"
+        assert authenticate(con, Settings(db=db), "demo", password).role == "admin"
         meeting = meeting_by_code(con, code)
         assert meeting.status == "open" and meeting.candidates
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("pandas", "scipy", "sklearn", "streamlit", "folium", "geopandas", "pyarrow")
+HEAVY = ("pandas", "scipy", "sklearn", "streamlit", "folium", "geopandas", "pyarrow", "pydantic")
 
 # Runs the console script's entry point and prints the loaded top-level packages when the process exits
 # (click ends every command with sys.exit).

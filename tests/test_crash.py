@@ -269,7 +269,7 @@ import os, sys
 from koban_geo.store.db import connect
 from koban_geo.ingest import ingest_file
 from koban_geo.store.settings import Settings
-settings = Settings(db=sys.argv[1], _env_file=None)
+settings = Settings(db=sys.argv[1])
 con = connect(settings.db)
 ingest_file(con, settings, sys.argv[2])
 os._exit(0)  # committed, not checkpointed: the batch is in the WAL only

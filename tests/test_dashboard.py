@@ -33,7 +33,7 @@ def site(demo_db, tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
     db = folder / "demo.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     add_user(con, "olli", "a long officer passphrase", "officer", actor="test")
     add_user(con, "admin", "a long admin passphrase!", "admin", actor="test")
@@ -117,7 +117,7 @@ def test_the_session_cookie_logs_in_and_a_logout_elsewhere_ends_it(site, monkeyp
     db, *_ = site
     con = connect(db)
     try:
-        token = start_session(con, Settings(db=db, _env_file=None), "olli")  # type: ignore[call-arg]
+        token = start_session(con, Settings(db=db), "olli")
     finally:
         con.close()
     at = _app(monkeypatch, db, token).run()

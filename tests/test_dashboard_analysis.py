@@ -21,7 +21,7 @@ def site(demo_db, tmp_path_factory):
     """The demo store with an officer and one problem card about drugs and burglary in the busiest area."""
     db = tmp_path_factory.mktemp("analysis") / "demo.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     add_user(con, "olli", "a long officer passphrase", "officer", actor="test")
     token = start_session(con, settings, "olli")

@@ -16,7 +16,7 @@ def demo(demo_db, tmp_path):
     db = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_db, db)
     con = connect(db)
-    yield con, Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    yield con, Settings(db=db)
     con.close()
 
 
@@ -28,7 +28,7 @@ def _busiest_area(con) -> str:
 
 def test_area_totals_equal_a_direct_count(demo):
     con, settings = demo
-    settings = settings.model_copy(update={"count_unit": "reports"})
+    settings = settings.replace(count_unit="reports")
     code = _busiest_area(con)
     details = place_details(con, settings, audience="officer", area_code=code)
     expected = con.execute(

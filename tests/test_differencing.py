@@ -61,7 +61,7 @@ def _fill(con: duckdb.DuckDBPyConnection, counts: dict[tuple[str, str, int], int
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("differencing")
-    settings = Settings(db=folder / "koban.duckdb", k_min=K, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=folder / "koban.duckdb", k_min=K)
     con = connect(settings.db)
     for i, code in enumerate(AREAS):
         con.execute(

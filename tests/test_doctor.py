@@ -49,7 +49,7 @@ def test_a_healthy_installation_passes_every_check(settings: Settings, app: Path
 
 
 def test_missing_store(tmp_path: Path, app: Path) -> None:
-    settings = Settings(db=tmp_path / "nope.duckdb", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=tmp_path / "nope.duckdb")
     store = by_name(run_checks(settings))["Store"]
     assert not store.ok and "no store at" in store.message and "koban-geo init" in store.fix
     assert not (tmp_path / "nope.duckdb").exists()  # the doctor creates nothing
@@ -58,7 +58,7 @@ def test_missing_store(tmp_path: Path, app: Path) -> None:
 def test_a_file_that_is_not_a_store(tmp_path: Path) -> None:
     path = tmp_path / "meldingen.csv"
     path.write_text("id,date\n1,2025-01-01\n")
-    store = doctor.check_store(Settings(db=path, _env_file=None))[0]  # type: ignore[call-arg]
+    store = doctor.check_store(Settings(db=path))[0]
     assert not store.ok and store.message.endswith("is not a DuckDB store file")
 
 
@@ -126,7 +126,7 @@ def test_no_dashboard_at_koban_app(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_store_folder_must_exist(tmp_path: Path) -> None:
-    folder = doctor.check_folder(Settings(db=tmp_path / "gone" / "k.duckdb", _env_file=None))  # type: ignore[call-arg]
+    folder = doctor.check_folder(Settings(db=tmp_path / "gone" / "k.duckdb"))
     assert not folder.ok and "does not exist" in folder.message and "mkdir" in folder.fix
 
 
@@ -153,7 +153,7 @@ def test_python_version(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_tiles_are_explained_not_failed(tmp_path: Path, url: str, says: str) -> None:
-    tiles = doctor.check_tiles(Settings(db=tmp_path / "k.duckdb", tiles_url=url, _env_file=None))  # type: ignore[call-arg]
+    tiles = doctor.check_tiles(Settings(db=tmp_path / "k.duckdb", tiles_url=url))
     assert tiles.ok and says in tiles.message
     assert ("KOBAN_TILES_URL=" in tiles.fix) == (says == "needs internet access")
 

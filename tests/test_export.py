@@ -62,7 +62,7 @@ def world(demo_db, tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     db = folder / "store.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     items = propose_candidates(con, settings, AREAS, date(2025, 10, 1), date(2026, 10, 1))
     meeting = create_meeting(con, title="Keskusta <autumn> & co", date=date(2026, 10, 1), areas=AREAS,

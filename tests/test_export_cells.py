@@ -26,7 +26,7 @@ THEMES = ("noise", "asb")
 def store(demo_db, tmp_path_factory):
     db = tmp_path_factory.mktemp("cells") / "store.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     yield con, settings, db
     con.close()

@@ -136,7 +136,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, _template_store: Path):
     db = folder / "koban.duckdb"
     shutil.copyfile(_template_store, db)
     con = connect(db)
-    yield con, Settings(db=db, _env_file=None), folder  # type: ignore[call-arg]
+    yield con, Settings(db=db), folder
     con.close()
 
 

@@ -20,6 +20,7 @@ from koban_geo.ingest import IngestError, ingest_file
 from koban_geo.ingest.limits import FileLimits, check_json_depth, vertex_count
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
+from koban_geo.store.settings import fields as settings_fields
 from tests.helpers import snapshot
 
 DEEP = 200_000
@@ -146,16 +147,16 @@ def test_an_area_over_the_vertex_limit_is_refused_before_any_geometry_work(
 
 def test_vertex_limits_are_settings(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "areas.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [_square(60), _square(60, "B")]}))
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [_square(120), _square(120, "B")]}))
     con = connect(settings.db)
     try:
-        tight = settings.model_copy(update={"max_vertices_per_file": 100})
-        with pytest.raises(IngestError, match=r"feature 2: the file passes 100 vertices in all"):
+        tight = settings.replace(max_vertices_per_file=200)
+        with pytest.raises(IngestError, match=r"feature 2: the file passes 200 vertices in all"):
             ingest_file(con, tight, path, kind="areas")
-        layer = ingest_file(con, settings.model_copy(update={"max_vertices_per_geometry": 50}), path,
+        layer = ingest_file(con, settings.replace(max_vertices_per_geometry=100), path,
                             kind="layer", layer="blocks")  # fmt: skip
         assert (layer.accepted, layer.rejected, layer.exit_code) == (0, 2, 2)
-        assert "over the limit of 50 per geometry" in layer.errors[0]
+        assert "over the limit of 100 per geometry" in layer.errors[0]
         assert ingest_file(con, settings, path, kind="areas").accepted == 2
     finally:
         con.close()
@@ -169,7 +170,7 @@ def test_vertex_count_counts_positions_at_any_depth() -> None:
 
 
 def test_settings_name_the_limits() -> None:
-    fields = Settings.model_fields
+    fields = settings_fields()
     for name in ("max_line_bytes", "max_json_depth", "max_vertices_per_geometry", "max_vertices_per_file"):
         assert name in fields
         assert getattr(FileLimits(), name) == fields[name].default
@@ -181,7 +182,7 @@ def test_a_line_over_the_limit_is_refused_by_line(settings: Settings, tmp_path: 
     con = connect(settings.db)
     try:
         with pytest.raises(IngestError, match=r"^wide.csv:2: a record longer than 20,000 bytes"):
-            ingest_file(con, settings.model_copy(update={"max_line_bytes": 20_000}), path)
+            ingest_file(con, settings.replace(max_line_bytes=20_000), path)
     finally:
         con.close()
 
@@ -209,7 +210,7 @@ def test_a_damaged_manifest_is_one_sentence_and_exit_2(
     doc[field] = value
     manifest.write_text(json.dumps(doc))
     target = tmp_path / "restored.duckdb"
-    result = _run(settings.model_copy(update={"db": target}), "restore", str(backup_dir))
+    result = _run(settings.replace(db=target), "restore", str(backup_dir))
     assert result.exit_code == 2, result.output
     assert says in result.stderr and "Traceback" not in result.output
     assert not target.exists()

@@ -17,7 +17,7 @@ from koban_geo.store.geojson import feature_collection
 from koban_geo.store.settings import Settings
 from tests.geojson_rules import assert_rfc7946
 
-SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
+SETTINGS = Settings(_env_file=None)
 
 
 @pytest.fixture(scope="module")

@@ -124,7 +124,7 @@ def test_explicit_mapping_wins_over_detection(con, settings, tmp_path):
 def test_timestamps_with_offsets_are_converted_to_the_local_zone(con, tmp_path):
     from koban_geo.store.settings import Settings
 
-    local = Settings(db=tmp_path / "x.duckdb", timezone="Europe/Helsinki", _env_file=None)  # type: ignore[call-arg]
+    local = Settings(db=tmp_path / "x.duckdb", timezone="Europe/Helsinki")
     text = "id,date,lat,lon\n1,2025-06-01T21:30:00Z,60.17,24.94\n2,2025-06-01 21:30,60.17,24.94\n"
     ingest_file(con, local, write_text(tmp_path / "tz.csv", text), kind="concerns")
     assert con.execute("SELECT id, reported_at::VARCHAR FROM concerns ORDER BY id").fetchall() == [
@@ -293,7 +293,7 @@ def test_path_that_does_not_exist(con, settings, tmp_path):
 def test_metric_crs_setting_wins_and_is_fixed(con, tmp_path):
     from koban_geo.store.settings import Settings
 
-    fixed = Settings(db=tmp_path / "x.duckdb", metric_crs="EPSG:3067", _env_file=None)  # type: ignore[call-arg]
+    fixed = Settings(db=tmp_path / "x.duckdb", metric_crs="EPSG:3067")
     ingest_file(
         con,
         fixed,
@@ -321,7 +321,7 @@ def test_snapping_to_an_anonymous_points_layer(con, settings, tmp_path):
         "far,2025-01-01,60.1800,24.9400,noise\n"  # ~1.1 km from both: falls back to the grid
         "hidden,2025-01-01,60.1702,24.9410,domestic\n"  # sensitive: always the coarse grid
     )
-    snapped = settings.model_copy(update={"anonymous_points_layer": "anon"})
+    snapped = settings.replace(anonymous_points_layer="anon")
     result = ingest_file(con, snapped, write_text(tmp_path / "c.csv", text), kind="concerns")
     assert result.parameters["anonymisation"]["anonymous_points_layer"] == "anon"
     rows = {
@@ -333,7 +333,7 @@ def test_snapping_to_an_anonymous_points_layer(con, settings, tmp_path):
 
 
 def test_snapping_to_a_missing_layer_is_refused(con, settings, tmp_path):
-    snapped = settings.model_copy(update={"anonymous_points_layer": "nope"})
+    snapped = settings.replace(anonymous_points_layer="nope")
     with pytest.raises(IngestError, match="no layer named 'nope' to snap to"):
         ingest_file(
             con,

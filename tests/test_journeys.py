@@ -57,7 +57,7 @@ class Site:
 def site(tmp_path_factory):
     work = tmp_path_factory.mktemp("journeys")
     db = work / "today.duckdb"
-    settings = Settings(db=db, tiles_url="", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db, tiles_url="")
     con = connect(db)
     try:
         build_demo(con, settings, work / "inputs")  # no last_day: the demo ends today, as `koban-geo demo`

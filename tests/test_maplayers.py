@@ -17,7 +17,7 @@ from koban_geo.store.settings import Settings
 @pytest.fixture(scope="module")
 def demo(demo_db):
     con = connect(demo_db, read_only=True)
-    yield con, Settings(db=demo_db, tiles_url="", _env_file=None)  # type: ignore[call-arg]
+    yield con, Settings(db=demo_db, tiles_url="")
     con.close()
 
 

@@ -18,7 +18,7 @@ from koban_geo.store.settings import Settings
 def test_the_pack_map_has_the_streets(demo_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "pack.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     try:
         areas = ["HEL-112", "HEL-113"]

@@ -449,12 +449,12 @@ def demo_copy(demo_db, tmp_path):
     path = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_db, path)
     con = connect(path)
-    yield con, Settings(db=path, _env_file=None)  # type: ignore[call-arg]
+    yield con, Settings(db=path)
     con.close()
 
 
 def test_proposals_are_public_tier_only(demo_db):
-    settings = Settings(db=demo_db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=demo_db)
     con = connect(demo_db, read_only=True)
     try:
         areas = [a for (a,) in con.execute("SELECT code FROM areas ORDER BY code").fetchall()]

@@ -49,7 +49,7 @@ def hostile(demo_db, tmp_path_factory):
     """A demo store whose data carries the payloads everywhere a page shows data."""
     db = tmp_path_factory.mktemp("plain") / "demo.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     try:
         add_user(con, OFFICER, "a long officer passphrase", "officer", actor="test")

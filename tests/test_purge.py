@@ -48,7 +48,7 @@ def demo(demo_db: Path, tmp_path: Path):
     db = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_db, db)
     con = connect(db)
-    yield con, Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    yield con, Settings(db=db)
     con.close()
 
 

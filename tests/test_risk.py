@@ -62,7 +62,7 @@ def planted(tmp_path_factory, _template_store):
     tmp = tmp_path_factory.mktemp("risk")
     db = tmp / "koban.duckdb"
     shutil.copyfile(_template_store, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     rng = np.random.default_rng(20250817)
     premises, benches = _features(rng, 12), _features(rng, 30)
     con = connect(db)

@@ -62,7 +62,7 @@ def site(demo_db, tmp_path_factory):
     work = tmp_path_factory.mktemp("screens")
     db = work / "site.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, tiles_url="", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db, tiles_url="")
     con = connect(db)
     try:
         add_user(con, OFFICER, PASSWORD, "officer", actor="test")

@@ -27,7 +27,7 @@ DEMO_TITLE = "Kamppi evening round"
 def two_sites(demo_db, tmp_path_factory):
     db = tmp_path_factory.mktemp("two-sites") / "demo.duckdb"
     shutil.copyfile(demo_db, db)
-    settings = Settings(db=db, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(db=db)
     con = connect(db)
     add_user(con, "deb", "a long officer passphrase", "officer", actor="test")  # bound: the demo's site
     demo_areas = [r[0] for r in con.execute("SELECT code FROM areas ORDER BY code LIMIT 2").fetchall()]

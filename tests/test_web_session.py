@@ -232,3 +232,20 @@ def test_one_browser_is_throttled_after_five_failures(store):
     assert _login(client).status_code == 429
     # another browser of the same address is not throttled yet: it meets the account's lock-out (5 in a row)
     assert _login(_client()).status_code == 401
+
+
+def test_only_the_map_frame_may_evaluate_its_layer_script() -> None:
+    """The map's frame swaps its layer groups with eval (streamlit-folium's feature_group_to_add): its own
+    document gets 'unsafe-eval', nothing else does (the page, the phone page, the login form, a path that
+    only looks like the frame's)."""
+    from web.headers import CSP, headers_for
+
+    assert "'unsafe-eval'" not in CSP
+    frame = headers_for("/component/streamlit_folium.st_folium/index.html")[
+        b"content-security-policy"
+    ].decode()
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval'" in frame
+    assert frame.replace(" 'unsafe-eval'", "") == CSP  # nothing else relaxed
+    for path in ("/", "/vote", "/account/login", "/component/other.component/index.html",
+                 "/component/streamlit_folium.st_folium/../../vote", "/app/static/koban/map.js"):  # fmt: skip
+        assert headers_for(path)[b"content-security-policy"].decode() == CSP, path

@@ -69,7 +69,7 @@ with st.container(key="screen-head", horizontal=True, vertical_alignment="bottom
     staff_link()
 left, right = st.columns([3, 2], gap="medium")
 with left:
-    render(built.map, key="screen-map", height=520)
+    render(built.map, key="screen-map", height=520, layers=built.layers)
     precision_note(built.note)
     changes = changes_since_last_meeting(store.reader(), settings, list(meeting.areas), lang)
     if changes.previous is None:

@@ -24,7 +24,7 @@ with st.spinner(_("Drawing the map...")):
 with st.container(key="map-head", horizontal=True, vertical_alignment="center"):
     st.markdown("#### " + _("Problem map"))
     st.caption("🔒 " + built.note)
-clicked = render(built.map, key="officer-map", height=640)
+clicked = render(built.map, key="officer-map", height=640, layers=built.layers)
 point = (clicked or {}).get("last_object_clicked") or None
 if point and point == st.session_state.get("map-details-closed"):
     point = None

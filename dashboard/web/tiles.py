@@ -39,7 +39,7 @@ Locate = Callable[[], Path | None]
 
 @lru_cache(maxsize=4)
 def _settings(db: str | None, _basemap: str | None, _tiles_url: str | None) -> Settings:
-    return get_settings(db=db)  # the other KOBAN_* variables and .env are read by pydantic-settings
+    return get_settings(db=db)  # the other KOBAN_* variables and .env are read there too
 
 
 def configured_archive() -> Path | None:

@@ -10,7 +10,7 @@ import click
 
 from koban_geo.cli.common import fail
 
-if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pydantic
+if TYPE_CHECKING:  # imported where used: `--help` and light commands never load the settings
     import duckdb
 
     from koban_geo.store.settings import Settings
@@ -30,7 +30,7 @@ class Context:
 
             try:
                 self._settings = get_settings(db=self._db, site=self._site)
-            except ValueError as exc:  # pydantic validation error: name the setting
+            except ValueError as exc:  # SettingsError: names the setting
                 raise click.ClickException(f"invalid setting: {exc}") from exc
         return self._settings
 

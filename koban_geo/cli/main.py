@@ -18,7 +18,7 @@ from koban_geo import __version__
 from koban_geo.cli.common import fail
 from koban_geo.cli.context import Context
 
-if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pydantic, pandas or scipy
+if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pandas or scipy
     from koban_geo.store.settings import Settings
 
 
@@ -114,7 +114,7 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
     con = obj.connect()
     settings = obj.settings  # after connect: the site's settings (its grid)
     if snap_to:
-        settings = settings.model_copy(update={"anonymous_points_layer": snap_to})
+        settings = settings.replace(anonymous_points_layer=snap_to)
     codes: list[int] = []
     for path in files:
         try:

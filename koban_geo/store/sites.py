@@ -154,7 +154,7 @@ def site_settings(con: duckdb.DuckDBPyConnection, settings: Settings, code: str)
         update["basemap"] = Path(update["basemap"])
     if not update:
         return settings
-    return settings.model_copy(update=update)  # the values were checked by Settings when the site was added
+    return settings.replace(**update)
 
 
 def choose_site(con: duckdb.DuckDBPyConnection, requested: str | None) -> str:

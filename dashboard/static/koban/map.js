@@ -6,6 +6,12 @@
     "use strict";
     var K = (window.KobanMap = window.KobanMap || {});
 
+    var HATCH = "url(#koban-hatch)";  // the fill of hidden areas (ui/map/style.py HIDDEN_FILL)
+
+    /* A map of many shapes (the Python side counts them: ui/map/draw.py CANVAS_FROM) is drawn on one canvas
+     * (Leaflet's preferCanvas), not as an SVG path per feature; set by the map's Setup before its layers. */
+    K.canvas = false;
+
     /* The diagonal hatching hidden (k-suppressed) areas are filled with, as an SVG pattern. */
     K.hatch = function () {
         if (document.getElementById("koban-hatch")) { return; }
@@ -21,6 +27,21 @@
         document.body.appendChild(svg);
     };
 
+    /* The same hatching as a canvas pattern, for maps drawn on a canvas (an SVG pattern cannot fill there). */
+    K.hatchPattern = function () {
+        if (!K._pattern) {
+            var tile = document.createElement("canvas");
+            tile.width = tile.height = 8;
+            var ctx = tile.getContext("2d");
+            ctx.fillStyle = "#e6e6e6"; ctx.fillRect(0, 0, 8, 8);
+            ctx.strokeStyle = "#8c8c8c"; ctx.lineWidth = 2;
+            ctx.beginPath(); ctx.moveTo(-2, 10); ctx.lineTo(10, -2); ctx.moveTo(-2, 2); ctx.lineTo(2, -2);
+            ctx.moveTo(6, 10); ctx.lineTo(10, 6); ctx.stroke();
+            K._pattern = tile.getContext("2d").createPattern(tile, "repeat");
+        }
+        return K._pattern;
+    };
+
     /* Chromium scrolls the page that holds the map's frame when Leaflet focuses the map on a mouse-down
      * (keyboard panning): the first click then lands on another polygon. Focus without scrolling. */
     K.noFocusScroll = function (map) {
@@ -32,6 +53,11 @@
     /* A GeoJSON layer of styled features with one tooltip per layer: each distinct line of the tips is sent
      * once, a feature lists its lines by number (`t`), its style by number (`s`). */
     K.shapes = function (parent, options, styles, geometries, properties, lines) {
+        if (K.canvas) {  // one canvas for every layer: hatched fills as a canvas pattern
+            styles = styles.map(function (s) {
+                return s.fillColor === HATCH ? Object.assign({}, s, {fillColor: K.hatchPattern()}) : s;
+            });
+        }
         var layer = L.geoJson(null, {
             interactive: options.interactive,
             attribution: options.attribution || null,
@@ -67,10 +93,28 @@
         };
     };
 
+    /* Data layers drawn so far in this frame: the map's frame is kept across filter changes (streamlit-folium
+     * swaps the layer groups in place), so tests and the bench wait for the next generation. */
+    K.generation = 0;
+
+    /* What goes over the data layers, once per drawing of them (ui/map/elements.py Overlay, evaluated before
+     * the layers): the legend (replaced, keeping the reader's open or folded choice), the sentence of an
+     * empty result (or none), and the first view fitted clear of the legend (later drawings keep the view
+     * the reader panned or zoomed to). */
+    K.overlay = function (map, legend, message, bounds) {
+        K.generation += 1;
+        if (map._kobanLegend) { map._kobanLegend.remove(); map._kobanLegend = null; }
+        if (legend) { map._kobanLegend = K.legend(map, legend.html, legend.labels); }
+        if (map._kobanMessage) { map._kobanMessage.remove(); map._kobanMessage = null; }
+        if (message) { map._kobanMessage = K.message(map, message); }
+        if (bounds && !map._kobanFitted) { map._kobanFitted = true; K.fitClear(map, bounds); }
+    };
+
     /* The legend: a collapsible Leaflet control (bottom right). Collapsed at first on a small map; it folds
      * away by itself when a click lands under it, so it never hides the clicked place. */
     K.legend = function (map, html, labels) {
         var control = L.control({position: "bottomright"});
+        var onClick = null;
         control.onAdd = function () {
             var div = L.DomUtil.create("div", "koban-legend leaflet-bar");
             var button = L.DomUtil.create("button", "koban-legend-toggle", div);
@@ -86,19 +130,22 @@
                 div.classList.toggle("koban-collapsed", !open);
                 button.setAttribute("aria-expanded", open ? "true" : "false");
                 button.textContent = open ? labels.hide : labels.show;
+                map._kobanLegendOpen = open;
             }
             var size = map.getSize();
-            show(size.x >= 700 && size.y >= 450);
+            show(map._kobanLegendOpen !== undefined ? map._kobanLegendOpen : size.x >= 700 && size.y >= 450);
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             L.DomEvent.on(button, "click", function () { show(div.classList.contains("koban-collapsed")); });
-            map.on("click", function (e) {
+            onClick = function (e) {
                 var r = div.getBoundingClientRect(), c = map.getContainer().getBoundingClientRect();
                 var x = c.left + e.containerPoint.x, y = c.top + e.containerPoint.y;
                 if (x >= r.left - 24 && x <= r.right + 24 && y >= r.top - 24 && y <= r.bottom + 24) { show(false); }
-            });
+            };
+            map.on("click", onClick);
             return div;
         };
+        control.onRemove = function () { if (onClick) { map.off("click", onClick); } };
         control.addTo(map);
         return control;
     };

@@ -4,7 +4,7 @@ What a map shows (layers through the audience gate, the allow-lists per tier) is
 (`koban_geo.outputs.maplayers`); here is only how it looks and how the pages get it:
 
 - `style`: colours, labels, escaping;  `legend`: the legend's HTML;  `elements`: our folium elements, each a
-  call into dashboard/static/koban/map.js;  `draw`: a MapData as a folium.Map (`add_base_layer` is the one
+  call into dashboard/static/koban/map.js;  `shapes`: the text of a layer of many shapes, without folium;  `draw`: a MapData as a folium.Map (`add_base_layer` is the one
   place the base layer is added);  `show`: in Streamlit or as a stand-alone page;  `cache`: the pages' cached
   maps and the layer picker;  `warmup`: the default maps computed at server start.
 
@@ -19,7 +19,7 @@ from typing import Any
 _WHERE = {
     "ui.map.style": ("AREA_COLOURS", "CLUSTER_COLOUR", "CRIME_COLOUR", "DENSITY_GRADIENT", "EMERGING_COLOURS",
                      "GI_COLOURS", "OPEN_COLOURS", "STREET_COLOUR", "esc"),
-    "ui.map.draw": ("MAX_ZOOM", "add_areas", "add_base_layer", "add_clusters", "add_crime", "add_emerging",
+    "ui.map.draw": ("CANVAS_FROM", "MAX_ZOOM", "add_areas", "add_base_layer", "add_clusters", "add_crime", "add_emerging",
                     "add_gistar", "add_heat", "add_points", "base_map", "build_map", "empty_message",
                     "map_data", "needs_streets", "officer_map", "public_map"),
     "ui.map.show": ("RETURNED_OBJECTS", "local_links", "render", "standalone_html"),

@@ -31,6 +31,8 @@ from ui.map.style import _
 if TYPE_CHECKING:
     import folium
 
+    from ui.map.draw import MapLayers
+
 WAIT_S = (
     30.0  # a page waits at most this long for the warm-up (ui.map.warmup) before computing its map itself
 )
@@ -40,7 +42,8 @@ LOCK = threading.Lock()
 
 @dataclass
 class BuiltMap:
-    map: folium.Map
+    map: folium.Map  # the base map (ui.map.draw.map_base): the same script for every filter
+    layers: MapLayers  # the data layers, handed to streamlit-folium beside it (ui.map.show.render)
     note: str  # the precision note to show with the map
     meta: dict[str, dict[str, Any]]
     data: MapData
@@ -58,7 +61,10 @@ def _cached_data_fn() -> Any:
 
             return areas.bounds(store.reader())
 
-        @st.cache_data(max_entries=32, show_spinner=False)
+        # cache_resource, not cache_data: one MapData shared by every session, never pickled (on 1,000,000
+        # concerns a pickle round trip of the default map's data took 0.15-0.3 s of every rerun). Nothing
+        # changes a MapData after map_data made it (build_map and the details panel only read it).
+        @st.cache_resource(max_entries=32, show_spinner=False)
         def _data(version: str, flt: Filter, audience: str, layers: tuple[str, ...]) -> MapData:
             from ui import store
 
@@ -74,7 +80,7 @@ def _cached_data_fn() -> Any:
 def cached_officer_map(version: str, flt: Filter, audience: Audience | str, layers: Iterable[str], lang: str, *, projector: bool = False) -> BuiltMap:  # fmt: skip
     """officer_map with the layers' data cached per store data version (ui.store.data_version)."""
     from ui import store
-    from ui.map.draw import build_map
+    from ui.map.draw import map_base, map_layers
 
     settings = store.settings()
     warming = _CACHED.get("warm")
@@ -83,7 +89,8 @@ def cached_officer_map(version: str, flt: Filter, audience: Audience | str, laye
         warming.join(timeout=WAIT_S)
     data = _cached_data_fn()(version, flt, str(Audience(audience)), tuple(sorted(layers)))
     note = Policy.for_audience(audience, settings).precision_note(lang)
-    return BuiltMap(build_map(data, settings, lang, projector=projector), note, data.meta, data)
+    base = map_base(data, settings, lang, projector=projector)
+    return BuiltMap(base, map_layers(data, lang), note, data.meta, data)
 
 
 def cached_public_map(version: str, flt: Filter, lang: str, *, projector: bool = False) -> BuiltMap:

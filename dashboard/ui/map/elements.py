@@ -4,16 +4,15 @@ streamlit-folium loads it into the map's frame and a stand-alone page gets it in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from ui import assets
+from ui.map.shapes import ShapeParts, shape_parts
 
 OWN_JS = [("koban_map_js", f"{assets.OWN_URL}/map.js")]
 OWN_CSS = [("koban_map_css", f"{assets.OWN_URL}/map.css")]
@@ -49,11 +48,12 @@ class IconPath(MacroElement):
 
 
 class Setup(_Own):
-    """Once per map: the hatching pattern, focus without a page scroll, the map filling its frame, and the
-    projector's large type when asked."""
+    """Once per map: canvas or SVG, the hatching pattern, focus without a page scroll, the map filling its
+    frame, and the projector's large type when asked."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
+        KobanMap.canvas = {{ this.canvas|tojson }};
         KobanMap.hatch();
         KobanMap.noFocusScroll({{ this._parent.get_name() }});
         KobanMap.fillFrame({{ this._parent.get_name() }});
@@ -63,59 +63,45 @@ class Setup(_Own):
         {% endmacro %}"""
     )
 
-    def __init__(self, *, projector: bool = False) -> None:
+    def __init__(self, *, projector: bool = False, canvas: bool = False) -> None:
         super().__init__()
         self._name = "Setup"
         self.projector = projector
+        self.canvas = canvas  # the map draws its shapes on one canvas (draw.CANVAS_FROM)
 
 
-class Legend(_Own):
-    """The collapsible legend (bottom right) built from escaped HTML."""
-
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-        KobanMap.legend({{ this._parent.get_name() }}, {{ this.html|tojson }}, {{ this.labels|tojson }});
-        {% endmacro %}"""
-    )
-
-    def __init__(self, html_text: str, *, show: str, hide: str, title: str) -> None:
-        super().__init__()
-        self._name = "Legend"
-        self.html = html_text
-        self.labels = {"show": show, "hide": hide, "title": title}
-
-
-class Message(_Own):
-    """A sentence over the map (plain text, never HTML): "No reports in this period; ..."."""
+class Overlay(_Own):
+    """What goes over the data layers: the collapsible legend (escaped HTML), the sentence of an empty result
+    (plain text, never HTML), and the bounds the first view is fitted to, clear of the legend. It lives in a
+    layer group of its own that comes before the data layers (draw.map_layers), so that streamlit-folium
+    replaces it with them on a filter change while the map's frame stays (KobanMap.overlay)."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-        KobanMap.message({{ this._parent.get_name() }}, {{ this.text|tojson }});
+        KobanMap.overlay({{ this.map_name() }}, {{ this.legend|tojson }}, {{ this.message|tojson }},
+                         {{ this.bounds|tojson }});
         {% endmacro %}"""
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, legend_html: str | None, labels: dict[str, str], message: str | None,
+                 bounds: tuple[float, float, float, float] | None) -> None:  # fmt: skip
         super().__init__()
-        self._name = "Message"
-        self.text = text
+        self._name = "Overlay"
+        self.legend = {"html": legend_html, "labels": labels} if legend_html else None
+        self.message = message
+        self.bounds = None
+        if bounds is not None:
+            west, south, east, north = (float(v) for v in bounds)
+            self.bounds = [[south, west], [north, east]]
 
-
-class FitClear(_Own):
-    """Fit the map to its bounds at a fractional zoom, keeping the data clear of the legend where the map is
-    wide enough to spare the room. It needs the legend drawn, and comes before the streets and the data
-    layers (draw.build_map / draw_first), so the view is set only once."""
-
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-        KobanMap.fitClear({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
-        {% endmacro %}"""
-    )
-
-    def __init__(self, bounds: tuple[float, float, float, float]) -> None:
-        super().__init__()
-        self._name = "FitClear"
-        west, south, east, north = (float(v) for v in bounds)
-        self.bounds = [[south, west], [north, east]]
+    def map_name(self) -> str:
+        """The map's variable: the element sits in a layer group on the map."""
+        node: Any = self._parent
+        while node is not None and node._name != "Map":
+            node = getattr(node, "_parent", None)
+        if node is None:
+            raise ValueError("an Overlay must be on a map (in a layer group added to it)")
+        return str(node.get_name())
 
 
 class Raw(Element):
@@ -146,52 +132,15 @@ class Shapes(_Own):
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.call() }}{% endmacro %}")
 
-    def __init__(self, geoms: Sequence[Any], props: Sequence[dict[str, Any]], *, interactive: bool = True,
-                 attribution: str | None = None) -> None:  # fmt: skip
-        import shapely
-        from jinja2.utils import htmlsafe_json_dumps
-
+    def __init__(self, geoms: Sequence[Any] | ShapeParts, props: Sequence[dict[str, Any]] = (), *,
+                 interactive: bool = True, attribution: str | None = None) -> None:  # fmt: skip
         super().__init__()
         self._name = "Shapes"
-        self.options = str(htmlsafe_json_dumps({"interactive": interactive, "attribution": attribution}))
-        styles: dict[Any, int] = {}
-        table: list[Any] = []
-        lines: dict[str, int] = {}
-        rows = []
-        for given in props:
-            row = dict(given)
-            style = row.pop("style", {})
-            try:  # a few distinct styles for thousands of features: a tuple key is cheaper than JSON
-                key: Any = tuple(sorted(style.items()))
-                hash(key)
-            except TypeError:  # a list or a dict as a value
-                key = json.dumps(style, sort_keys=True)
-            if key not in styles:
-                styles[key] = len(table)
-                table.append(style)
-            row["s"] = styles[key]
-            tip = row.pop("tip", None)
-            if tip:
-                row["t"] = [lines.setdefault(line, len(lines)) for line in str(tip).split("<br>")]
-            rows.append(row)
-        if lines and not all("t" in row for row in rows):
-            raise ValueError("a layer's features have tooltips all or none (one tooltip per layer)")
-        if len(geoms) != len(rows):
-            raise ValueError("one set of properties per geometry")
-        self.features = len(rows)
-        self.styles = str(htmlsafe_json_dumps(table))
-        self.properties = str(htmlsafe_json_dumps(rows))
-        self.lines = str(htmlsafe_json_dumps(list(lines)))
-        if not len(geoms):
-            self.geometries = "[]"
-            return
-        rounded = shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.round(xy, 6))
-        # GEOS writes no spaces; written as json.dumps would ('"type": "Polygon"'), for readers of the page
-        texts = (
-            t.replace('{"type":"', '{"type": "').replace('","coordinates":', '", "coordinates": ')
-            for t in shapely.to_geojson(rounded)
-        )
-        self.geometries = "[" + ", ".join(texts) + "]"
+        parts = geoms if isinstance(geoms, ShapeParts) else shape_parts(geoms, props, interactive=interactive,
+                                                                        attribution=attribution)  # fmt: skip
+        self.features = parts.features
+        self.options, self.styles, self.properties = parts.options, parts.styles, parts.properties
+        self.lines, self.geometries = parts.lines, parts.geometries
 
     def render(self, **kwargs: Any) -> str:
         from branca.element import CssLink, JavascriptLink

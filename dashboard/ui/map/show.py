@@ -20,6 +20,8 @@ from ui.map.style import _, esc
 if TYPE_CHECKING:
     import folium
 
+    from ui.map.draw import MapLayers
+
 log = logging.getLogger(__name__)
 
 RETURNED_OBJECTS = ["last_object_clicked", "last_active_drawing"]  # nothing that changes on pan or zoom
@@ -30,9 +32,14 @@ D3_LINKS = (
 )
 
 
-def render(m: folium.Map, key: str, height: int = 600) -> dict[str, Any] | None:
+def render(m: folium.Map, key: str, height: int = 600, layers: MapLayers | None = None) -> dict[str, Any] | None:  # fmt: skip
     """Show the map with streamlit-folium, its scripts and styles served locally; returns the last clicked
-    object (or drawing), or None when the assets are missing (a message says to run `make assets`)."""
+    object (or drawing), or None when the assets are missing (a message says to run `make assets`).
+
+    With `layers` (ui.map.draw.map_layers) `m` is the base map and the layers go beside it: streamlit-folium
+    names the map's frame by the base map's script, which a filter change leaves alone, so the frame stays
+    (Leaflet, the basemap's tiles and the reader's view with it) and only the layer groups are swapped. A
+    new frame per filter cost the browser 0.2-0.5 s on 1,000,000 concerns (bench/README.md, Dashboard)."""
     import streamlit as st
 
     from ui.i18n import current_lang
@@ -51,24 +58,32 @@ def render(m: folium.Map, key: str, height: int = 600) -> dict[str, Any] | None:
     from ui.map.elements import IconPath
 
     local_links(m)
+    for group in layers.groups if layers is not None else ():
+        local_links(group)
     base = assets.static_base()
     for child in m._children.values():
         if isinstance(child, IconPath):
             child.path = f"{base}/{assets.LEAFLET_IMAGES}"
             child.inline = None
-    return st_folium(m, key=key, height=height, use_container_width=True, returned_objects=RETURNED_OBJECTS)
+    if layers is None:
+        return st_folium(
+            m, key=key, height=height, use_container_width=True, returned_objects=RETURNED_OBJECTS
+        )
+    return st_folium(m, key=key, height=height, use_container_width=True, returned_objects=RETURNED_OBJECTS,
+                     feature_group_to_add=layers.groups, layer_control=layers.control)  # fmt: skip
 
 
 def local_links(m: Any) -> None:
-    """Point every script and stylesheet link of the map's elements at the app's own copies (instance
+    """Point every script and stylesheet link of the map's (or a layer group's) elements at the app's own copies (instance
     attributes: the classes' CDN lists stay as they are for other maps). An external link that is not
     vendored is left out and logged. Branca colour maps are wrapped (see the module docstring)."""
     import branca.colormap
     from folium.elements import JSCSSMixin
 
     vendor, own = assets.static_base(), assets.own_base()
-    m.default_js = _mapped(m.default_js, vendor, own)
-    m.default_css = _mapped(m.default_css, vendor, own)
+    if isinstance(m, JSCSSMixin):  # the map; a layer group has no links of its own
+        m.default_js = _mapped(m.default_js, vendor, own)
+        m.default_css = _mapped(m.default_css, vendor, own)
     for parent, name, element in list(_walk(m)):
         if isinstance(element, branca.colormap.ColorMap):
             wrapper = _LocalColorMap(element, vendor, own)
