@@ -44,7 +44,9 @@ def site_of(con: duckdb.DuckDBPyConnection) -> str:
         return code
     try:
         rows = con.execute("SELECT code FROM sites ORDER BY code").fetchall()
-        known = ", ".join(r[0] for r in rows)
-    except duckdb.Error:
-        known = "?"
+    except duckdb.Error as exc:
+        raise SiteError("this store has no sites yet: run `koban-geo init` to bring it up to date") from exc
+    if len(rows) == 1:  # a connection opened without store.db.connect (doctor, tools) in a one-site store
+        return str(rows[0][0])
+    known = ", ".join(r[0] for r in rows)
     raise SiteError(f"This store holds several sites ({known}): choose one with --site CODE or KOBAN_SITE.")

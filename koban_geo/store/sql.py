@@ -165,8 +165,16 @@ def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str = "") -> None:
-    """One audit row; it carries the connection's site (NULL for a store-wide action on an unbound one)."""
+    """One audit row; it carries the connection's site (NULL for a store-wide action on an unbound one, and
+    the column is left out there: a store opened before migration 0012, as a backup of an old one, lacks it)."""
+    site = bound_site(con)
+    if site is None:
+        con.execute(
+            "INSERT INTO audit_log (logged_at, actor, action, detail) VALUES (now(), ?, ?, ?)",
+            [actor, action, detail],
+        )
+        return
     con.execute(
         "INSERT INTO audit_log (logged_at, actor, action, detail, site) VALUES (now(), ?, ?, ?, ?)",
-        [actor, action, detail, bound_site(con)],
+        [actor, action, detail, site],
     )
