@@ -68,6 +68,7 @@ def main() -> None:
     with friendly_errors():
         store.connection()  # a missing or locked store is said plainly, before any page runs
         warm_default_maps()  # once per process, in the background
+        store.enter_site(auth.current())  # the session's site: every page reads and writes only in it
         tier = auth.tier()
         style(BASE_CSS)
         with st.sidebar:

@@ -58,7 +58,7 @@ def city(con):
         )
     for code, people in POPULATION.items():
         con.execute(
-            "INSERT INTO area_stats VALUES ($code, '2023', 'population', $old, 1), ($code, '2024', 'population', $v, 1)",
+            "INSERT INTO area_stats (area_code, period, indicator, value, batch_id) VALUES ($code, '2023', 'population', $old, 1), ($code, '2024', 'population', $v, 1)",
             {"code": code, "old": people * 2, "v": people},
         )
     # family asb (themes asb, noise; police.uk 'Anti-social behaviour' and 'Public order')

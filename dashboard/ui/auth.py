@@ -50,11 +50,15 @@ def ended() -> bool:
 
 
 def tier() -> Audience:
-    """The highest tier this visitor may see."""
+    """The highest tier this visitor may see: the account's role in the session's site (ui.store); an
+    account in none of the store's sites sees only the public pages."""
     from koban_geo.community.accounts import audience_for
 
     account = current()
-    return audience_for(account.role) if account is not None else Audience.PUBLIC
+    if account is None:
+        return Audience.PUBLIC
+    role = store.site_role() or dict(store.account_sites(account)).get(store.site() or "")
+    return audience_for(role) if role else Audience.PUBLIC
 
 
 def here() -> str:

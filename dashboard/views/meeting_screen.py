@@ -29,7 +29,12 @@ from koban_geo.community.proposals import changes_since_last_meeting  # noqa: E4
 from koban_geo.community.voting import public_results  # noqa: E402
 
 code = st.query_params.get("code", "")
-meeting = meeting_by_code(store.reader(), code) if code else None
+if code and auth.current() is None:  # a visitor knows only the code: the screen shows that meeting's site
+    meeting = meeting_by_code(store.reader(), code, any_site=True)
+    if meeting is not None and meeting.site != store.site():
+        store.visit_site(meeting.site)
+else:
+    meeting = meeting_by_code(store.reader(), code) if code else None
 if meeting is None and auth.tier() == Audience.PUBLIC:
     st.title(_("Meeting screen"))  # visitors type the code; only staff see the list of meetings
     typed = st.text_input(_("Meeting code"), key="screen-code", max_chars=12)

@@ -141,7 +141,7 @@ class _Meetings:
             hit = self.peek(con, clean)
             if hit is not None:
                 return hit
-            found = _Found(meeting_by_code(con, clean))
+            found = _Found(meeting_by_code(con, clean, any_site=True))  # a phone knows only the code
             if found.meeting is not None:
                 with snapshot(con) as cur:
                     mid = {"meeting_id": found.meeting.id}

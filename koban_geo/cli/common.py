@@ -18,7 +18,7 @@ class StoreContext(Protocol):
 
     settings: Any
 
-    def connect(self, read_only: bool = False) -> Any: ...
+    def connect(self, read_only: bool = False, *, needs_site: bool = True) -> Any: ...
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

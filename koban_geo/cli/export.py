@@ -76,7 +76,7 @@ def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | Non
         con = obj.connect()
         try:
             assert meeting_id is not None
-            path = meeting_pack(con, settings, meeting_id, lang, out, actor=who)
+            path = meeting_pack(con, obj.settings, meeting_id, lang, out, actor=who)  # the site's settings
         except (ValueError, MeetingError) as exc:
             fail(str(exc))
         finally:
@@ -91,7 +91,7 @@ def export_command(obj: Any, what: str, audience: str, out: Path, fmt: str | Non
         fail(str(exc))
     con = obj.connect()
     try:
-        report = export(con, settings, what, audience, out, fmt, actor=who, flt=flt, meeting_id=meeting_id,
+        report = export(con, obj.settings, what, audience, out, fmt, actor=who, flt=flt, meeting_id=meeting_id,
                         lang=lang, wkt=not no_wkt, all_cells=all_cells)  # fmt: skip
     except (PrivacyError, ValueError, MeetingError) as exc:
         fail(str(exc))

@@ -16,38 +16,13 @@ import click
 
 from koban_geo import __version__
 from koban_geo.cli.common import fail
+from koban_geo.cli.context import Context
 
 if TYPE_CHECKING:  # imported where used: `--help` and light commands never load pandas or scipy
-    import duckdb
-
     from koban_geo.store.settings import Settings
 
 
-class _Context:
-    def __init__(self, db: Path | None) -> None:
-        self._db = db
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from koban_geo.store.settings import get_settings
-
-            try:
-                self._settings = get_settings(db=self._db)
-            except ValueError as exc:  # SettingsError: names the setting
-                raise click.ClickException(f"invalid setting: {exc}") from exc
-        return self._settings
-
-    def connect(self, read_only: bool = False, spatial: bool = True) -> duckdb.DuckDBPyConnection:
-        from koban_geo.store.db import StoreError, connect
-
-        try:
-            return connect(self.settings.db, read_only=read_only, spatial=spatial)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-
+_Context = Context
 pass_ctx = click.make_pass_decorator(_Context)
 
 
@@ -59,10 +34,16 @@ pass_ctx = click.make_pass_decorator(_Context)
     default=None,
     help="DuckDB store file (default ./koban.duckdb, or $KOBAN_DB).",
 )
+@click.option(
+    "--site",
+    default=None,
+    metavar="CODE",
+    help="Site to work in when the store holds several ($KOBAN_SITE; default: the store's only site).",
+)
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, site: str | None) -> None:
     """KOBAN Geo: the neighbourhood problem map for community policing."""
-    ctx.obj = _Context(db)
+    ctx.obj = _Context(db, site)
 
 
 @cli.command()
@@ -71,7 +52,7 @@ def init(obj: _Context) -> None:
     """Create the store, or bring its schema up to date."""
     from koban_geo.store.db import schema_version
 
-    con = obj.connect()
+    con = obj.connect(needs_site=False)
     click.echo(f"store {obj.settings.db} ready (schema version {schema_version(con)})")
     con.close()
 
@@ -130,10 +111,10 @@ def ingest(obj: _Context, files: tuple[Path, ...], kind: str, fmt: str | None, s
         fields = parse_mapping(mapping)
     except IngestError as exc:
         fail(str(exc))
-    settings = obj.settings
+    con = obj.connect()
+    settings = obj.settings  # after connect: the site's settings (its grid)
     if snap_to:
         settings = settings.replace(anonymous_points_layer=snap_to)
-    con = obj.connect()
     codes: list[int] = []
     for path in files:
         try:
@@ -246,11 +227,13 @@ def _demo_login_and_meeting(con: Any, settings: Settings) -> tuple[str, str]:
     from koban_geo.community.accounts import add_user
     from koban_geo.community.meetings import create_meeting, open_meeting
     from koban_geo.community.proposals import propose_candidates
+    from koban_geo.store.scope import site_of
 
     password = secrets.token_urlsafe(12)
     add_user(con, "demo", password, "admin", actor="koban-geo demo")
     areas = [row[0] for row in con.execute(
-        "SELECT area_code FROM concerns GROUP BY area_code ORDER BY count(*) DESC LIMIT 3").fetchall()]  # fmt: skip
+        "SELECT area_code FROM concerns WHERE site = ? GROUP BY area_code ORDER BY count(*) DESC LIMIT 3",
+        [site_of(con)]).fetchall()]  # fmt: skip
     items = propose_candidates(con, settings, areas, None, None)
     meeting = create_meeting(con, title="Demo neighbourhood meeting", date=date.today() + timedelta(days=7),
                              areas=areas, actor="koban-geo demo", candidates=items)  # fmt: skip
@@ -575,9 +558,20 @@ def _register() -> None:
     from koban_geo.cli.meetings import meetings
     from koban_geo.cli.ops import COMMANDS as ops
     from koban_geo.cli.review import review
+    from koban_geo.cli.sites import sites_group
     from koban_geo.cli.users import users
 
-    for command in (users, meetings, export_command, problems_group, basemap_group, review, *ops, *analyst):
+    for command in (
+        sites_group,
+        users,
+        meetings,
+        export_command,
+        problems_group,
+        basemap_group,
+        review,
+        *ops,
+        *analyst,
+    ):
         cli.add_command(command)
 
 

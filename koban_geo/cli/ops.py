@@ -131,8 +131,8 @@ def purge(obj: Any, dry_run: bool, now: datetime | None, compact: bool, actor: s
 
     if compact and dry_run:
         fail("--compact goes with --apply")
-    settings = obj.settings
     con = obj.connect()
+    settings = obj.settings  # after connect: the site's settings (its retention)
     try:
         report = do_purge(con, settings, now=now, apply=not dry_run, actor=actor)
     except MaintenanceError as exc:

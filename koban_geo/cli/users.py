@@ -68,6 +68,14 @@ def users() -> None:
     is_flag=True,
     help="No local password: the user signs in only through the identity provider (OIDC).",
 )
+@click.option(
+    "--site",
+    "site_specs",
+    multiple=True,
+    metavar="CODE[:ROLE]",
+    help="A site the user works in, with its role there (default --role); repeatable. "
+    "Default: the store's only site (or the global --site).",
+)
 @_actor
 @click.pass_obj
 def users_add(
@@ -77,6 +85,7 @@ def users_add(
     email: str | None,
     password_stdin: bool,
     no_password: bool,
+    site_specs: tuple[str, ...],
     actor: str,
 ) -> None:
     """Create account USERNAME (2-64 of a-z 0-9 . _ -); asks for the password twice (or --password-stdin)."""
@@ -99,14 +108,43 @@ def users_add(
             check_password(password, username)  # before opening the store: a typo costs nothing
     except AccountError as exc:
         fail(str(exc))
-    con = obj.connect()
+    from koban_geo.community.account_sites import parse_site_role, sites_of
+    from koban_geo.store.sites import SiteError, list_sites
+
+    con = obj.connect(needs_site=False)
     try:
-        account = add_user(con, username, password, role, actor, email=email)
-    except AccountError as exc:
+        grants = [parse_site_role(spec, role) for spec in site_specs] or None
+        account = add_user(con, username, password, role, actor, email=email, sites=grants)
+        where = ", ".join(f"{site}:{r}" for site, r in sites_of(con, username)) or "no site yet"
+        several = site_specs or len(list_sites(con)) > 1
+    except (AccountError, SiteError) as exc:
         fail(str(exc))
     finally:
         con.close()
-    click.echo(f"added {account.username} ({account.role}, sees {account.audience})")
+    sites = f"; sites {where}" if several else ""  # a one-site store says what it always said
+    click.echo(f"added {account.username} ({account.role}, sees {account.audience}{sites})")
+
+
+@users.command("grant")
+@click.argument("username")
+@click.argument("site")
+@click.argument("role", type=click.Choice(ROLES))
+@_actor
+@click.pass_obj
+def users_grant(obj: StoreContext, username: str, site: str, role: str, actor: str) -> None:
+    """Let USERNAME work in SITE with ROLE (replaces its role there)."""
+    from koban_geo.community.account_sites import grant_site
+    from koban_geo.community.accounts import AccountError
+    from koban_geo.store.sites import SiteError
+
+    con = obj.connect(needs_site=False)
+    try:
+        grant_site(con, username, site, role, actor)
+    except (AccountError, SiteError) as exc:
+        fail(str(exc))
+    finally:
+        con.close()
+    click.echo(f"{username} works in {site} as {role}")
 
 
 @users.command("list")
@@ -114,16 +152,20 @@ def users_add(
 @click.pass_obj
 def users_list(obj: StoreContext, as_json: bool) -> None:
     """Accounts with their role, state and last login (times in UTC); never a password hash."""
+    from koban_geo.community.account_sites import sites_of
     from koban_geo.community.accounts import list_users
 
-    con = obj.connect()
+    con = obj.connect(needs_site=False)
     try:
         accounts = list_users(con)
+        where = {
+            a.username: [{"site": s, "role": str(r)} for s, r in sites_of(con, a.username)] for a in accounts
+        }
     finally:
         con.close()
     if as_json:
         for account in accounts:
-            click.echo(json.dumps(account.as_dict(), default=str))
+            click.echo(json.dumps({**account.as_dict(), "sites": where[account.username]}, default=str))
         return
     if not accounts:
         click.echo("no accounts yet: create the first admin with `koban-geo users add NAME --role admin`")
@@ -196,7 +238,7 @@ def users_email(obj: StoreContext, username: str, address: str | None, actor: st
 def _change(obj: StoreContext, action: Any, username: str, actor: str) -> None:
     from koban_geo.community.accounts import AccountError
 
-    con = obj.connect()
+    con = obj.connect(needs_site=False)
     try:
         action(con, username, actor)
     except AccountError as exc:

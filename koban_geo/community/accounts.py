@@ -21,7 +21,7 @@ import re
 import secrets
 import string
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,8 +33,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from koban_geo.privacy.audience import Audience
+from koban_geo.store.scope import bound_site
 from koban_geo.store.settings import Settings
-from koban_geo.store.sql import audit, query, writing
+from koban_geo.store.sites import get_site
+from koban_geo.store.sql import audit, plain_cursor, query, writing
 
 
 class Role(StrEnum):
@@ -59,6 +61,11 @@ _ROLE_AUDIENCE = {
 def audience_for(role: Role | str) -> Audience:
     """The audience tier a role sees: officer, analyst and council map to their own tier, admin to officer."""
     return _ROLE_AUDIENCE[_role(role)]
+
+
+def role_of(role: Role | str) -> Role:
+    """A role by name; an AccountError naming the roles for an unknown one."""
+    return _role(role)
 
 
 def _role(role: Role | str) -> Role:
@@ -213,7 +220,7 @@ def _verify(stored: str | None, password: str) -> bool:
 @contextmanager
 def _reading(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of its own for a read, so that the server's threads never share one."""
-    cur = con.cursor()
+    cur = plain_cursor(con)
     try:
         yield cur
     finally:
@@ -252,15 +259,20 @@ def add_user(
     actor: str,
     now: datetime | None = None,
     email: str | None = None,
+    sites: Sequence[tuple[str, Role | str]] | None = None,
 ) -> Account:
     """Create an active account. password=None makes an account that signs in only through the identity
     provider (OIDC); otherwise the password must pass `check_password`. `email` is the identity-provider
-    address that signs in as this account (see `account_for_sso`)."""
+    address that signs in as this account (see `account_for_sso`). `sites`: (site, role) pairs it works in;
+    None: the connection's site (store.scope) with `role`, as a one-site store always had it."""
     check_username(username)
     role = _role(role)
     email = check_email(email) if email is not None else None
     if password is not None:
         check_password(password, username)
+    for site, site_role in sites or ():
+        get_site(con, site)  # a SiteError naming the store's sites
+        _role(site_role)
     hashed = _hash(password) if password is not None else None
     with writing(con) as cur:
         if query(cur, "account_get", {"username": username}).fetchone() is not None:
@@ -270,6 +282,10 @@ def add_user(
                                       "password_hash": hashed, "now": _utc(now)})  # fmt: skip
         detail = f"{username} role={role}" + (" sso" if email else "") + ("" if hashed else " no password")
         audit(cur, actor, "user_added", detail)
+        here = bound_site(con)
+        for site, site_role in sites if sites is not None else [(here, role)] if here else []:
+            query(cur, "account_sites_grant", {"username": username, "grant_site": site,
+                                               "role": str(_role(site_role))})  # fmt: skip
     account = get_user(con, username)
     assert account is not None
     return account

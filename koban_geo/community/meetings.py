@@ -30,7 +30,8 @@ from typing import Any, Literal
 import duckdb
 
 from koban_geo.store.i18n import LANGUAGES
-from koban_geo.store.sql import audit, cursor, query, transaction, writing
+from koban_geo.store.scope import bind_site
+from koban_geo.store.sql import audit, cursor, plain_cursor, query, transaction, writing
 from koban_geo.store.taxonomy import sensitive_codes, themes
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, no 1/I: read aloud and typed without mistakes
@@ -132,6 +133,7 @@ class Meeting:
     created_at: datetime
     opened_at: datetime | None = None
     closed_at: datetime | None = None
+    site: str = "default"  # the site the meeting belongs to (store.sites)
 
     def candidate(self, key: str) -> Candidate | None:
         return next((c for c in self.candidates if c.key == key), None)
@@ -180,7 +182,7 @@ def utcnow() -> datetime:
 @contextmanager
 def snapshot(con: duckdb.DuckDBPyConnection, *, macros: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh cursor of `con` inside one read transaction: a consistent view, safe from any thread."""
-    cur = cursor(con) if macros else con.cursor()
+    cur = cursor(con) if macros else plain_cursor(con)
     try:
         with transaction(cur):
             yield cur
@@ -315,13 +317,13 @@ def load_meeting(cur: duckdb.DuckDBPyConnection, meeting_id: int) -> Meeting:
     if row is None:
         raise MeetingError(f"There is no meeting {meeting_id}.")
     (mid, code, title, when, areas, method, budget, cap, w_res, w_off, w_par, status, created_by,
-     created_at, opened_at, closed_at) = row  # fmt: skip
+     created_at, opened_at, closed_at, site) = row  # fmt: skip
     rules = Rules(method) if method == "ranking" else Rules(method, budget, cap)
     return Meeting(
         id=mid, code=code, title=title, date=when, areas=tuple(areas), rules=rules,
         weights={"resident": w_res, "officer": w_off, "partner": w_par}, status=status,
         candidates=_candidates(cur, mid), created_by=created_by, created_at=created_at,
-        opened_at=opened_at, closed_at=closed_at,
+        opened_at=opened_at, closed_at=closed_at, site=site,
     )  # fmt: skip
 
 
@@ -331,12 +333,20 @@ def get_meeting(con: duckdb.DuckDBPyConnection, meeting_id: int) -> Meeting:
         return load_meeting(cur, meeting_id)
 
 
-def meeting_by_code(con: duckdb.DuckDBPyConnection, code: str) -> Meeting | None:
-    """The meeting a join code names (the draft or open one; else the last closed one), or None."""
+def meeting_by_code(con: duckdb.DuckDBPyConnection, code: str, *, any_site: bool = False) -> Meeting | None:
+    """The meeting a join code names (the draft or open one; else the last closed one) in `con`'s site, or
+    None. `any_site`: in whichever site holds it (phones and the public meeting screen know only the code,
+    which is unique in the store among meetings not closed); `Meeting.site` then says which."""
     clean = normalise_code(code)
     if clean is None:
         return None
     with snapshot(con) as cur:
+        if any_site:
+            found = query(cur, "vote_meeting_by_code", {"code": clean}).fetchone()
+            if found is None:
+                return None
+            bind_site(cur, found[5])  # this snapshot's cursor reads in the meeting's site
+            return load_meeting(cur, found[0])
         row = query(cur, "meeting_by_code", {"code": clean}).fetchone()
         return load_meeting(cur, row[0]) if row else None
 

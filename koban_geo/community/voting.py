@@ -42,6 +42,7 @@ from koban_geo.community.meetings import (
     snapshot,
     utcnow,
 )
+from koban_geo.store.scope import bind_site
 from koban_geo.store.sql import audit, query, writing
 
 FORMULA = (
@@ -200,9 +201,16 @@ def _check_token(device_token: Any) -> str:
 def _by_code(
     cur: duckdb.DuckDBPyConnection, code: str
 ) -> tuple[int, str, str, int | None, int | None] | None:
-    """(id, status, method, budget, cap) of the meeting a join code names, or None."""
+    """(id, status, method, budget, cap) of the meeting a join code names, or None.
+
+    A phone knows only the join code (unique in the store among meetings not closed), so the meeting is
+    found in every site and the cursor `cur` (a fresh one of this call) then works in the meeting's site."""
     clean = normalise_code(code)
-    return query(cur, "vote_meeting_by_code", {"code": clean}).fetchone() if clean else None
+    row = query(cur, "vote_meeting_by_code", {"code": clean}).fetchone() if clean else None
+    if row is None:
+        return None
+    bind_site(cur, row[5])
+    return row[0], row[1], row[2], row[3], row[4]
 
 
 def _open_meeting(

@@ -9,6 +9,8 @@ from typing import Any
 
 import duckdb
 
+from koban_geo.store.scope import site_of
+
 # Stored errors are capped so a broken 10-million-row file cannot bloat the store; the count is kept.
 MAX_STORED_ERRORS = 1000
 
@@ -59,12 +61,13 @@ class BatchResult:
 
 
 def previous_batch(con: duckdb.DuckDBPyConnection, sha256: str, kind: str, source: str | None) -> int | None:
-    """The batch that already stored this exact file for this kind (and source or layer name), if any."""
+    """The batch that already stored this exact file for this kind (and source or layer name) in the
+    connection's site, if any: the same file ingested in another site is a new batch there."""
     row = con.execute(
-        "SELECT id FROM ingest_batches WHERE sha256 = ? AND kind = ? "
+        "SELECT id FROM ingest_batches WHERE site = ? AND sha256 = ? AND kind = ? "
         "AND coalesce(source, '') = coalesce(?, '') AND rows_accepted + rows_duplicate > 0 "
         "ORDER BY id LIMIT 1",
-        [sha256, kind, source],
+        [site_of(con), sha256, kind, source],
     ).fetchone()
     return int(row[0]) if row else None
 
@@ -96,8 +99,8 @@ def record_batch(
         params["warnings"] = result.warnings
     con.execute(
         "INSERT INTO ingest_batches (id, kind, format, file_name, sha256, source, rows_read, rows_accepted, "
-        "rows_rejected, rows_duplicate, parameters, errors, started_at, finished_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "rows_rejected, rows_duplicate, parameters, errors, started_at, finished_at, site) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
         [
             result.batch_id,
             result.kind,
@@ -112,5 +115,6 @@ def record_batch(
             json.dumps(params, ensure_ascii=False, sort_keys=True),
             json.dumps(stored_errors, ensure_ascii=False),
             started_at,
+            site_of(con),
         ],
     )

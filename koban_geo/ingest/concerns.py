@@ -26,6 +26,7 @@ from koban_geo.ingest.readers import (
 from koban_geo.privacy.anonymise import AnonymisationParams
 from koban_geo.privacy.grouping import new_groups
 from koban_geo.store.crs import FALLBACK, checked_crs, metric_crs_for, set_store_crs, stored_crs
+from koban_geo.store.scope import site_of
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import audit, query, transaction
 
@@ -164,7 +165,8 @@ def ingest_concerns(
         if (
             anon.anonymous_points_layer
             and not con.execute(
-                "SELECT 1 FROM layers WHERE layer = ? LIMIT 1", [anon.anonymous_points_layer]
+                "SELECT 1 FROM layers WHERE site = ? AND layer = ? LIMIT 1",
+                [site_of(con), anon.anonymous_points_layer],
             ).fetchone()
         ):
             raise IngestError(

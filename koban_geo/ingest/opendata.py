@@ -25,6 +25,7 @@ from koban_geo.ingest.readers import (
     utf8_copy,
 )
 from koban_geo.store.crs import checked_crs, metric_crs_for, set_store_crs, stored_crs
+from koban_geo.store.scope import site_of
 from koban_geo.store.sql import audit, query, transaction
 from koban_geo.store.taxonomy import policeuk_themes
 
@@ -201,7 +202,9 @@ def ingest_layer(
                 )
             except duckdb.Error as exc:
                 raise IngestError(f"{file}: geometry cannot be read: {str(exc).splitlines()[0]}") from exc
-            stored = con.execute("SELECT count(*) FROM layers WHERE layer = ?", [layer]).fetchone()
+            stored = con.execute(
+                "SELECT count(*) FROM layers WHERE site = ? AND layer = ?", [site_of(con), layer]
+            ).fetchone()
             result.accepted = int(stored[0]) if stored else 0
             result.duplicate = len(rows["line"]) - result.accepted
             result.parameters = {"layer": layer, "source_crs": crs}

@@ -29,8 +29,9 @@ from koban_geo import __version__
 from koban_geo.store.db import StoreError, connect, latest_version, load_spatial, migrations
 from koban_geo.store.hashing import file_sha256
 from koban_geo.store.recovery import rebuild_indexes, without_rtree
+from koban_geo.store.scope import site_of
 from koban_geo.store.settings import Settings
-from koban_geo.store.sql import audit, query, quote_ident, writing
+from koban_geo.store.sql import audit, plain_cursor, query, quote_ident, writing
 
 BACKUP_FORMAT = "koban-geo-backup"
 BACKUP_FORMAT_VERSION = 1
@@ -471,7 +472,7 @@ def purge(
     )
     params = {"concerns_before": report.concerns_before, "audit_before": report.audit_before}
     if not apply:
-        cur = con.cursor()
+        cur = plain_cursor(con)
         try:
             cur.execute("BEGIN TRANSACTION")  # one snapshot for every count
             _measure(cur, report, params)
@@ -504,9 +505,9 @@ def _apply(
         row = cur.execute("SELECT nextval('purge_log_id')").fetchone()
         assert row is not None
         report.purge_id = int(row[0])
-        before_archive = _count(cur, "SELECT count(*) FROM concern_archive")
+        before_archive = _archive_rows(cur)
         query(cur, "purge_archive", {**params, "purge_id": report.purge_id})
-        report.archive_rows = _count(cur, "SELECT count(*) FROM concern_archive") - before_archive
+        report.archive_rows = _archive_rows(cur) - before_archive
         query(cur, "purge_batches", params)
         deleted = _count(cur, query(cur, "purge_concerns", params))
         audit_deleted = _count(cur, query(cur, "purge_audit", params))
@@ -543,3 +544,8 @@ def _count(cur: duckdb.DuckDBPyConnection, result: Any) -> int:
         result = cur.execute(result)
     row = result.fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _archive_rows(cur: duckdb.DuckDBPyConnection) -> int:
+    """Rows of the connection's site in concern_archive."""
+    return _count(cur, cur.execute("SELECT count(*) FROM concern_archive WHERE site = ?", [site_of(cur)]))

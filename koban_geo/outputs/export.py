@@ -70,7 +70,9 @@ from koban_geo.outputs.writers import (
 from koban_geo.outputs.writers import jsonable as _jsonable
 from koban_geo.privacy.audience import RECORD_COLUMNS, TEXT_COLUMNS, Audience, Policy, PrivacyError
 from koban_geo.store.geojson import PRECISION, normalised, write_rows
+from koban_geo.store.scope import site_of
 from koban_geo.store.settings import Settings
+from koban_geo.store.sites import get_site
 from koban_geo.store.sql import audit, writing
 from koban_geo.store.taxonomy import sensitive_codes
 
@@ -165,6 +167,7 @@ def build(
     rows = list(zip(normalised([g for g, _ in rows]).tolist(), [p for _, p in rows], strict=True))
     meta = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "site": _site_meta(con),
         "what": what,
         "audience": str(policy.audience),
         "filters": {**_filter_meta(flt), **({"meeting_id": meeting_id} if meeting_id is not None else {})},
@@ -468,3 +471,9 @@ def _guard_values(props: Mapping[str, Any], policy: Policy) -> None:
             for item in value:
                 if isinstance(item, Mapping):
                     _guard_values(item, policy)
+
+
+def _site_meta(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The site an export belongs to (store.sites), named in its metadata."""
+    site = get_site(con, site_of(con))
+    return {"code": site.code, "name": site.name}

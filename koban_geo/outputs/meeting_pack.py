@@ -29,7 +29,9 @@ from koban_geo.analysis.grid import Filter
 from koban_geo.outputs.classes import class_breaks, class_of
 from koban_geo.privacy.audience import Audience, Policy
 from koban_geo.store.i18n import LANGUAGES, format_date, pgettext
+from koban_geo.store.scope import site_of
 from koban_geo.store.settings import Settings
+from koban_geo.store.sites import list_sites
 from koban_geo.store.sql import audit, writing
 from koban_geo.store.taxonomy import themes
 
@@ -189,6 +191,7 @@ def render(con: duckdb.DuckDBPyConnection, settings: Settings, meeting_id: int, 
         f'<p class="meta">{_t(lang, "pack")} · {_t(lang, "date")}: {_e(format_date(meeting.date, lang))}'
         f" · {_t(lang, method)}</p>",
         f'<p class="meta">{_t(lang, "areas")}: {_e(names)}</p>',
+        _site_line(con),
         f'<p class="meta">{_t(lang, "window", since=format_date(since.date(), lang), until=format_date(meeting.date, lang))}</p>',
         "</header>",
         f"<section><h2>{_t(lang, 'map')}</h2>",
@@ -470,3 +473,12 @@ def _actions(con: duckdb.DuckDBPyConnection, settings: Settings, meeting_id: int
                        f"<td>{_e(a.get('due'))}</td><td>{_t(lang, 'status_' + a['status'])}</td></tr>")  # fmt: skip
         out.append("</tbody></table>")
     return "".join(out)
+
+
+def _site_line(con: duckdb.DuckDBPyConnection) -> str:
+    """The site's name under the title when the store serves several sites (a one-site pack is unchanged)."""
+    sites = list_sites(con)
+    if len(sites) < 2:
+        return ""
+    here = site_of(con)
+    return "".join(f'<p class="meta site">{_e(s.name)} ({_e(s.code)})</p>' for s in sites if s.code == here)

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from koban_geo.privacy.scrub import scrub_text
+from koban_geo.store.scope import site_of
 from koban_geo.store.settings import Settings
 from koban_geo.store.sql import audit, query, transaction
 from koban_geo.store.taxonomy import sensitive_codes, theme_codes
@@ -54,7 +55,8 @@ def set_theme(
     with transaction(con):
         _require(con, source, concern_id)
         snap = con.execute(
-            "SELECT snap_m FROM concerns WHERE source = ? AND id = ?", [source, concern_id]
+            "SELECT snap_m FROM concerns WHERE site = ? AND source = ? AND id = ?",
+            [site_of(con), source, concern_id],
         ).fetchone()
         if theme in sensitive_codes() and snap and snap[0] < settings.sensitive_grid_m:
             raise ValueError(

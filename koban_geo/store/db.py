@@ -12,6 +12,7 @@ import duckdb
 
 from koban_geo.store.recovery import needs_recovery, recover_torn_batches
 from koban_geo.store.resources import sql_dir
+from koban_geo.store.scope import bind_site
 from koban_geo.store.sql import meta_get, meta_set, query, register_macros, transaction
 from koban_geo.store.taxonomy import seed_taxonomy
 
@@ -118,7 +119,17 @@ def connect(
     register_macros(con, spatial=spatial)
     if migrate and not read_only:
         ensure_cell_keys(con)
+    _bind_only_site(con)
     return con
+
+
+def _bind_only_site(con: duckdb.DuckDBPyConnection) -> None:
+    """A store with one site works in it without being told (store.scope); with several, a caller chooses."""
+    if schema_version(con) < 12:
+        return
+    rows = con.execute("SELECT code FROM sites ORDER BY code LIMIT 2").fetchall()
+    if len(rows) == 1:
+        bind_site(con, rows[0][0])
 
 
 def _needs_writing(con: duckdb.DuckDBPyConnection) -> bool:

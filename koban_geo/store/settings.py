@@ -51,6 +51,9 @@ def setting(default: Any, *, description: str, ge: float | None = None, le: floa
 @dataclass(frozen=True)
 class Settings:
     db: Path = setting(Path("koban.duckdb"), description="DuckDB store file")
+    site: str | None = setting(
+        None, description="site (code) to work in when the store holds several; unset: the store's only site"
+    )
     grid_m: int = setting(100, ge=10, le=100, description="grid cell (metres) that concern locations snap to")
     sensitive_grid_m: int = setting(
         500, ge=100, le=5000, description="coarser grid cell (metres) for sensitive themes"

@@ -14,12 +14,14 @@ from typing import Any
 import duckdb
 
 from koban_geo.store.resources import load_sql
+from koban_geo.store.scope import bind_site, bound_site, site_of
 
 __all__ = [
     "audit",
     "cursor",
     "meta_get",
     "meta_set",
+    "plain_cursor",
     "query",
     "quote_ident",
     "register_macros",
@@ -69,7 +71,21 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A new cursor for another thread, with the store's TEMP macros (they are per connection)."""
     cur = con.cursor()
     register_macros(cur, spatial=None)
+    _inherit_site(con, cur)
     return cur
+
+
+def plain_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor without the TEMP macros (cheaper), working in `con`'s site like `cursor`."""
+    cur = con.cursor()
+    _inherit_site(con, cur)
+    return cur
+
+
+def _inherit_site(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
+    site = bound_site(con)
+    if site is not None:
+        bind_site(cur, site)
 
 
 @contextmanager
@@ -78,7 +94,7 @@ def writing(con: duckdb.DuckDBPyConnection, *, macros: bool = True) -> Iterator[
 
     `macros=False` skips registering the TEMP macros, for writes whose SQL uses none (a phone's ballot):
     registering them is most of a small write's fixed cost."""
-    cur = cursor(con) if macros else con.cursor()  # made outside the lock
+    cur = cursor(con) if macros else plain_cursor(con)  # made outside the lock
     try:
         with _WRITE_LOCK, transaction(cur):
             yield cur
@@ -116,9 +132,12 @@ def query(
 ) -> Any:  # the connection after the last statement (DuckDB's fetch* are untyped enough)
     """Run the query file `sql/queries/<name>.sql` with bound named parameters; returns the last result.
 
-    A file may hold several statements; each gets the parameters it names.
+    A file may hold several statements; each gets the parameters it names. `$site` not given is the site
+    bound to `con` (store.scope), so a query never runs without its site.
     """
     params = params or {}
+    if "site" not in params and any("site" in names for _, names in _prepared(name)):
+        params = {**params, "site": site_of(con)}
     result = con
     for statement, names in _prepared(name):
         missing = names - params.keys()
@@ -146,7 +165,16 @@ def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, detail: str = "") -> None:
+    """One audit row; it carries the connection's site (NULL for a store-wide action on an unbound one, and
+    the column is left out there: a store opened before migration 0012, as a backup of an old one, lacks it)."""
+    site = bound_site(con)
+    if site is None:
+        con.execute(
+            "INSERT INTO audit_log (logged_at, actor, action, detail) VALUES (now(), ?, ?, ?)",
+            [actor, action, detail],
+        )
+        return
     con.execute(
-        "INSERT INTO audit_log (logged_at, actor, action, detail) VALUES (now(), ?, ?, ?)",
-        [actor, action, detail],
+        "INSERT INTO audit_log (logged_at, actor, action, detail, site) VALUES (now(), ?, ?, ?, ?)",
+        [actor, action, detail, site],
     )

@@ -3,4 +3,5 @@
 -- No parameters.
 SELECT min(ST_XMin(geom)) AS min_lon, min(ST_YMin(geom)) AS min_lat,
        max(ST_XMax(geom)) AS max_lon, max(ST_YMax(geom)) AS max_lat
-FROM areas;
+FROM areas
+WHERE site = $site;

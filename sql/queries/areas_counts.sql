@@ -18,7 +18,7 @@ WITH units AS (
         sum(record_key) AS record_keys,
         any_value(group_key) AS group_key
     FROM concerns
-    WHERE area_code IS NOT NULL
+    WHERE site = $site AND area_code IS NOT NULL
       AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY GROUPING SETS ((area_code, theme, CASE WHEN $groups THEN unit_key END),
@@ -51,5 +51,6 @@ SELECT a.code AS area_code, a.name, ST_AsWKB(a.geom) AS wkb, coalesce(p.n, 0)::B
        coalesce(p.theme_ckeys, []::INTEGER[]) AS theme_ckeys
 FROM areas AS a
 LEFT JOIN per_area AS p ON p.area_code = a.code
-WHERE CAST($areas AS VARCHAR[]) IS NULL OR list_contains(CAST($areas AS VARCHAR[]), a.code)
+WHERE a.site = $site
+  AND (CAST($areas AS VARCHAR[]) IS NULL OR list_contains(CAST($areas AS VARCHAR[]), a.code))
 ORDER BY a.code;

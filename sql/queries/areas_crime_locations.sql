@@ -6,7 +6,7 @@
 WITH selected AS (
     SELECT geom, crime_type
     FROM crime
-    WHERE geom IS NOT NULL
+    WHERE site = $site AND geom IS NOT NULL
       AND (CASE WHEN CAST($themes AS VARCHAR[]) IS NULL
                 THEN theme IS NULL OR theme NOT IN (SELECT code FROM themes WHERE sensitive)
                 ELSE list_contains(CAST($themes AS VARCHAR[]), theme) END)

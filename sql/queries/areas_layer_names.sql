@@ -2,5 +2,6 @@
 -- points. No parameters.
 SELECT layer, count(*)::BIGINT AS n, bool_and(ST_GeometryType(geom) = 'POINT') AS points
 FROM layers
+WHERE site = $site
 GROUP BY layer
 ORDER BY layer;

@@ -5,5 +5,5 @@ SELECT
     round(ST_Y(geom), 6) AS lat,
     coalesce(properties->>'name', properties->>'kind', '') AS label
 FROM layers
-WHERE layer = $layer AND ST_GeometryType(geom) = 'POINT'
+WHERE site = $site AND layer = $layer AND ST_GeometryType(geom) = 'POINT'
 ORDER BY feature_id;

@@ -2,5 +2,5 @@
 -- network without a tile server), simplified to about a metre and as WKB. Parameters: $layer VARCHAR.
 SELECT ST_AsWKB(ST_SimplifyPreserveTopology(geom, 0.00001)) AS wkb
 FROM layers
-WHERE layer = $layer AND ST_GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING')
+WHERE site = $site AND layer = $layer AND ST_GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING')
 ORDER BY feature_id;

@@ -3,6 +3,7 @@
 -- Parameters: $months VARCHAR[] ('YYYY-MM'), $sensitive BOOLEAN (keep sensitive themes), $groups BOOLEAN.
 WITH ranked AS (
     SELECT *, row_number() OVER (PARTITION BY group_id ORDER BY reported_at, source, id) AS nth FROM concerns
+    WHERE site = $site
 )
 SELECT ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
        (year(c.reported_at) - 1970) * 12 + month(c.reported_at) - 1 AS month, c.theme AS kind

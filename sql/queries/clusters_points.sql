@@ -14,7 +14,7 @@ WITH selected AS (
         min(reported_at) AS first_at,
         max(reported_at) AS last_at
     FROM concerns
-    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+    WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY ALL
 ),

@@ -1,3 +1,3 @@
 -- concern_redact: replace a concern's stored description (already scrubbed again by the caller).
 -- Parameters: $source VARCHAR, $id VARCHAR, $description VARCHAR.
-UPDATE concerns SET description = $description WHERE source = $source AND id = $id;
+UPDATE concerns SET description = $description WHERE site = $site AND source = $source AND id = $id;

@@ -2,4 +2,4 @@
 -- Parameters: $source VARCHAR, $id VARCHAR, $theme VARCHAR.
 UPDATE concerns
 SET theme = $theme, theme_source = 'moderator', theme_confidence = NULL, needs_review = false
-WHERE source = $source AND id = $id;
+WHERE site = $site AND source = $source AND id = $id;

@@ -4,7 +4,7 @@
 -- Parameters: $source VARCHAR, $batch_id INTEGER, $metric_crs VARCHAR (meta 'metric_crs').
 INSERT INTO concerns (source, id, reported_at, theme, theme_source, theme_confidence, description, geom,
                       snap_m, area_code, batch_id, needs_review, group_id, place_x, place_y, unit_key,
-                      record_key, group_key)
+                      record_key, group_key, site)
 SELECT
     $source,
     r.id,
@@ -23,7 +23,8 @@ SELECT
     ST_Y(ST_Transform(r.geom, 'EPSG:4326', $metric_crs, always_xy := true)),
     hash(coalesce(g.group_id, $source || '/' || r.id)),
     koban_record_key($source || '/' || r.id),
-    koban_record_key(coalesce(g.group_id, $source || '/' || r.id))
+    koban_record_key(coalesce(g.group_id, $source || '/' || r.id)),
+    $site
 FROM _resolved AS r
 LEFT JOIN _groups AS g ON g.line = r.line
 WHERE NOT r.dup_in_file AND NOT r.dup_in_store;

@@ -51,7 +51,7 @@ placed AS MATERIALIZED (  -- read by two branches below: computed once
 anonymous_points AS (
     SELECT geom AS ag, ST_Transform(geom, 'EPSG:4326', $metric_crs, always_xy := true) AS am
     FROM layers
-    WHERE layer = $anon_layer AND ST_GeometryType(geom) = 'POINT'
+    WHERE site = $site AND layer = $anon_layer AND ST_GeometryType(geom) = 'POINT'
 ),
 nearest AS (
     -- police.uk style: the nearest anonymous point (each stands for several addresses), if close enough
@@ -65,7 +65,7 @@ area_of AS (
     -- with the points as build side, which loses rows (duckdb-spatial #871)
     SELECT p.line, min(a.code) AS area_code
     FROM placed AS p
-    JOIN areas AS a ON ST_Intersects(a.geom, p.pt)
+    JOIN areas AS a ON a.site = $site AND ST_Intersects(a.geom, p.pt)
     GROUP BY p.line
 )
 SELECT

@@ -23,7 +23,7 @@ SELECT
     CASE WHEN th.sensitive THEN $coarse_m WHEN p.on_anonymous_point THEN 0 ELSE $fine_m END AS snap_m,
     p.area_code,
     row_number() OVER (PARTITION BY p.id ORDER BY p.line) > 1 AS dup_in_file,
-    EXISTS (SELECT 1 FROM concerns AS stored WHERE stored.source = $source AND stored.id = p.id) AS dup_in_store
+    EXISTS (SELECT 1 FROM concerns AS stored WHERE stored.site = $site AND stored.source = $source AND stored.id = p.id) AS dup_in_store
 FROM _prep AS p
 LEFT JOIN themes AS t ON t.code = p.theme_label
 LEFT JOIN theme_mapping AS m ON m.label = p.theme_label

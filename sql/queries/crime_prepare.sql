@@ -34,7 +34,7 @@ SELECT
         WHEN p.crime_type IS NULL THEN 'Crime type: missing'
     END AS error,
     p.crime_id IS NOT NULL AND (
-        EXISTS (SELECT 1 FROM crime AS c WHERE c.crime_id = p.crime_id)
+        EXISTS (SELECT 1 FROM crime AS c WHERE c.site = $site AND c.crime_id = p.crime_id)
         OR row_number() OVER (PARTITION BY p.crime_id ORDER BY p.line) > 1
     ) AS duplicate
 FROM parsed AS p

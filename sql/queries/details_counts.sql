@@ -14,7 +14,7 @@ WITH units AS (
         sum(record_key) AS record_keys,
         any_value(group_key) AS group_key
     FROM concerns
-    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+    WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
       AND (CAST($area AS VARCHAR) IS NULL OR area_code = $area)
       AND (CAST($wkt AS VARCHAR) IS NULL OR ST_Intersects(geom, ST_GeomFromText($wkt)))

@@ -3,4 +3,5 @@
 SELECT
     count(*) AS n,
     md5(coalesce(string_agg(code || ':' || batch_id::VARCHAR || ':' || md5(ST_AsWKB(geom)), ',' ORDER BY code), '')) AS fingerprint
-FROM areas;
+FROM areas
+WHERE site = $site;

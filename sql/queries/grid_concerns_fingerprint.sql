@@ -8,4 +8,5 @@ SELECT
         (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),
         count(*), max(batch_id), bit_xor(hash(source, id)))) AS fingerprint,
     (SELECT path FROM duckdb_databases() WHERE database_name = current_database()) IS NULL AS in_memory
-FROM concerns;
+FROM concerns
+WHERE site = $site;

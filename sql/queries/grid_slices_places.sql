@@ -10,7 +10,7 @@ WITH units AS (
         sum(record_key) AS record_keys,
         any_value(group_key) AS group_key
     FROM concerns
-    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+    WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY ALL
 ),

@@ -11,7 +11,7 @@ span AS (
 SELECT c.source, c.id, c.theme, ST_AsWKB(c.geom) AS place, epoch(c.reported_at) AS t, c.group_id,
        NULL::BIGINT AS line
 FROM concerns AS c
-JOIN span AS s ON s.theme = c.theme AND c.reported_at BETWEEN s.lo AND s.hi
+JOIN span AS s ON c.site = $site AND s.theme = c.theme AND c.reported_at BETWEEN s.lo AND s.hi
 UNION ALL
 SELECT $source, f.id, f.theme, ST_AsWKB(f.geom), epoch(f.reported_at), NULL, f.line
 FROM fresh AS f

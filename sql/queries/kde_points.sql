@@ -12,7 +12,7 @@ WITH selected AS (
         CASE WHEN $groups THEN unit_key END AS unit,
         count(*) AS n
     FROM concerns
-    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+    WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY ALL
 ),

@@ -9,4 +9,5 @@ SELECT
                              CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     ) AS selected,
     max(reported_at) AS last_reported
-FROM concerns;
+FROM concerns
+WHERE site = $site;

@@ -2,5 +2,5 @@
 -- Parameters: $areas VARCHAR[].
 SELECT code, name, ST_AsWKB(geom) AS wkb
 FROM areas
-WHERE list_contains($areas::VARCHAR[], code)
+WHERE site = $site AND list_contains($areas::VARCHAR[], code)
 ORDER BY code;

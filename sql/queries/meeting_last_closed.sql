@@ -3,7 +3,7 @@
 -- Parameters: $areas VARCHAR[], $until_date DATE.
 SELECT id
 FROM meetings
-WHERE status = 'closed'
+WHERE site = $site AND status = 'closed'
   AND list_has_any(areas, $areas::VARCHAR[])
   AND meeting_date <= $until_date::DATE
 ORDER BY meeting_date DESC, closed_at DESC, id DESC

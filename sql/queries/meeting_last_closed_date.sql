@@ -3,5 +3,5 @@
 -- Parameters: $areas VARCHAR[] (NULL = any area).
 SELECT max(meeting_date)
 FROM meetings
-WHERE status = 'closed'
+WHERE site = $site AND status = 'closed'
   AND ($areas::VARCHAR[] IS NULL OR list_has_any(areas, $areas::VARCHAR[]));

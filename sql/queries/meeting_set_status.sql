@@ -7,5 +7,5 @@ UPDATE meetings
 SET status = $to_status,
     opened_at = CASE WHEN $to_status = 'open' THEN coalesce(opened_at, $now::TIMESTAMP) ELSE opened_at END,
     closed_at = CASE WHEN $to_status = 'closed' THEN $now::TIMESTAMP ELSE NULL END
-WHERE id = $meeting_id AND status = $from_status
+WHERE id = $meeting_id AND site = $site AND status = $from_status
 RETURNING id;

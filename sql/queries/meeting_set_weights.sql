@@ -2,4 +2,4 @@
 -- Parameters: $meeting_id INTEGER, $resident DOUBLE, $officer DOUBLE, $partner DOUBLE.
 UPDATE meetings
 SET weight_resident = $resident::DOUBLE, weight_officer = $officer::DOUBLE, weight_partner = $partner::DOUBLE
-WHERE id = $meeting_id;
+WHERE id = $meeting_id AND site = $site;

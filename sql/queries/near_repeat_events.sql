@@ -15,7 +15,7 @@ WITH selected AS (
         CASE WHEN $groups THEN group_key ELSE record_key END AS record_key,
         reported_at
     FROM concerns
-    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+    WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                          CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
 )
 SELECT

@@ -19,7 +19,7 @@ concern_units AS (
         count(*) AS n
     FROM concerns AS c
     JOIN family_of AS f ON f.code = c.theme
-    WHERE c.area_code IS NOT NULL
+    WHERE c.site = $site AND c.area_code IS NOT NULL
       AND ($since::TIMESTAMP IS NULL OR c.reported_at >= $since::TIMESTAMP)
       AND ($until::TIMESTAMP IS NULL OR c.reported_at < $until::TIMESTAMP)
     GROUP BY ALL
@@ -33,7 +33,7 @@ crime_counts AS (
     SELECT k.area_code, f.family, count(*) AS n
     FROM crime AS k
     JOIN family_of AS f ON f.code = k.theme
-    WHERE k.area_code IS NOT NULL
+    WHERE k.site = $site AND k.area_code IS NOT NULL
       AND ($since::TIMESTAMP IS NULL OR k.month + INTERVAL 1 MONTH > $since::TIMESTAMP)
       AND ($until::TIMESTAMP IS NULL OR k.month < $until::TIMESTAMP)
     GROUP BY ALL
@@ -41,7 +41,7 @@ crime_counts AS (
 population AS (
     SELECT area_code, arg_max(value, period) AS population
     FROM area_stats
-    WHERE indicator = 'population' AND value > 0
+    WHERE site = $site AND indicator = 'population' AND value > 0
     GROUP BY area_code
 )
 SELECT
@@ -57,4 +57,5 @@ CROSS JOIN families AS f
 LEFT JOIN concern_counts AS cc ON cc.area_code = a.code AND cc.family = f.family
 LEFT JOIN crime_counts AS kc ON kc.area_code = a.code AND kc.family = f.family
 LEFT JOIN population AS p ON p.area_code = a.code
+WHERE a.site = $site
 ORDER BY a.code, f.family;

@@ -3,7 +3,7 @@
 --   $limit INTEGER.
 SELECT source, id, reported_at, theme
 FROM concerns
-WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                      CAST($until AS TIMESTAMP), NULL)
   AND ST_Intersects(geom, ST_GeomFromWKB($wkb))
 ORDER BY reported_at DESC, source, id

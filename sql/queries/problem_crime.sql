@@ -3,7 +3,7 @@
 -- Parameters: $wkb BLOB (the place, EPSG:4326), $since, $until TIMESTAMP or NULL.
 SELECT crime_type, theme, count(*)::BIGINT AS n
 FROM crime
-WHERE geom IS NOT NULL
+WHERE site = $site AND geom IS NOT NULL
   AND ST_Intersects(geom, ST_GeomFromWKB($wkb))
   AND (CAST($since AS TIMESTAMP) IS NULL OR month + INTERVAL 1 MONTH > CAST($since AS TIMESTAMP))
   AND (CAST($until AS TIMESTAMP) IS NULL OR month < CAST($until AS TIMESTAMP))

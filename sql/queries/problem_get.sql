@@ -6,4 +6,4 @@ SELECT
     response_start, period_days, comparison_area, comparison_buffer_m,
     created_at, created_by, updated_at
 FROM problems
-WHERE id = $id;
+WHERE id = $id AND site = $site;

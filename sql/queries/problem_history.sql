@@ -3,6 +3,6 @@
 -- Parameters: $id INTEGER.
 SELECT logged_at, actor, action, detail
 FROM audit_log
-WHERE action LIKE 'problem.%'
+WHERE site = $site AND action LIKE 'problem.%'
   AND TRY_CAST(CASE WHEN json_valid(detail) THEN json_extract(detail, '$.problem') END AS INTEGER) = $id
 ORDER BY id;

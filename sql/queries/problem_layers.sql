@@ -2,6 +2,6 @@
 -- Parameters: $wkb BLOB (the place, EPSG:4326).
 SELECT layer, count(*)::BIGINT AS n
 FROM layers
-WHERE ST_Intersects(geom, ST_GeomFromWKB($wkb))
+WHERE site = $site AND ST_Intersects(geom, ST_GeomFromWKB($wkb))
 GROUP BY layer
 ORDER BY layer;

@@ -13,7 +13,7 @@ WITH units AS (
         sum(record_key) AS record_keys,
         any_value(group_key) AS group_key
     FROM concerns
-    WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($t0 AS TIMESTAMP),
+    WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($t0 AS TIMESTAMP),
                          CAST($t2 AS TIMESTAMP), NULL)
     GROUP BY ALL
 ),
@@ -28,7 +28,7 @@ SELECT
     coalesce(sum(n) FILTER (WHERE in_place AND after), 0)::BIGINT AS place_after,
     coalesce(sum(n) FILTER (WHERE in_comparison AND NOT after), 0)::BIGINT AS comparison_before,
     coalesce(sum(n) FILTER (WHERE in_comparison AND after), 0)::BIGINT AS comparison_after,
-    (SELECT max(reported_at) FROM concerns) AS newest,
+    (SELECT max(reported_at) FROM concerns WHERE site = $site) AS newest,
     (coalesce(sum(k) FILTER (WHERE in_place AND NOT after), 0) % 256)::INTEGER AS place_before_ckey,
     (coalesce(sum(k) FILTER (WHERE in_place AND after), 0) % 256)::INTEGER AS place_after_ckey,
     (coalesce(sum(k) FILTER (WHERE in_comparison AND NOT after), 0) % 256)::INTEGER AS comparison_before_ckey,

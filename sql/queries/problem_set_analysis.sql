@@ -3,4 +3,4 @@
 UPDATE problems
 SET triangle_place = $triangle_place, triangle_victim = $triangle_victim,
     triangle_offender = $triangle_offender, notes = $notes, updated_at = now()
-WHERE id = $id;
+WHERE id = $id AND site = $site;

@@ -5,4 +5,4 @@
 UPDATE problems
 SET response_start = $response_start, period_days = $period_days,
     comparison_area = $area, comparison_buffer_m = $buffer_m, updated_at = now()
-WHERE id = $id;
+WHERE id = $id AND site = $site;

@@ -6,7 +6,7 @@
 WITH per_place AS (
     SELECT place AS geom, sum(CASE WHEN $groups THEN groups ELSE reports END) AS n
     FROM concern_archive
-    WHERE koban_selected(theme, month::TIMESTAMP, area_code, CAST($themes AS VARCHAR[]),
+    WHERE site = $site AND koban_selected(theme, month::TIMESTAMP, area_code, CAST($themes AS VARCHAR[]),
                          CAST($since AS TIMESTAMP), CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
     GROUP BY place
 ),

@@ -1,7 +1,7 @@
 -- purge_batch_integrity: concerns batches whose stored rows differ from what they recorded (rows_accepted less
 -- rows_purged by retention purges), and how many of those are rows whose batch has no record. Both 0 in a
 -- healthy store: a batch is stored all or nothing (koban_geo.ingest) and purges keep the count (purge_batches).
--- No parameters. Needs migration 0006 (rows_purged).
+-- No parameters: store-wide, every site's batches (batch ids are unique in the store). Needs migration 0006.
 WITH stored AS (
     SELECT batch_id, count(*) AS n FROM concerns GROUP BY batch_id
 ),

@@ -3,6 +3,6 @@
 UPDATE ingest_batches AS b
 SET rows_purged = coalesce(b.rows_purged, 0) + p.n
 FROM (
-    SELECT batch_id, count(*)::INTEGER AS n FROM concerns WHERE reported_at < $concerns_before GROUP BY batch_id
+    SELECT batch_id, count(*)::INTEGER AS n FROM concerns WHERE site = $site AND reported_at < $concerns_before GROUP BY batch_id
 ) AS p
 WHERE b.id = p.batch_id;

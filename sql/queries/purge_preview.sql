@@ -2,6 +2,6 @@
 -- Parameters: $concerns_before TIMESTAMP (a first of a month; concerns reported before it are purged).
 SELECT strftime(date_trunc('month', reported_at), '%Y-%m') AS month, theme, count(*) AS n
 FROM concerns
-WHERE reported_at < $concerns_before
+WHERE site = $site AND reported_at < $concerns_before
 GROUP BY ALL
 ORDER BY month, theme;

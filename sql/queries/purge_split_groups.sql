@@ -5,7 +5,7 @@
 SELECT count(*) FROM (
     SELECT date_trunc('month', reported_at) AS month, coalesce(group_id, source || '/' || id) AS grp
     FROM concerns
-    WHERE reported_at < $concerns_before
+    WHERE site = $site AND reported_at < $concerns_before
     GROUP BY ALL
     HAVING count(DISTINCT coalesce(area_code, '')) > 1
 );

@@ -2,6 +2,6 @@
 -- Parameters: $limit INTEGER.
 SELECT source, id, reported_at, theme, theme_confidence, area_code, description
 FROM concerns
-WHERE needs_review
+WHERE site = $site AND needs_review
 ORDER BY reported_at DESC, source, id
 LIMIT $limit;

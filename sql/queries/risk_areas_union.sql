@@ -3,4 +3,4 @@
 -- Parameters: $areas VARCHAR[] (area codes), $crs VARCHAR (the store's metric CRS, 'EPSG:NNNN').
 SELECT ST_AsWKB(ST_Transform(ST_Union_Agg(geom), 'EPSG:4326', $crs, always_xy := true)) AS wkb
 FROM areas
-WHERE list_contains(CAST($areas AS VARCHAR[]), code);
+WHERE site = $site AND list_contains(CAST($areas AS VARCHAR[]), code);

@@ -4,7 +4,7 @@
 WITH metric AS (
     SELECT ST_Transform(geom, 'EPSG:4326', $crs, always_xy := true) AS m
     FROM layers
-    WHERE layer = $layer
+    WHERE site = $site AND layer = $layer
 )
 SELECT
     ST_GeometryType(m) = 'POINT' AS is_point,

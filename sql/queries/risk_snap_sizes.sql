@@ -4,7 +4,7 @@
 --   $since TIMESTAMP, $until TIMESTAMP, $areas VARCHAR[].
 SELECT snap_m, count(*)::BIGINT AS n
 FROM concerns
-WHERE koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
+WHERE site = $site AND koban_selected(theme, reported_at, area_code, CAST($themes AS VARCHAR[]), CAST($since AS TIMESTAMP),
                      CAST($until AS TIMESTAMP), CAST($areas AS VARCHAR[]))
 GROUP BY snap_m
 ORDER BY snap_m;

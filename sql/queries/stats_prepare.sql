@@ -9,7 +9,7 @@ SELECT
     koban_num(s.value, $decimal_comma) AS value,
     CASE
         WHEN nullif(trim(s.area_code), '') IS NULL THEN 'area_code: missing'
-        WHEN NOT EXISTS (SELECT 1 FROM areas AS a WHERE a.code = trim(s.area_code))
+        WHEN NOT EXISTS (SELECT 1 FROM areas AS a WHERE a.site = $site AND a.code = trim(s.area_code))
             THEN 'area_code: no such area (load the areas first)'
         WHEN nullif(trim(s.period), '') IS NULL THEN 'period: missing'
         WHEN nullif(trim(s.indicator), '') IS NULL THEN 'indicator: missing'

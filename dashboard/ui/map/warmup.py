@@ -37,6 +37,8 @@ def _warm() -> None:
     from ui.filters import window
 
     try:
+        if store.site() is None:  # several sites and none configured: each session's site is warmed on demand
+            return
         settings = store.settings()
         since, until = window("12m", date.today())
         flt = Filter(since=since, until=until, unit=settings.count_unit)
