@@ -118,7 +118,17 @@ def test_apply_archives_deletes_and_records_in_one_go(small, settings: Settings)
         ("2024-03", "parking", "HEL-E", "POINT (24.950052 60.16767)", 100, 1, 1, 1),
     ]
     columns = {r[0] for r in small.execute("DESCRIBE concern_archive").fetchall()}
-    assert columns == {"month", "theme", "area_code", "place", "snap_m", "reports", "groups", "purge_id", "site"}
+    assert columns == {
+        "month",
+        "theme",
+        "area_code",
+        "place",
+        "snap_m",
+        "reports",
+        "groups",
+        "purge_id",
+        "site",
+    }
     log = small.execute(
         "SELECT actor, concerns_before, audit_before, concerns_deleted, audit_deleted, archive_rows, detail "
         "FROM purge_log"
