@@ -127,3 +127,38 @@ def test_square_rings_are_written_as_their_polygons_would_be(tmp_path, monkeypat
     assert_rfc7946(fast, metadata_keys=("licence", "audience"))
     clockwise = [r[::-1].copy() for r in rings]  # the fallback orients them as write_columns always did
     assert written(clockwise, "clockwise.geojson") == fast
+
+
+def test_column_rows_read_like_a_list_and_write_the_same_file(tmp_path):
+    """ColumnRows (the analysts' Gi* cells kept as columns) are the rows they stand for, and write_rows gives
+    the same file from them as from the list, for squares given as rings and for shapely polygons."""
+    import numpy as np
+
+    from koban_geo.store.geojson import ColumnRows, write_rows
+
+    rings = np.array(
+        [
+            [[x, 60.0], [x + 0.01, 60.0], [x + 0.01, 60.01], [x, 60.01], [x, 60.0]]
+            for x in (24.9, 24.91, 24.92)
+        ]
+    )
+    columns = {"count": [3, 0, 12], "gi_z": [1.5, -0.25, 2.75], "label": ["a", "b", "c"]}
+    rows = ColumnRows(rings, columns)
+    as_list = [(rings[i], {"count": columns["count"][i], "gi_z": columns["gi_z"][i], "label": columns["label"][i]})
+               for i in range(3)]  # fmt: skip
+    assert (
+        len(rows) == 3 and rows[-1][1] == as_list[-1][1] and [p for _g, p in rows] == [p for _g, p in as_list]
+    )
+    assert [p["label"] for _g, p in rows[1:]] == ["b", "c"]
+    with pytest.raises(IndexError):
+        rows[3]
+    with pytest.raises(ValueError):
+        ColumnRows(rings, {"count": [1, 2]})
+    meta = {"generated_by": "test"}
+    for geoms in (rings, shapely.polygons(rings)):
+        a, b = tmp_path / "columns.geojson", tmp_path / "list.geojson"
+        write_rows(a, ColumnRows(geoms, columns), meta)
+        write_rows(b, [(g, p) for g, (_r, p) in zip(geoms, as_list, strict=True)], meta)
+        doc_a, doc_b = (json.loads(p.read_text()) for p in (a, b))
+        doc_a["koban"].pop("generated"), doc_b["koban"].pop("generated")
+        assert doc_a == doc_b and len(doc_a["features"]) == 3

@@ -18,6 +18,7 @@ unless an officer names them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -27,6 +28,7 @@ import numpy as np
 from koban_geo.analysis.grid import Filter, bin_counts_by_slice_keyed, bin_counts_keyed, study_grid
 from koban_geo.privacy.audience import Audience, Policy, PrivacyError, audience_filter, release
 from koban_geo.privacy.cellkey import perturb, perturbation_table
+from koban_geo.store.geojson import ColumnRows
 from koban_geo.store.i18n import N_, gettext
 from koban_geo.store.settings import Settings
 
@@ -70,7 +72,7 @@ def hotspots(
     complete_slices: bool = False,
     all_cells: bool | None = None,
     rings: bool = False,
-) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, Any]]:
+) -> tuple[Sequence[tuple[Any, dict[str, Any]]], dict[str, Any]]:
     """(geometry, properties) rows and the metadata of one hotspot output, already through the audience gate.
 
     eps_m defaults to just over the 100 m snapping grid, so a cluster grows through edge-adjacent squares;
@@ -167,7 +169,7 @@ def _gistar(
     significant_only: bool = False,
     all_cells: bool = False,
     rings: bool = False,
-) -> list[tuple[Any, dict[str, Any]]]:
+) -> Sequence[tuple[Any, dict[str, Any]]]:
     from koban_geo.analysis.gistar import gi_bins, gi_star, gi_star_queen_square, z_to_p
 
     grid = study_grid(con, cell_m)
@@ -298,20 +300,13 @@ def _as_datetime(value: Any) -> Any:
     return datetime.combine(value, time.min)
 
 
-def _column_rows(
-    grid: Any, cells: np.ndarray, columns: dict[str, Any], *, rings: bool = False
-) -> list[tuple[Any, dict[str, Any]]]:
+def _column_rows(grid: Any, cells: np.ndarray, columns: dict[str, Any], *, rings: bool = False) -> ColumnRows:
     """(polygon, properties) per cell from numpy columns without missing values (`tolist` gives plain
-    Python numbers and strings in one call per column); with `rings`, each square's ring array instead of
-    its polygon (see `hotspots`)."""
+    Python numbers and strings in one call per column), kept as columns (store.geojson.ColumnRows); with
+    `rings`, each square's ring array instead of its polygon (see `hotspots`)."""
     at = np.asarray(cells, dtype=np.int64)
-    polygons = list(grid.rings(at)) if rings else grid.polygons(at)
-    names = list(columns)
-    values = [np.asarray(columns[n]).tolist() for n in names]
-    return [
-        (polygon, dict(zip(names, row, strict=True)))
-        for polygon, row in zip(polygons, zip(*values, strict=True), strict=True)
-    ]
+    polygons = grid.rings(at) if rings else grid.polygons(at)
+    return ColumnRows(polygons, {name: np.asarray(values).tolist() for name, values in columns.items()})
 
 
 def _rows(grid: Any, frame: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:

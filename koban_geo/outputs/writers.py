@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from koban_geo.store.geojson import PRECISION, as_array
+from koban_geo.store.geojson import PRECISION, ColumnRows, as_array
 
 CSV_METADATA_SUFFIX = "-metadata.json"
 GEOPARQUET_VERSION = "1.1.0"
@@ -38,7 +38,7 @@ class Layer:
     """An export before it is written: (geometry in EPSG:4326 or None, properties) rows and the metadata."""
 
     what: str
-    rows: list[tuple[shapely.Geometry | None, dict[str, Any]]]
+    rows: Sequence[tuple[shapely.Geometry | None, dict[str, Any]]]  # a list, or store.geojson.ColumnRows
     meta: dict[str, Any]
 
 
@@ -96,6 +96,8 @@ def flat_column(values: list[Any]) -> list[Any]:
 
 
 def _columns(layer: Layer) -> dict[str, list[Any]]:
+    if isinstance(layer.rows, ColumnRows):
+        return {name: flat_column(values) for name, values in layer.rows.columns.items()}
     return {c: flat_column([p.get(c) for _, p in layer.rows]) for c in column_names(layer.rows)}
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import numpy as np
 import shapely
@@ -269,11 +269,49 @@ def write_squares(
     return _write_collection(path, head, _features(shapes, columns))
 
 
+class ColumnRows(Sequence[tuple[Any, dict[str, Any]]]):
+    """(geometry, properties) rows kept as whole columns: a row's dict is made only when it is read, and the
+    writers take the columns as they are (`write_rows`, outputs.writers). The analysts' Gi* export of 20,000
+    cells spent 0.08 s making a dict per cell and as long taking them apart again for the file."""
+
+    def __init__(self, geometries: Sequence[Any], columns: Mapping[str, Sequence[Any]]) -> None:
+        self.geometries = geometries
+        self.columns = {name: list(values) for name, values in columns.items()}
+        if any(len(values) != len(geometries) for values in self.columns.values()):
+            raise ValueError("every column needs one value per geometry")
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    def __iter__(self) -> Iterator[tuple[Any, dict[str, Any]]]:
+        names = list(self.columns)
+        for geom, values in zip(self.geometries, zip(*self.columns.values(), strict=True), strict=True):
+            yield geom, dict(zip(names, values, strict=True))
+
+    def _row(self, i: int) -> tuple[Any, dict[str, Any]]:
+        return self.geometries[i], {name: values[i] for name, values in self.columns.items()}
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, dict[str, Any]]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Any, dict[str, Any]]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(len(self))[index]]
+        return self._row(range(len(self))[index])
+
+
 def write_rows(
     path: Path, rows: Iterable[tuple[shapely.Geometry | None, Mapping[str, Any]]], metadata: Mapping[str, Any]
 ) -> int:
     """`write_columns` for (geometry, properties) rows; the file equals `write(path, feature_collection(...))`.
-    Rows whose geometries are closed rings (hotspots(rings=True)) go through `write_squares`."""
+    Rows whose geometries are closed rings (hotspots(rings=True)) go through `write_squares`; ColumnRows are
+    written from their columns."""
+    if isinstance(rows, ColumnRows):
+        geoms = rows.geometries
+        if isinstance(geoms, np.ndarray) and geoms.ndim == 3 and geoms.shape[1:] == (5, 2):
+            return write_squares(path, geoms, rows.columns, metadata)
+        return write_columns(path, list(geoms), rows.columns, metadata)
     pairs = list(rows)
     props = [p for _, p in pairs]
     names = list(props[0]) if props else []
