@@ -616,7 +616,8 @@ def markdown(r: dict[str, Any]) -> str:
             _row("time window picked (new filter)", b["window_new"], TARGETS["filter"]),
             _row("time window back to 12 months (cached)", b["window_back"], TARGETS["filter"]),
             "",
-            f"Map on the page: {_shapes(b['open'][0])}; the map script {b['open'][0]['script_chars'] / 1e6:.2f} M characters.",
+            f"Map on the page: {_shapes(b['open'][0])}; the frame's own scripts {b['open'][0]['script_chars']:,} "
+            "characters (the base map; the data layers come in the map message and are evaluated in the frame).",
             "",
             "Python, same store, separate process (median / max of the repetitions, seconds):",
             "",

@@ -347,16 +347,17 @@ def markdown(r: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "What KOBAN's process spends now (CPU seconds, measured step by step with `time.process_time` under "
-        "the same load): imports about 0.5 (pydantic settings 0.15-0.2, numpy 0.1, DuckDB 0.1, click and the "
-        "command modules, pyproj, shapely), opening the store about 0.1 (no spatial extension: the 100 m study "
-        "grid is kept in the store, table study_grids, so Gi* reads stored metric places and stored cells and "
-        "calls no geometry function), the counting query 0.25-0.3 (DuckDB's distinct (cell, near-duplicate "
-        "group) aggregate over 1,000,000 rows), Gi* 0.01 (Queen neighbours as 8 shifted lookups, no scipy), "
-        "the GeoJSON 0.15-0.2 (squares written from their corners, each shared corner printed once, no shapely "
-        "polygon). Before this round: 2.78 s (the spatial extension 0.5, scipy.sparse 0.3, shapely polygons "
-        "and GEOS text 0.3). What is left to cut: pydantic-settings at start-up, and the distinct-group count "
-        "(exact only with a per-group aggregate kept at ingest and purge).",
+        "What KOBAN's process spends now (wall seconds of the step-by-step run above, and cProfile): imports "
+        "about 0.25 (numpy 0.1, DuckDB 0.1, pyproj 0.06, click and the command modules; the settings are a "
+        "dataclass since 8 December, pydantic and pydantic-settings took 0.15-0.3), opening the store about 0.07 "
+        "(no spatial extension: the 100 m study grid is kept in the store, table study_grids, so Gi* reads stored "
+        "metric places and stored cells and calls no geometry function), the counting query 0.2-0.3 (DuckDB's "
+        "distinct (cell, near-duplicate group) aggregate over 1,000,000 rows), Gi* 0.01 (Queen neighbours as 8 "
+        "shifted lookups, no scipy), the GeoJSON 0.14 (squares written from their corners, each shared corner "
+        "printed once, from the cells' columns: no shapely polygon and no dict per cell). Before: 7.1 s (issue "
+        "17), 2.78 s, 1.80 s CPU on 7 December. What is left: pyproj for the cells' corners (the kept grid could "
+        "keep them in lon/lat), and the distinct-group count (exact only with a per-group aggregate kept at "
+        "ingest and purge).",
     ]
     h, hs = r["help"], r["help_script"]
     lines += [
