@@ -39,14 +39,15 @@ def settings() -> Settings:
 
 def connection() -> duckdb.DuckDBPyConnection:
     """This thread's handle on the process's read-write connection, working in the session's site: pass it
-    to koban_geo functions that write (they serialise)."""
-    from koban_geo.store.sql import plain_cursor
+    to koban_geo functions that write (they serialise). A cursor with the store's TEMP macros (an export
+    reads through them before it writes), made once per thread."""
+    from koban_geo.store.sql import cursor
     from web import process
 
     con = process.connection()
     kept = getattr(_THREAD, "writer", None)
     if kept is None or kept[0] is not con:
-        kept = _THREAD.writer = (con, plain_cursor(con))
+        kept = _THREAD.writer = (con, cursor(con))
     return _bound(kept[1])
 
 
