@@ -162,3 +162,26 @@ def add_concerns(
     if with_keys:
         fill_place_keys(con)
     return len(frame)
+
+
+def dashboard_app(monkeypatch: Any, db: Path, token: str | None = None, **query: str) -> Any:
+    """The dashboard (Streamlit's AppTest) on store `db` for a browser that holds a session cookie for `token`
+    (AppTest cannot send cookies: the cookie is handed to ui.auth the way st.context.cookies would give it),
+    with the server's throttles and cached settings forgotten, and `query` as the page's query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import auth
+    from web import process
+    from web.session import sign
+
+    monkeypatch.setenv("KOBAN_DB", str(db))
+    monkeypatch.setenv("KOBAN_TILES_URL", "")
+    process.reset_for_tests()
+    cookie = sign(token, process.session_key()) if token else None
+    monkeypatch.setattr(auth, "session_cookie", lambda: cookie)
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py"), default_timeout=120
+    )
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at

@@ -16,6 +16,7 @@ from koban_geo.community.proposals import propose_candidates
 from koban_geo.community.voting import results
 from koban_geo.store.db import connect
 from koban_geo.store.settings import Settings
+from tests.helpers import dashboard_app
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGES = ("views/officer_map.py", "views/meetings.py", "views/problems.py", "views/exports.py",
@@ -49,20 +50,7 @@ def site(demo_db, tmp_path_factory):
 
 
 def _app(monkeypatch, db: Path, token: str | None = None, **query: str) -> AppTest:
-    """The app for a browser that holds a session cookie for `token` (AppTest cannot send cookies: the
-    cookie is handed to ui.auth the way st.context.cookies would give it)."""
-    from ui import auth
-    from web import process
-    from web.session import sign
-
-    monkeypatch.setenv("KOBAN_DB", str(db))
-    monkeypatch.setenv("KOBAN_TILES_URL", "")
-    cookie = sign(token, process.session_key()) if token else None
-    monkeypatch.setattr(auth, "session_cookie", lambda: cookie)
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
+    return dashboard_app(monkeypatch, db, token, **query)
 
 
 def _texts(at: AppTest) -> str:

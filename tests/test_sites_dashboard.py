@@ -17,8 +17,8 @@ from koban_geo.store.db import connect
 from koban_geo.store.scope import bind_site
 from koban_geo.store.settings import Settings
 from koban_geo.store.sites import add_site
+from tests.helpers import dashboard_app
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 GENT_TITLE = "Gent wijkoverleg zuid"
 DEMO_TITLE = "Kamppi evening round"
 
@@ -56,19 +56,7 @@ def two_sites(demo_db, tmp_path_factory):
 
 
 def _app(monkeypatch, db: Path, token: str | None = None, **query: str) -> AppTest:
-    from ui import auth
-    from web import process
-    from web.session import sign
-
-    monkeypatch.setenv("KOBAN_DB", str(db))
-    monkeypatch.setenv("KOBAN_TILES_URL", "")
-    process.reset_for_tests()
-    cookie = sign(token, process.session_key()) if token else None
-    monkeypatch.setattr(auth, "session_cookie", lambda: cookie)
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
+    return dashboard_app(monkeypatch, db, token, **query)
 
 
 def _shown(at: AppTest) -> str:
